@@ -1,0 +1,3 @@
+//! Tributary control plane.
+
+fn main() {}

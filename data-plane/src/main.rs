@@ -1,0 +1,3 @@
+//! Tributary worker.
+
+fn main() {}

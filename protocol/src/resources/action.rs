@@ -1,0 +1,217 @@
+//! Actions (sinks): what a rule does with its output. Stored actions are `kafka_producer`;
+//! `republish` is written inline in a rule.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::units::{ByteSize, HumanDuration};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionType {
+    KafkaProducer,
+}
+
+impl ActionType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::KafkaProducer => "kafka_producer",
+        }
+    }
+}
+
+/// `parameters` of a `kafka_producer` action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaProducerParameters {
+    /// Static topic or template, e.g. `device-${payload.device}`. A topic that cannot be rendered
+    /// or does not exist fails that message (counted, never silently lost).
+    pub topic: String,
+    #[serde(default)]
+    pub message: KafkaMessageTemplate,
+    /// One placeholder whose value is an object or a list of key/value pairs, e.g. `${pub_props}`.
+    #[serde(default)]
+    pub kafka_headers: Option<String>,
+    #[serde(default)]
+    pub kafka_ext_headers: Vec<KafkaExtHeader>,
+    #[serde(default)]
+    pub kafka_header_value_encode_mode: HeaderValueEncodeMode,
+    #[serde(default)]
+    pub partition_strategy: PartitionStrategy,
+    #[serde(default)]
+    pub compression: Compression,
+    #[serde(default)]
+    pub required_acks: RequiredAcks,
+    #[serde(default = "defaults::max_batch_bytes")]
+    pub max_batch_bytes: ByteSize,
+    #[serde(default)]
+    pub max_linger_time: HumanDuration,
+    #[serde(default = "defaults::max_linger_bytes")]
+    pub max_linger_bytes: ByteSize,
+    /// Produce requests in flight per partition (per broker connection in librdkafka terms).
+    #[serde(default = "defaults::max_inflight")]
+    pub max_inflight: u32,
+    #[serde(default = "defaults::partition_count_refresh_interval")]
+    pub partition_count_refresh_interval: HumanDuration,
+    /// `async`: the MQTT side is acknowledged once the record is buffered; `sync`: only after
+    /// Kafka acknowledged it (at least once end to end).
+    #[serde(default)]
+    pub query_mode: QueryMode,
+    #[serde(default = "defaults::sync_query_timeout")]
+    pub sync_query_timeout: HumanDuration,
+    #[serde(default)]
+    pub buffer: BufferOptions,
+    /// Messages that fail unrecoverably (bad topic, too large) are also written here, when set.
+    #[serde(default)]
+    pub dead_letter_topic: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaMessageTemplate {
+    pub key: String,
+    pub value: String,
+    pub timestamp: String,
+}
+
+impl Default for KafkaMessageTemplate {
+    fn default() -> Self {
+        Self {
+            key: "${.clientid}".to_owned(),
+            value: "${.}".to_owned(),
+            timestamp: "${.timestamp}".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaExtHeader {
+    pub kafka_ext_header_key: String,
+    /// A template, e.g. `${clientid}`.
+    pub kafka_ext_header_value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderValueEncodeMode {
+    #[default]
+    None,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionStrategy {
+    #[default]
+    Random,
+    /// Same key, same partition.
+    KeyDispatch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    #[default]
+    NoCompression,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequiredAcks {
+    #[default]
+    AllIsr,
+    LeaderOnly,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryMode {
+    #[default]
+    Async,
+    Sync,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BufferOptions {
+    pub mode: BufferMode,
+    /// When a partition's buffer is full the oldest records are dropped (and counted).
+    pub per_partition_limit: ByteSize,
+    pub segment_bytes: ByteSize,
+    pub memory_overload_protection: bool,
+}
+
+impl Default for BufferOptions {
+    fn default() -> Self {
+        Self {
+            mode: BufferMode::Memory,
+            per_partition_limit: ByteSize::mib(256),
+            segment_bytes: ByteSize::mib(100),
+            memory_overload_protection: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferMode {
+    #[default]
+    Memory,
+    Disk,
+    Hybrid,
+}
+
+/// `args` of an inline `republish` action: publish the rule output back to MQTT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepublishArgs {
+    /// Template, e.g. `repub/${clientid}`.
+    pub topic: String,
+    #[serde(default = "defaults::republish_qos")]
+    pub qos: String,
+    #[serde(default = "defaults::republish_retain")]
+    pub retain: String,
+    #[serde(default = "defaults::republish_payload")]
+    pub payload: String,
+    /// MQTT 5 properties by name (e.g. `Content-Type`), each value a template.
+    #[serde(default)]
+    pub mqtt_properties: serde_json::Map<String, serde_json::Value>,
+    /// A placeholder for a map of user properties, e.g. `${pub_props.'User-Property'}`.
+    #[serde(default)]
+    pub user_properties: Option<String>,
+}
+
+mod defaults {
+    use crate::units::{ByteSize, HumanDuration};
+
+    pub fn max_batch_bytes() -> ByteSize {
+        ByteSize::kib(896)
+    }
+    pub fn max_linger_bytes() -> ByteSize {
+        ByteSize::mib(10)
+    }
+    pub fn max_inflight() -> u32 {
+        10
+    }
+    pub fn partition_count_refresh_interval() -> HumanDuration {
+        HumanDuration::from_secs(60)
+    }
+    pub fn sync_query_timeout() -> HumanDuration {
+        HumanDuration::from_secs(5)
+    }
+    pub fn republish_qos() -> String {
+        "${qos}".to_owned()
+    }
+    pub fn republish_retain() -> String {
+        "${flags.retain}".to_owned()
+    }
+    pub fn republish_payload() -> String {
+        "${payload}".to_owned()
+    }
+}

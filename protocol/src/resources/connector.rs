@@ -1,0 +1,211 @@
+//! Connectors: named connections to a Kafka cluster or an MQTT broker.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::units::{ByteSize, HumanDuration};
+
+/// The kinds of connector, as they appear in `type` and in ids (`kafka_producer:my_kafka`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorType {
+    KafkaProducer,
+    KafkaConsumer,
+    Mqtt,
+}
+
+impl ConnectorType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::KafkaProducer => "kafka_producer",
+            Self::KafkaConsumer => "kafka_consumer",
+            Self::Mqtt => "mqtt",
+        }
+    }
+}
+
+/// A Kafka cluster, used by producer connectors (for actions) and consumer connectors (for sources).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConnectorConfig {
+    /// Comma-separated `host:port` list, e.g. `kafka1:9092,kafka2:9092`.
+    pub bootstrap_hosts: String,
+    #[serde(default)]
+    pub authentication: KafkaAuthentication,
+    #[serde(default)]
+    pub ssl: TlsConfig,
+    #[serde(default = "defaults::five_seconds")]
+    pub connect_timeout: HumanDuration,
+    #[serde(default = "defaults::five_seconds")]
+    pub metadata_request_timeout: HumanDuration,
+    #[serde(default = "defaults::three_seconds")]
+    pub min_metadata_refresh_interval: HumanDuration,
+    #[serde(default)]
+    pub socket_opts: SocketOptions,
+    #[serde(default)]
+    pub resource_opts: ConnectorResourceOptions,
+}
+
+/// `"none"` or a SASL mechanism with credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum KafkaAuthentication {
+    None(NoAuthentication),
+    Sasl(SaslAuthentication),
+}
+
+impl Default for KafkaAuthentication {
+    fn default() -> Self {
+        Self::None(NoAuthentication::None)
+    }
+}
+
+/// The literal string `"none"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoAuthentication {
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaslAuthentication {
+    pub mechanism: SaslMechanism,
+    pub username: String,
+    /// Write-only: reads show `******`.
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SaslMechanism {
+    Plain,
+    ScramSha256,
+    ScramSha512,
+}
+
+/// TLS towards Kafka or MQTT. Certificates are PEM text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub enable: bool,
+    pub verify: TlsVerify,
+    /// PEM of the CA bundle that signs the server certificate; the system roots when absent.
+    pub cacertfile: Option<String>,
+    /// PEM of the client certificate, for mutual TLS.
+    pub certfile: Option<String>,
+    /// PEM of the client key. Write-only: reads show `******`.
+    pub keyfile: Option<String>,
+    pub server_name_indication: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsVerify {
+    #[default]
+    VerifyPeer,
+    VerifyNone,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocketOptions {
+    pub sndbuf: ByteSize,
+    pub recbuf: ByteSize,
+    pub nodelay: bool,
+    /// `none`, or `Idle,Interval,Probes` in seconds, e.g. `240,30,5`.
+    pub tcp_keepalive: String,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self {
+            sndbuf: ByteSize::kib(1024),
+            recbuf: ByteSize::kib(1024),
+            nodelay: true,
+            tcp_keepalive: "none".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorResourceOptions {
+    pub health_check_interval: HumanDuration,
+}
+
+impl Default for ConnectorResourceOptions {
+    fn default() -> Self {
+        Self {
+            health_check_interval: HumanDuration::from_secs(15),
+        }
+    }
+}
+
+/// The MQTT broker workers connect to as clients (Tributary is not a broker).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConnectorConfig {
+    /// `host:port`, e.g. `127.0.0.1:1883`.
+    pub server: String,
+    #[serde(default)]
+    pub proto_ver: MqttVersion,
+    /// Worker client ids are `<prefix><worker name>` plus a role suffix: unique and stable.
+    #[serde(default = "defaults::clientid_prefix")]
+    pub clientid_prefix: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Write-only: reads show `******`.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ssl: TlsConfig,
+    #[serde(default = "defaults::keepalive")]
+    pub keepalive: HumanDuration,
+    /// Persistent sessions (false) keep QoS 1 messages for a worker that restarts.
+    #[serde(default)]
+    pub clean_start: bool,
+    #[serde(default = "defaults::session_expiry")]
+    pub session_expiry_interval: HumanDuration,
+    #[serde(default = "defaults::five_seconds")]
+    pub connect_timeout: HumanDuration,
+    /// QoS 1 messages in flight per connection, each way.
+    #[serde(default = "defaults::mqtt_max_inflight")]
+    pub max_inflight: u16,
+    #[serde(default)]
+    pub resource_opts: ConnectorResourceOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MqttVersion {
+    /// MQTT 3.1.1
+    V4,
+    /// MQTT 5
+    #[default]
+    V5,
+}
+
+pub(crate) mod defaults {
+    use crate::units::HumanDuration;
+
+    pub fn five_seconds() -> HumanDuration {
+        HumanDuration::from_secs(5)
+    }
+    pub fn three_seconds() -> HumanDuration {
+        HumanDuration::from_secs(3)
+    }
+    pub fn keepalive() -> HumanDuration {
+        HumanDuration::from_secs(60)
+    }
+    pub fn session_expiry() -> HumanDuration {
+        HumanDuration::from_secs(2 * 3600)
+    }
+    pub fn clientid_prefix() -> String {
+        "tributary-".to_owned()
+    }
+    pub fn mqtt_max_inflight() -> u16 {
+        1000
+    }
+}

@@ -1,0 +1,21 @@
+//! The configuration of every resource a user manages, as the REST API accepts it and as workers
+//! receive it inside their assignments.
+//!
+//! The API envelope (`type`, `name`, `enable`, `description`) is handled by the control plane;
+//! these are the type-specific bodies. They reject unknown fields so that a typo is a 400, not a
+//! silently ignored setting.
+
+pub mod action;
+pub mod connector;
+pub mod rule;
+pub mod source;
+pub mod validation;
+
+pub use action::*;
+pub use connector::*;
+pub use rule::*;
+pub use source::*;
+pub use validation::{FieldError, Validate};
+
+/// Passwords are shown as this string on reads; a write that sends it back keeps the stored value.
+pub const MASKED_SECRET: &str = "******";

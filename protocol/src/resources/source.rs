@@ -1,0 +1,108 @@
+//! Sources: Kafka topics consumed by workers and delivered to MQTT, directly through topic
+//! mappings or through rules that name the source in FROM.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::units::{ByteSize, HumanDuration};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    KafkaConsumer,
+}
+
+impl SourceType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::KafkaConsumer => "kafka_consumer",
+        }
+    }
+}
+
+/// `parameters` of a `kafka_consumer` source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConsumerParameters {
+    /// The Kafka topic read when the source is a rule input. Topics of `topic_mapping` are read too.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Kafka topic → MQTT topic; each Kafka topic in at most one mapping.
+    #[serde(default)]
+    pub topic_mapping: Vec<TopicMapping>,
+    /// Defaults to `tributary-kafka-consumer-<source name>`.
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub key_encoding_mode: EncodingMode,
+    #[serde(default)]
+    pub value_encoding_mode: EncodingMode,
+    #[serde(default)]
+    pub offset_reset_policy: OffsetResetPolicy,
+    /// Fetch size per partition.
+    #[serde(default = "defaults::max_batch_bytes")]
+    pub max_batch_bytes: ByteSize,
+    #[serde(default = "defaults::max_wait_time")]
+    pub max_wait_time: HumanDuration,
+    #[serde(default = "defaults::offset_commit_interval_seconds")]
+    pub offset_commit_interval_seconds: u32,
+    /// Records read but not yet acknowledged by MQTT, per worker; reading pauses at this bound.
+    #[serde(default = "defaults::max_inflight")]
+    pub max_inflight: u32,
+    /// The `mqtt` connector mappings publish through; `default` when absent.
+    #[serde(default)]
+    pub mqtt_connector: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicMapping {
+    pub kafka_topic: String,
+    /// Template over the record, e.g. `devices/${.key}/cmd`.
+    pub mqtt_topic: String,
+    #[serde(default)]
+    pub qos: u8,
+    #[serde(default = "defaults::payload_template")]
+    pub payload_template: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodingMode {
+    #[default]
+    None,
+    Base64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetResetPolicy {
+    #[default]
+    Latest,
+    Earliest,
+}
+
+/// The group a source's consumers join when none is configured.
+pub fn default_group_id(source_name: &str) -> String {
+    format!("tributary-kafka-consumer-{source_name}")
+}
+
+mod defaults {
+    use crate::units::{ByteSize, HumanDuration};
+
+    pub fn max_batch_bytes() -> ByteSize {
+        ByteSize::kib(896)
+    }
+    pub fn max_wait_time() -> HumanDuration {
+        HumanDuration::from_secs(1)
+    }
+    pub fn offset_commit_interval_seconds() -> u32 {
+        5
+    }
+    pub fn max_inflight() -> u32 {
+        1000
+    }
+    pub fn payload_template() -> String {
+        "${.}".to_owned()
+    }
+}

@@ -1,0 +1,224 @@
+//! Durations (`5s`, `500ms`) and sizes (`896KB`) written the way EMQX configuration writes them.
+//!
+//! Both keep the canonical text form on the wire so that a configuration read back from the API
+//! looks like the one that was written.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a duration or size string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    #[error("`{0}` is not a duration: expected a number followed by ms, s, m, h or d, e.g. `5s`")]
+    Duration(String),
+    #[error("`{0}` is not a size: expected a number followed by B, KB, MB or GB, e.g. `896KB`")]
+    Size(String),
+}
+
+/// A duration such as `5s`, `500ms`, `1m`, `2h`, `1d`. A bare number means milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct HumanDuration(pub std::time::Duration);
+
+impl HumanDuration {
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(std::time::Duration::from_millis(ms))
+    }
+
+    pub const fn from_secs(s: u64) -> Self {
+        Self(std::time::Duration::from_secs(s))
+    }
+
+    pub fn as_millis(&self) -> u64 {
+        u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+impl FromStr for HumanDuration {
+    type Err = UnitError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let err = || UnitError::Duration(text.to_owned());
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len());
+        let (digits, unit) = trimmed.split_at(split);
+        let value: u64 = digits.parse().map_err(|_| err())?;
+        let millis_per_unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(err()),
+        };
+        value
+            .checked_mul(millis_per_unit)
+            .map(Self::from_millis)
+            .ok_or_else(err)
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.as_millis();
+        match ms {
+            0 => write!(f, "0ms"),
+            _ if ms % 3_600_000 == 0 => write!(f, "{}h", ms / 3_600_000),
+            _ if ms % 60_000 == 0 => write!(f, "{}m", ms / 60_000),
+            _ if ms % 1_000 == 0 => write!(f, "{}s", ms / 1_000),
+            _ => write!(f, "{ms}ms"),
+        }
+    }
+}
+
+/// A byte size such as `896KB`, `10MB`, `2GB` or `512B`; K, M and G are powers of 1024 as in EMQX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub const fn kib(n: u64) -> Self {
+        Self(n * 1024)
+    }
+
+    pub const fn mib(n: u64) -> Self {
+        Self(n * 1024 * 1024)
+    }
+
+    pub const fn gib(n: u64) -> Self {
+        Self(n * 1024 * 1024 * 1024)
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = UnitError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let err = || UnitError::Size(text.to_owned());
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len());
+        let (digits, unit) = trimmed.split_at(split);
+        let value: u64 = digits.parse().map_err(|_| err())?;
+        let multiplier: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+            "" | "B" => 1,
+            "K" | "KB" => 1 << 10,
+            "M" | "MB" => 1 << 20,
+            "G" | "GB" => 1 << 30,
+            _ => return Err(err()),
+        };
+        value.checked_mul(multiplier).map(Self).ok_or_else(err)
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        match n {
+            0 => write!(f, "0B"),
+            _ if n % (1 << 30) == 0 => write!(f, "{}GB", n >> 30),
+            _ if n % (1 << 20) == 0 => write!(f, "{}MB", n >> 20),
+            _ if n % (1 << 10) == 0 => write!(f, "{}KB", n >> 10),
+            _ => write!(f, "{n}B"),
+        }
+    }
+}
+
+macro_rules! text_serde {
+    ($ty:ty, $expecting:literal) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        v.parse().map_err(E::custom)
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$ty, E> {
+                        v.to_string().parse().map_err(E::custom)
+                    }
+                }
+                deserializer.deserialize_any(Visitor)
+            }
+        }
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($expecting))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+
+text_serde!(HumanDuration, "a duration such as `5s` or `500ms`");
+text_serde!(ByteSize, "a size such as `896KB` or `10MB`");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print_canonically() {
+        for (text, ms, canonical) in [
+            ("5s", 5_000, "5s"),
+            ("500ms", 500, "500ms"),
+            ("1m", 60_000, "1m"),
+            ("2h", 7_200_000, "2h"),
+            ("1500", 1_500, "1500ms"),
+            ("60s", 60_000, "1m"),
+        ] {
+            let d: HumanDuration = text.parse().unwrap_or_default();
+            assert_eq!(d.as_millis(), ms, "{text}");
+            assert_eq!(d.to_string(), canonical, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_durations_are_rejected_with_the_input() {
+        for text in ["", "s", "5 parsecs", "-1s", "1.5s", "99999999999999999999d"] {
+            let err = text.parse::<HumanDuration>().err();
+            assert_eq!(err, Some(UnitError::Duration(text.to_owned())), "{text}");
+        }
+    }
+
+    #[test]
+    fn sizes_parse_and_print_canonically() {
+        for (text, bytes, canonical) in [
+            ("896KB", 896 * 1024, "896KB"),
+            ("10MB", 10 << 20, "10MB"),
+            ("2GB", 2 << 30, "2GB"),
+            ("100", 100, "100B"),
+            ("1024KB", 1 << 20, "1MB"),
+        ] {
+            let s: ByteSize = text.parse().unwrap_or_default();
+            assert_eq!(s.0, bytes, "{text}");
+            assert_eq!(s.to_string(), canonical, "{text}");
+        }
+        assert!("12 furlongs".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn serde_round_trips_through_text() {
+        let d: HumanDuration = serde_json::from_str("\"5s\"").unwrap_or_default();
+        assert_eq!(serde_json::to_string(&d).ok().as_deref(), Some("\"5s\""));
+        let s: Result<ByteSize, _> = serde_json::from_str("\"lots\"");
+        assert!(s.is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! EMQX-compatible rule SQL, built-in functions and `${...}` templates. No I/O.

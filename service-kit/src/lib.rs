@@ -1,0 +1,6 @@
+//! Process plumbing both binaries share: logging setup, graceful shutdown, and the admin HTTP
+//! endpoint with `/healthz` and Prometheus `/metrics`.
+
+pub mod admin;
+pub mod logging;
+pub mod shutdown;
