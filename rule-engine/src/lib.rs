@@ -1,1 +1,17 @@
 //! EMQX-compatible rule SQL, built-in functions and `${...}` templates. No I/O.
+
+mod error;
+mod event;
+mod rule;
+mod template;
+mod topic;
+
+pub use error::{ContextError, EvalError, ParseError, TemplateError, ValueError};
+pub use event::{Event, KafkaRecord, MessagePublish, TsType};
+pub use rule::{Output, Rule, RuleInput};
+pub use template::{Missing, Template};
+pub use topic::topic_matches;
+
+/// `getenv(NAME)` reads only the environment variable `TRIBUTARY_VAR_<NAME>`, so rules cannot
+/// read arbitrary process environment (EMQX uses the prefix `EMQXVAR_` for the same reason).
+pub const GETENV_PREFIX: &str = "TRIBUTARY_VAR_";
