@@ -1,3 +1,3 @@
-//! Tributary worker.
+//! `tributary-worker`: a stateless worker running the flows the control plane assigns it.
 
 fn main() {}

@@ -1,0 +1,3 @@
+//! The Tributary worker: pulls its assignment from the control plane and runs the flows in it.
+
+pub mod telemetry;

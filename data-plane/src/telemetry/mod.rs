@@ -1,0 +1,8 @@
+//! What a worker knows about itself: metric counters per resource and the status of its
+//! connectors. Both are reported to the control plane in heartbeats and exposed on `/metrics`.
+
+pub mod metrics;
+pub mod status;
+
+pub use metrics::{MetricsHub, ResourceMetrics};
+pub use status::{ConnectorState, StatusBoard};

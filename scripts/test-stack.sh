@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The services the tests talk to, on ports of their own so they run beside scripts/up.sh:
+#   scripts/test-stack.sh start   start what is not running, write .test-stack/env
+#   scripts/test-stack.sh stop    stop what start started
+# Then `source .test-stack/env` and run `cargo test`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/stack.sh
+source "$ROOT/scripts/lib/stack.sh"
+
+STATE=$ROOT/.test-stack
+PG_PORT=${TRIBUTARY_TEST_PG_PORT:-25432}
+MQTT_PORT=${TRIBUTARY_TEST_MQTT_PORT:-21883}
+KAFKA_PORT=${TRIBUTARY_TEST_KAFKA_PORT:-29092}
+
+case "${1:-start}" in
+  start)
+    mkdir -p "$STATE"
+    ensure_postgres "$STATE" "$PG_PORT"
+    ensure_mosquitto "$STATE" "$MQTT_PORT"
+    ensure_nisshi "$STATE" "$KAFKA_PORT"
+    cat >"$STATE/env" <<ENV
+export TRIBUTARY_TEST_DATABASE_URL=postgres://tributary@127.0.0.1:$PG_PORT/postgres
+export DATABASE_URL=postgres://tributary@127.0.0.1:$PG_PORT/postgres
+export TRIBUTARY_TEST_MQTT=127.0.0.1:$MQTT_PORT
+export TRIBUTARY_TEST_KAFKA=127.0.0.1:$KAFKA_PORT
+ENV
+    say "test stack ready: source $STATE/env"
+    ;;
+  stop)
+    stop_pidfile "$STATE/nisshi/pid"
+    stop_pidfile "$STATE/mosquitto/pid"
+    stop_postgres "$STATE"
+    ;;
+  *) die "usage: $0 start|stop" ;;
+esac
