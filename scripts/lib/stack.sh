@@ -1,105 +1,100 @@
-# Shared by up.sh and test-stack.sh: start the services Tributary talks to, each under a state
-# directory of our own, on ports of our own. Every function is idempotent: a service of ours that
-# already answers is left alone; a port held by someone else stops the script with one clear line.
+# shellcheck shell=bash
+# The services Tributary talks to, each run privately under a state directory and on a port of our
+# own: PostgreSQL, Mosquitto and nisshi (a Kafka-protocol broker). Shared by up.sh and
+# test-stack.sh. Every ensure_* is idempotent: a service of ours that already answers is left
+# alone; a port held by someone else stops the script with one clear line.
 #
-# Source it; it expects `set -euo pipefail`.
+# Layout: STATE/<service>/ holds its pid file, config and data; STATE/logs/<service>.log its log.
 
-die() { echo "error: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
 
-# port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# wait_port PORT NAME SECONDS LOGFILE
-wait_port() {
-  local port=$1 name=$2 secs=$3 log=${4:-}
-  for _ in $(seq 1 $((secs * 5))); do
-    port_open "$port" && return 0
-    sleep 0.2
-  done
-  [ -n "$log" ] && [ -f "$log" ] && tail -n 20 "$log" >&2
-  die "$name did not start listening on 127.0.0.1:$port within ${secs}s (log: ${log:-none})"
-}
-
-# pid_alive PIDFILE: true when the pid file names a running process.
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
-# claim_port PORT NAME PIDFILE ENVVAR: ok when the port is free or held by our own process.
-claim_port() {
-  local port=$1 name=$2 pidfile=$3 var=$4
-  if port_open "$port" && ! pid_alive "$pidfile"; then
-    die "port $port is in use by another process, so $name cannot start there; free it or set $var to another port"
-  fi
-}
-
-apt_install() {
-  # apt_install PKG...: installs the Debian packages that are missing.
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them; install them by hand"
-  say "installing ${missing[*]}"
-  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq >/dev/null || die "apt-get update failed; check the network or install ${missing[*]} by hand"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
-    || die "apt-get could not install ${missing[*]}; install them by hand"
-}
-
-# The Debian packages the stack and the build need.
-ensure_packages() {
-  apt_install postgresql mosquitto mosquitto-clients build-essential pkg-config libssl-dev zlib1g-dev python3 curl
-}
+service_log() { echo "$1/logs/$2.log"; }
 
 pg_bindir() {
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  [ -n "$dir" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql; install the postgresql package"
+  dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql; install them: apt-get install postgresql"
   echo "$dir"
 }
 
-# ensure_postgres STATE_DIR PORT: a private cluster (trust auth on loopback, superuser `tributary`).
+# PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user, which
+# must be able to reach its data directory; a checkout under a private home directory is not
+# reachable, and then the cluster lives under /tmp instead (named after the state directory).
+pg_as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_dir() {
+  local state=$1
+  if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$state" 2>/dev/null; then
+    echo "$state/postgres"
+  else
+    echo "${TMPDIR:-/tmp}/tributary-postgres-$(echo "$state" | sha256sum | cut -c1-12)"
+  fi
+}
+
+pg_running() { [ -f "$1/data/postmaster.pid" ] && pg_as_owner "$(pg_bindir)/pg_ctl" -D "$1/data" status >/dev/null 2>&1; }
+
+# ensure_postgres STATE PORT [PORT_VARIABLE]: a private cluster, trust auth on loopback,
+# superuser `tributary`.
 ensure_postgres() {
-  local dir=$1/postgres port=$2 bin
+  local state=$1 port=$2 var=${3:-its port variable} dir bin log
+  dir=$(pg_dir "$state")
   bin=$(pg_bindir)
-  local runas=()
-  [ "$(id -u)" -eq 0 ] && runas=(runuser -u postgres --)
-  if [ -f "$dir/data/postmaster.pid" ] && "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    return 0
-  fi
-  if port_open "$port"; then
-    die "port $port is in use by another process, so PostgreSQL cannot start there; free it or choose another port"
-  fi
-  mkdir -p "$dir"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  # The server writes its log as the cluster owner, so it stays beside a cluster moved to /tmp.
+  if [ "$dir" = "$state/postgres" ]; then log=$(service_log "$state" postgres); else log=$dir/postgres.log; fi
+  pg_running "$dir" && return 0
+  port_open "$port" \
+    && die "port $port is in use by another process, so PostgreSQL cannot start there; stop that process or set $var to a free port"
+  mkdir -p "$dir" "$(dirname "$log")"
+  touch "$log"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir" "$log"; fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     say "creating a PostgreSQL cluster in $dir/data"
-    "${runas[@]}" "$bin/initdb" -D "$dir/data" -U tributary --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
-      || { tail -n 20 "$dir/initdb.log" >&2; die "initdb failed (log: $dir/initdb.log)"; }
+    pg_as_owner "$bin/initdb" -D "$dir/data" -U tributary --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 \
+      || { show_log "$dir/initdb.log"; die "initdb failed (log: $dir/initdb.log)"; }
   fi
   say "starting PostgreSQL on 127.0.0.1:$port"
-  "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+  # Durability settings are off: these clusters hold development and test data only.
+  pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$log" -w -t 60 \
     -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" \
-    start >/dev/null || { tail -n 20 "$dir/postgres.log" >&2; die "PostgreSQL failed to start (log: $dir/postgres.log)"; }
+    start >/dev/null || { show_log "$log"; die "PostgreSQL failed to start (log: $log)"; }
 }
 
 stop_postgres() {
-  local dir=$1/postgres bin
-  [ -f "$dir/data/postmaster.pid" ] || return 0
-  bin=$(pg_bindir)
-  local runas=()
-  [ "$(id -u)" -eq 0 ] && runas=(runuser -u postgres --)
-  "${runas[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+  local dir
+  dir=$(pg_dir "$1")
+  pg_running "$dir" || return 0
+  say "stopping PostgreSQL"
+  pg_as_owner "$(pg_bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# ensure_mosquitto STATE_DIR PORT: our own broker, queues large enough not to drop QoS 1 messages.
+# ensure_database URL NAME: creates database NAME on the server URL points at, when missing.
+ensure_database() {
+  local url=$1 name=$2
+  PGCONNECT_TIMEOUT=5 psql "$url" -XAtqc "SELECT 1 FROM pg_database WHERE datname = '$name'" 2>/dev/null | grep -q 1 && return 0
+  PGCONNECT_TIMEOUT=5 psql "$url" -Xqc "CREATE DATABASE \"$name\"" >/dev/null \
+    || die "could not create database $name on the private PostgreSQL; see its log"
+}
+
+# require_database URL: the control plane cannot start without it, so check before starting it.
+require_database() {
+  PGCONNECT_TIMEOUT=5 psql "$1" -XAtqc "SELECT 1" >/dev/null 2>&1 \
+    || die "PostgreSQL at DATABASE_URL is unreachable (try: psql \"\$DATABASE_URL\"); start it, fix DATABASE_URL, or unset it to use a private one"
+}
+
+# ensure_mosquitto STATE PORT [PORT_VARIABLE]: our own broker. Queues are unbounded so that a slow subscriber never
+# makes the broker drop QoS 1 messages (the default caps would, and at-least-once tests see it).
 ensure_mosquitto() {
-  local dir=$1/mosquitto port=$2
-  mkdir -p "$dir"
+  local dir=$1/mosquitto port=$2 var=${3:-its port variable} log
+  log=$(service_log "$1" mosquitto)
+  mkdir -p "$dir" "$(dirname "$log")"
   pid_alive "$dir/pid" && port_open "$port" && return 0
-  claim_port "$port" Mosquitto "$dir/pid" "the port variable"
-  command -v mosquitto >/dev/null || PATH="$PATH:/usr/sbin"
+  claim_port "$port" Mosquitto "$dir/pid" "$var"
+  add_sbin_to_path
   cat >"$dir/mosquitto.conf" <<CONF
-# Written by scripts/lib/stack.sh. Queues are sized so slow subscribers do not lose QoS 1 messages.
+# Written by scripts/lib/stack.sh.
 listener $port 127.0.0.1
 allow_anonymous true
 persistence false
@@ -112,50 +107,32 @@ log_type error
 log_type warning
 CONF
   say "starting Mosquitto on 127.0.0.1:$port"
-  nohup mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
-  echo $! >"$dir/pid"
-  wait_port "$port" Mosquitto 15 "$dir/mosquitto.log"
+  start_background "$dir/pid" "$log" mosquitto -c "$dir/mosquitto.conf"
+  wait_port "$port" Mosquitto 15 "$log" "$dir/pid"
 }
 
-stop_pidfile() {
-  local pidfile=$1
-  pid_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
-  local pid; pid=$(cat "$pidfile")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-}
+stop_mosquitto() { stop_pidfile "$1/mosquitto/pid"; }
 
-NISSHI_VERSION=0.7.0-pre.2
-
-# ensure_nisshi_installed: the Kafka-compatible broker, built from crates.io when absent (~20 min cold).
-ensure_nisshi_installed() {
-  export PATH="$HOME/.cargo/bin:$PATH"
-  command -v nisshi >/dev/null && return 0
-  # Another install (a parallel up.sh or test.sh) is already building it: wait rather than race.
-  if pgrep -f "cargo install nisshi" >/dev/null; then
-    say "waiting for the nisshi install already under way"
-    while pgrep -f "cargo install nisshi" >/dev/null; do sleep 5; done
-    command -v nisshi >/dev/null && return 0
-  fi
-  command -v cargo >/dev/null || die "cargo not found; install Rust (rustup) first"
-  say "installing nisshi $NISSHI_VERSION with cargo (about 20 minutes on 2 cores, once)"
-  cargo install "nisshi@$NISSHI_VERSION" --locked --no-default-features --features dynostore >&2 \
-    || die "cargo install nisshi failed; see the output above"
-}
-
-# ensure_nisshi STATE_DIR PORT: an in-memory Kafka-compatible broker on loopback.
+# ensure_nisshi STATE PORT [PORT_VARIABLE]: the Kafka-protocol broker, in memory, on loopback. Topics do not
+# survive a restart; the scripts create the ones they need every time.
 ensure_nisshi() {
-  local dir=$1/nisshi port=$2
-  mkdir -p "$dir"
+  local dir=$1/nisshi port=$2 var=${3:-its port variable} log
+  log=$(service_log "$1" nisshi)
+  mkdir -p "$dir" "$(dirname "$log")"
   pid_alive "$dir/pid" && port_open "$port" && return 0
-  claim_port "$port" nisshi "$dir/pid" "the port variable"
-  ensure_nisshi_installed
+  claim_port "$port" nisshi "$dir/pid" "$var"
+  ensure_nisshi_installed "$(service_log "$1" nisshi-install)" "$dir/install.pid"
   say "starting nisshi (Kafka protocol) on 127.0.0.1:$port"
-  nohup nisshi broker --storage-engine memory://nisshi/ \
-    --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
-    >"$dir/nisshi.log" 2>&1 &
-  echo $! >"$dir/pid"
-  wait_port "$port" nisshi 30 "$dir/nisshi.log"
+  start_background "$dir/pid" "$log" nisshi broker --storage-engine memory://nisshi/ \
+    --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port"
+  wait_port "$port" nisshi 30 "$log" "$dir/pid"
+}
+
+stop_nisshi() { stop_pidfile "$1/nisshi/pid"; }
+
+# start_nisshi_build STATE: begins building nisshi in the background when it is missing, so that
+# ensure_nisshi later finds it built (or waits for the rest).
+start_nisshi_build() {
+  mkdir -p "$1/nisshi"
+  nisshi_install_background "$(service_log "$1" nisshi-install)" "$1/nisshi/install.pid"
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Stops everything scripts/up.sh started, found through its pid files under .dev/, and nothing
+# else. Data (the private database), secrets and logs stay; `rm -rf .dev` after this starts afresh.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/stack.sh
+source "$ROOT/scripts/lib/stack.sh"
+# shellcheck source=lib/tributary.sh
+source "$ROOT/scripts/lib/tributary.sh"
+
+DEV=$ROOT/.dev
+[ -d "$DEV" ] || { say "nothing to stop: $DEV does not exist"; exit 0; }
+
+# Workers first, so they drain while the control plane and the brokers are still there.
+for pidfile in "$DEV"/run/worker-*.pid; do
+  [ -e "$pidfile" ] || continue
+  name=${pidfile##*/}
+  say "stopping ${name%.pid}"
+  stop_service "$DEV/run" "${name%.pid}"
+done
+if [ -e "$DEV/run/control-plane.pid" ]; then
+  say "stopping the control plane"
+  stop_service "$DEV/run" control-plane
+fi
+for service in nisshi mosquitto; do
+  if pid_alive "$DEV/$service/pid"; then say "stopping $service"; fi
+  stop_pidfile "$DEV/$service/pid"
+done
+pid_alive "$DEV/nisshi/install.pid" && say "leaving the nisshi build running (pid $(cat "$DEV/nisshi/install.pid"))"
+stop_postgres "$DEV"
+say "stopped"

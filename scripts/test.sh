@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: prepares the test stack (PostgreSQL, Mosquitto, nisshi on ports
+# of their own, see scripts/test-stack.sh), then runs
+#   cargo fmt --all --check
+#   cargo clippy --workspace --all-targets -- -D warnings
+#   cargo build --workspace --bins --tests
+#   cargo test --workspace            (with .test-stack/env sourced; end-to-end tests included)
+# and prints a summary. A failing step does not hide the others' results; the exit status is
+# non-zero when any failed.
+#
+#   scripts/test.sh [--keep-stack | --stop-stack] [-- ARGS for cargo test, e.g. -p tributary-rules]
+#
+# The test stack is left running for the next run unless --stop-stack is given or CI=true.
+# TRIBUTARY_TEST_THREADS=N passes --test-threads=N to the test binaries.
+#
+# Time on a fresh machine: nisshi is built (about 20 minutes) in the background at low priority
+# while the workspace is checked and built. The build step includes the test targets so that the
+# bins and the tests share one feature resolution: `cargo build --bins` alone resolves without
+# dev-dependencies (tokio's test-util, for one) and `cargo test` would then rebuild half the tree.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
+
+stop_stack=false
+[ "${CI:-}" = true ] && stop_stack=true
+cargo_test_args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --keep-stack) stop_stack=false ;;
+    --stop-stack) stop_stack=true ;;
+    --) shift; cargo_test_args=("$@"); break ;;
+    *) die "unknown argument $1; usage: scripts/test.sh [--keep-stack | --stop-stack] [-- cargo test args]" ;;
+  esac
+  shift
+done
+test_binary_args=()
+[ -n "${TRIBUTARY_TEST_THREADS:-}" ] && test_binary_args=(--test-threads="$TRIBUTARY_TEST_THREADS")
+
+LOGS=$ROOT/.test-stack/logs
+mkdir -p "$LOGS"
+rm -f "$LOGS/cargo-test.log"
+
+require_cargo
+require_cargo_components fmt clippy
+apt_install "${BUILD_PACKAGES[@]}"
+scripts/test-stack.sh prepare
+if $stop_stack; then trap 'scripts/test-stack.sh stop' EXIT; fi
+
+STEPS=()
+RESULTS=()
+TIMES=()
+
+record() { STEPS+=("$1"); RESULTS+=("$2"); TIMES+=("$3"); }
+
+# step NAME COMMAND...: runs one check and records how it went; never stops the script.
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  say "$name: $*"
+  if "$@"; then record "$name" ok $((SECONDS - start)); else record "$name" FAILED $((SECONDS - start)); fi
+}
+
+skip() { record "$1" "skipped ($2)" 0; }
+
+passed() { [ "${RESULTS[-1]}" = ok ]; }
+
+# shellcheck disable=SC2317 # called through `step`
+run_tests() {
+  # shellcheck source=/dev/null
+  source .test-stack/env
+  cargo test --workspace "${cargo_test_args[@]}" -- "${test_binary_args[@]}" 2>&1 | tee "$LOGS/cargo-test.log"
+  return "${PIPESTATUS[0]}"
+}
+
+step fmt cargo fmt --all --check
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step build cargo build --workspace --bins --tests
+built=false
+passed && built=true
+step stack scripts/test-stack.sh start
+if ! passed; then
+  skip test "the test stack did not start"
+elif ! $built; then
+  skip test "the build failed"
+else
+  step test run_tests
+fi
+
+echo
+echo "==> summary"
+failed=0
+for i in "${!STEPS[@]}"; do
+  printf '  %-7s %-40s %5ss\n' "${STEPS[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+  [ "${RESULTS[$i]}" = ok ] || failed=1
+done
+if [ -f "$LOGS/cargo-test.log" ] && [ "${STEPS[-1]}" = test ]; then
+  # The sum over every test binary, in the one-line form CI reads.
+  awk '/^test result:/ { p += $4; f += $6; s += $8 }
+       END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$LOGS/cargo-test.log"
+fi
+exit "$failed"
