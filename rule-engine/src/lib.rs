@@ -1,10 +1,18 @@
 //! EMQX-compatible rule SQL, built-in functions and `${...}` templates. No I/O.
 
+mod ast;
+mod columns;
 mod error;
+mod eval;
 mod event;
+mod functions;
+mod lexer;
+mod parser;
+mod plan;
 mod rule;
 mod template;
 mod topic;
+mod value;
 
 pub use error::{ContextError, EvalError, ParseError, TemplateError, ValueError};
 pub use event::{Event, KafkaRecord, MessagePublish, TsType};

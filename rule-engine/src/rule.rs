@@ -6,6 +6,8 @@ use serde_json::Value;
 
 use crate::error::{EvalError, ParseError};
 use crate::event::Event;
+use crate::plan::Plan;
+use crate::topic::{is_valid_filter, topic_matches};
 
 /// One source named in a rule's FROM clause.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -60,13 +62,54 @@ pub struct Rule {
 struct RuleInner {
     sql: String,
     inputs: Vec<RuleInput>,
+    plan: Plan,
+}
+
+const KAFKA_SOURCE_PREFIXES: [&str; 2] = ["$bridges/kafka_consumer:", "$sources/kafka_consumer:"];
+
+impl RuleInput {
+    fn classify(source: &str) -> Option<RuleInput> {
+        if let Some(name) = KAFKA_SOURCE_PREFIXES
+            .iter()
+            .find_map(|p| source.strip_prefix(p))
+        {
+            return (!name.is_empty()).then(|| RuleInput::KafkaSource(name.to_owned()));
+        }
+        if source.starts_with("$events/")
+            || source.starts_with("$bridges/")
+            || source.starts_with("$sources/")
+        {
+            return Some(RuleInput::Event(source.to_owned()));
+        }
+        is_valid_filter(source).then(|| RuleInput::TopicFilter(source.to_owned()))
+    }
 }
 
 impl Rule {
     /// Parses and compiles a rule SQL statement.
     pub fn parse(sql: &str) -> Result<Rule, ParseError> {
-        let _ = sql;
-        Err(ParseError::new(1, 1, "not implemented yet"))
+        let statement = crate::parser::parse_statement(sql)?;
+        let inputs = statement
+            .from
+            .iter()
+            .map(|(source, pos)| {
+                RuleInput::classify(source).ok_or_else(|| {
+                    ParseError::new(
+                        pos.line,
+                        pos.column,
+                        format!("invalid topic filter or source \"{source}\""),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = crate::plan::compile(statement)?;
+        Ok(Rule {
+            inner: Arc::new(RuleInner {
+                sql: sql.to_owned(),
+                inputs,
+                plan,
+            }),
+        })
     }
 
     /// The SQL text the rule was parsed from.
@@ -81,13 +124,25 @@ impl Rule {
 
     /// Whether the event comes from one of the rule's inputs (WHERE is not considered).
     pub fn matches_input(&self, event: &Event) -> bool {
-        let _ = event;
-        false
+        self.inner.inputs.iter().any(|input| match (input, event) {
+            (RuleInput::TopicFilter(filter), Event::MessagePublish(m)) => {
+                topic_matches(filter, &m.topic)
+            }
+            (RuleInput::KafkaSource(name), Event::KafkaRecord(k)) => *name == k.source,
+            _ => false,
+        })
     }
 
     /// Applies the rule to an event.
+    ///
+    /// Events from other inputs give [`Output::NoMatch`], as does a false WHERE.
     pub fn evaluate(&self, event: &Event) -> Result<Output, EvalError> {
-        let _ = event;
-        Ok(Output::NoMatch)
+        if !self.matches_input(event) {
+            return Ok(Output::NoMatch);
+        }
+        if self.inner.plan.select_star_only {
+            return Ok(Output::Row(crate::eval::select_star(event)));
+        }
+        crate::eval::run(&self.inner.plan, event)
     }
 }

@@ -1,8 +1,19 @@
 //! `${path}` templates rendered against a rule's output row (EMQX `emqx_template`).
+//!
+//! A placeholder is `${` + an optional `.` + `[A-Za-z0-9._]*` + `}`: `${.}` and `${}` are
+//! the whole row as JSON, `${.clientid}` is the same as `${clientid}`, and `${$}` is a
+//! literal `$`. Anything that does not parse as a placeholder is kept literally. Lookups
+//! decode a JSON object held in a string when the path goes inside it.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use crate::error::TemplateError;
+
+/// Templates longer than this are rejected; they are configuration, not data.
+const MAX_TEMPLATE_LEN: usize = 1 << 20;
 
 /// What a placeholder whose path is missing renders as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,18 +24,58 @@ pub enum Missing {
     Undefined,
 }
 
-/// A compiled template.
-#[derive(Debug, Clone, PartialEq)]
+/// A compiled template: parse once, render per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
-    text: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    /// Path keys; empty means the whole row.
+    Placeholder(Vec<String>),
 }
 
 impl Template {
     /// Compiles a template. Malformed placeholders are kept literally.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
-        Ok(Template {
-            text: text.to_owned(),
-        })
+        if text.len() > MAX_TEMPLATE_LEN {
+            return Err(TemplateError::TooLong {
+                len: text.len(),
+                limit: MAX_TEMPLATE_LEN,
+            });
+        }
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            let (before, from_dollar) = rest.split_at(start);
+            literal.push_str(before);
+            let inner = from_dollar.get(2..).unwrap_or_default();
+            match inner.find('}').map(|end| inner.split_at(end)) {
+                Some(("$", after)) => {
+                    literal.push('$');
+                    rest = after.get(1..).unwrap_or_default();
+                }
+                Some((path, after)) if is_placeholder_path(path) => {
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    parts.push(Part::Placeholder(split_path(path)));
+                    rest = after.get(1..).unwrap_or_default();
+                }
+                _ => {
+                    literal.push_str("${");
+                    rest = inner;
+                }
+            }
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Template { parts })
     }
 
     /// Renders the template against a row.
@@ -36,18 +87,159 @@ impl Template {
 
     /// Renders the template against a row, appending to `out`.
     pub fn render_into(&self, row: &Value, missing: Missing, out: &mut String) {
-        let _ = (row, missing);
-        out.push_str(&self.text);
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Placeholder(path) => match lookup(row, path) {
+                    Some(value) => write_value(&value, out),
+                    None => out.push_str(match missing {
+                        Missing::Empty => "",
+                        Missing::Undefined => "undefined",
+                    }),
+                },
+            }
+        }
     }
 
-    /// When the template is exactly one `${path}`, the value at that path (unrendered).
+    /// When the template is exactly one `${path}`, the value at that path (unrendered),
+    /// e.g. a map for Kafka headers given as `${pub_props}`.
     pub fn single_placeholder_value(&self, row: &Value) -> Option<Value> {
-        let _ = row;
-        None
+        match self.parts.as_slice() {
+            [Part::Placeholder(path)] => lookup(row, path).map(Cow::into_owned),
+            _ => None,
+        }
     }
 
     /// Whether the template has no placeholders at all.
     pub fn is_static(&self) -> bool {
-        true
+        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+    }
+}
+
+fn is_placeholder_path(path: &str) -> bool {
+    let body = path.strip_prefix('.').unwrap_or(path);
+    body.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    let body = path.strip_prefix('.').unwrap_or(path);
+    if body.is_empty() {
+        return Vec::new();
+    }
+    body.split('.').map(str::to_owned).collect()
+}
+
+fn lookup<'v>(row: &'v Value, path: &[String]) -> Option<Cow<'v, Value>> {
+    let mut current = row;
+    for (i, key) in path.iter().enumerate() {
+        current = match current {
+            Value::Object(map) => map.get(key)?,
+            Value::String(text) => {
+                let decoded: Value = serde_json::from_str(text).ok()?;
+                let rest = path.get(i..)?;
+                return lookup(&decoded, rest).map(|v| Cow::Owned(v.into_owned()));
+            }
+            _ => return None,
+        };
+    }
+    Some(Cow::Borrowed(current))
+}
+
+fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(template: &str, row: Value) -> String {
+        Template::parse(template)
+            .unwrap()
+            .render(&row, Missing::Empty)
+    }
+
+    #[test]
+    fn scalars_maps_and_lists() {
+        let row = json!({"a": "1", "b": 1, "c": 1.0, "d": {"d1": "hi"}, "l": [0, 1, 1000]});
+        assert_eq!(
+            render("a:${a},b:${b},c:${c},d:${d},d1:${d.d1},l:${l}", row),
+            r#"a:1,b:1,c:1.0,d:{"d1":"hi"},d1:hi,l:[0,1,1000]"#
+        );
+    }
+
+    #[test]
+    fn whole_row_and_leading_dot() {
+        assert_eq!(render("${.}", json!({"a": 1})), r#"{"a":1}"#);
+        assert_eq!(render("${}", json!({"a": 1})), r#"{"a":1}"#);
+        assert_eq!(
+            render("${.clientid}/${clientid}", json!({"clientid": "c1"})),
+            "c1/c1"
+        );
+    }
+
+    #[test]
+    fn json_strings_are_decoded_on_lookup() {
+        assert_eq!(
+            render(
+                "${payload.d1.d2}",
+                json!({"payload": r#"{"d1":{"d2":"hi"}}"#})
+            ),
+            "hi"
+        );
+        assert_eq!(render("${payload.x}", json!({"payload": "not json"})), "");
+    }
+
+    #[test]
+    fn missing_modes() {
+        let t = Template::parse("x-${nope}-y").unwrap();
+        assert_eq!(t.render(&json!({}), Missing::Empty), "x--y");
+        assert_eq!(t.render(&json!({}), Missing::Undefined), "x-undefined-y");
+        assert_eq!(render("${a}", json!({"a": null})), "null");
+    }
+
+    #[test]
+    fn malformed_and_escaped() {
+        assert_eq!(
+            render("a:$a,b:b},d:${d", json!({"a": 1, "d": 2})),
+            "a:$a,b:b},d:${d"
+        );
+        assert_eq!(render("${a b}${a}", json!({"a": 1})), "${a b}1");
+        assert_eq!(render("cost: ${$}5", json!({})), "cost: $5");
+        assert_eq!(render("${${a}", json!({"a": 1})), "${1");
+    }
+
+    #[test]
+    fn static_and_single_placeholder() {
+        assert!(Template::parse("testtopic-in").unwrap().is_static());
+        assert!(!Template::parse("t/${a}").unwrap().is_static());
+        let t = Template::parse("${pub_props}").unwrap();
+        assert_eq!(
+            t.single_placeholder_value(&json!({"pub_props": {"k": "v"}})),
+            Some(json!({"k": "v"}))
+        );
+        assert_eq!(t.single_placeholder_value(&json!({})), None);
+        assert_eq!(
+            Template::parse("a${b}")
+                .unwrap()
+                .single_placeholder_value(&json!({"b": 1})),
+            None
+        );
+    }
+
+    #[test]
+    fn render_into_appends() {
+        let mut out = String::from(">");
+        Template::parse("${a}")
+            .unwrap()
+            .render_into(&json!({"a": 1}), Missing::Empty, &mut out);
+        assert_eq!(out, ">1");
     }
 }

@@ -23,7 +23,6 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
 }
 
 /// Whether `filter` is a syntactically valid MQTT topic filter.
-#[allow(dead_code)] // used by the FROM parser, which lands next
 pub(crate) fn is_valid_filter(filter: &str) -> bool {
     if filter.is_empty() {
         return false;
