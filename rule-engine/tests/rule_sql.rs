@@ -1,6 +1,9 @@
 //! End-to-end rule behaviour through the public API, after EMQX's `t_sqlselect_*` and
 //! `t_sqlparse_*` suites.
 
+// The helpers below are test code too: a broken fixture should fail the test at once.
+#![allow(clippy::unwrap_used)]
+
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tributary_rules::{
