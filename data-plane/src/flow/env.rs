@@ -1,0 +1,28 @@
+//! What every flow gets from the worker.
+
+use crate::mqtt::MqttPool;
+use crate::telemetry::{MetricsHub, StatusBoard};
+
+/// Shared handles handed to every flow (rule flows here, source flows in `source/`).
+#[derive(Debug, Clone)]
+pub struct FlowEnv {
+    /// This worker's name: the stable part of its MQTT client ids and the rules' `node`.
+    pub worker_name: String,
+    pub metrics: MetricsHub,
+    /// Connector statuses, heartbeated to the control plane.
+    pub status: StatusBoard,
+    /// MQTT connections by connector, shared by the flows of this worker. Publishing (topic
+    /// mappings, `republish`) goes through `mqtt.shared(&connector)`.
+    pub mqtt: MqttPool,
+}
+
+impl FlowEnv {
+    pub fn new(worker_name: &str, metrics: MetricsHub, status: StatusBoard) -> Self {
+        Self {
+            worker_name: worker_name.to_owned(),
+            mqtt: MqttPool::new(worker_name, status.clone(), metrics.clone()),
+            metrics,
+            status,
+        }
+    }
+}

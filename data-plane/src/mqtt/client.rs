@@ -1,0 +1,156 @@
+//! One small surface over rumqttc's two clients (MQTT 3.1.1 in `rumqttc`, MQTT 5 in
+//! `rumqttc::v5`), so connection management, routing and acknowledgement are written once.
+
+use bytes::Bytes;
+
+use super::{v4, v5};
+
+/// A message received from the broker, in the shape the rest of the worker needs.
+#[derive(Debug)]
+pub struct ReceivedPublish {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: u8,
+    pub retain: bool,
+    pub dup: bool,
+    pub user_properties: Vec<(String, String)>,
+    /// MQTT 5 subscription identifiers of the subscriptions that matched; empty on 3.1.1.
+    pub subscription_ids: Vec<usize>,
+    pub ack: PendingAck,
+}
+
+/// What is needed to acknowledge a received QoS 1 message later.
+#[derive(Debug)]
+pub enum PendingAck {
+    /// QoS 0: nothing to acknowledge.
+    None,
+    V4(rumqttc::Publish),
+    V5(rumqttc::v5::mqttbytes::v5::Publish),
+    #[cfg(test)]
+    Test(u16),
+}
+
+/// An outgoing PUBLISH.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundPublish {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: u8,
+    pub retain: bool,
+    /// Sent on MQTT 5 only.
+    pub user_properties: Vec<(String, String)>,
+    /// MQTT 5 `Content-Type`.
+    pub content_type: Option<String>,
+}
+
+/// What the poller saw.
+#[derive(Debug)]
+pub enum NetEvent {
+    Connected { session_present: bool },
+    Publish(ReceivedPublish),
+    /// Anything else (acks, pings, outgoing packets).
+    Other,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// The connection task is gone (the connector is shutting down).
+    #[error("the MQTT connection is closed")]
+    Closed,
+    #[error("invalid QoS {0}: expected 0, 1 or 2")]
+    InvalidQos(u8),
+}
+
+/// The request half of a connection: cheap to clone, never blocks on the network.
+#[derive(Debug, Clone)]
+pub enum MqttClient {
+    V4(rumqttc::AsyncClient),
+    V5(rumqttc::v5::AsyncClient),
+}
+
+impl MqttClient {
+    pub async fn publish(&self, message: OutboundPublish) -> Result<(), ClientError> {
+        match self {
+            Self::V4(client) => v4::publish(client, message).await,
+            Self::V5(client) => v5::publish(client, message).await,
+        }
+    }
+
+    /// Subscribes at QoS 1; `id` is the MQTT 5 subscription identifier (ignored on 3.1.1).
+    pub async fn subscribe(&self, filter: &str, id: usize) -> Result<(), ClientError> {
+        match self {
+            Self::V4(client) => client
+                .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+                .await
+                .map_err(|_| ClientError::Closed),
+            Self::V5(client) => v5::subscribe(client, filter, id).await,
+        }
+    }
+
+    pub async fn unsubscribe(&self, filter: &str) -> Result<(), ClientError> {
+        let sent = match self {
+            Self::V4(client) => client.unsubscribe(filter).await.is_ok(),
+            Self::V5(client) => client.unsubscribe(filter).await.is_ok(),
+        };
+        sent.then_some(()).ok_or(ClientError::Closed)
+    }
+
+    pub async fn ack(&self, ack: &PendingAck) -> Result<(), ClientError> {
+        let sent = match (self, ack) {
+            (Self::V4(client), PendingAck::V4(publish)) => client.ack(publish).await.is_ok(),
+            (Self::V5(client), PendingAck::V5(publish)) => client.ack(publish).await.is_ok(),
+            _ => true,
+        };
+        sent.then_some(()).ok_or(ClientError::Closed)
+    }
+
+    pub async fn disconnect(&self) {
+        // Closing is best effort: the connection task may already be gone.
+        match self {
+            Self::V4(client) => drop(client.disconnect().await),
+            Self::V5(client) => drop(client.disconnect().await),
+        }
+    }
+}
+
+/// The network half of a connection: polled by exactly one task.
+pub enum MqttEventLoop {
+    V4(rumqttc::EventLoop),
+    V5(rumqttc::v5::EventLoop),
+}
+
+impl std::fmt::Debug for MqttEventLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::V4(_) => "MqttEventLoop::V4",
+            Self::V5(_) => "MqttEventLoop::V5",
+        })
+    }
+}
+
+impl MqttEventLoop {
+    /// The next event; an error means the connection dropped and the next poll reconnects.
+    pub async fn poll(&mut self) -> Result<NetEvent, String> {
+        match self {
+            Self::V4(eventloop) => v4::poll(eventloop).await,
+            Self::V5(eventloop) => v5::poll(eventloop).await,
+        }
+    }
+
+    /// Drops the network connection so the next poll reconnects (pending PUBACKs are discarded:
+    /// the broker redelivers those messages).
+    pub fn drop_connection(&mut self) {
+        match self {
+            Self::V4(eventloop) => eventloop.clean(),
+            Self::V5(eventloop) => eventloop.clean(),
+        }
+    }
+}
+
+pub(super) fn qos_from_u8(qos: u8) -> Result<u8, ClientError> {
+    if qos <= 2 {
+        Ok(qos)
+    } else {
+        Err(ClientError::InvalidQos(qos))
+    }
+}

@@ -1,0 +1,89 @@
+//! The worker's MQTT connections, shared between flows.
+//!
+//! MQTT 5: one connection per connector per worker, client id `<clientid_prefix><worker name>`
+//! (unique across workers, stable across restarts so the persistent session survives).
+//! MQTT 3.1.1: one connection per connector per rule (`<prefix><worker name>-<rule id>`), because
+//! 3.1.1 cannot tell which subscription delivered a message (see `routing`); publish-only users
+//! share `<prefix><worker name>`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use tributary_protocol::assignment::NamedMqttConnector;
+use tributary_protocol::resources::MqttVersion;
+
+use super::connection::MqttConnection;
+use super::options::OptionsError;
+use crate::telemetry::{MetricsHub, StatusBoard};
+
+#[derive(Debug, Clone)]
+pub struct MqttPool {
+    worker_name: String,
+    status: StatusBoard,
+    metrics: MetricsHub,
+    connections: Arc<Mutex<HashMap<String, Weak<MqttConnection>>>>,
+}
+
+impl MqttPool {
+    pub fn new(worker_name: &str, status: StatusBoard, metrics: MetricsHub) -> Self {
+        Self {
+            worker_name: worker_name.to_owned(),
+            status,
+            metrics,
+            connections: Arc::default(),
+        }
+    }
+
+    /// The connection a rule subscribes on (and publishes through).
+    pub fn for_rule(
+        &self,
+        connector: &NamedMqttConnector,
+        rule_id: &str,
+    ) -> Result<Arc<MqttConnection>, OptionsError> {
+        match connector.config.proto_ver {
+            MqttVersion::V5 => self.shared(connector),
+            MqttVersion::V4 => {
+                let client_id = format!("{}-{rule_id}", self.base_client_id(connector));
+                self.get_or_start(connector, client_id)
+            }
+        }
+    }
+
+    /// The connection of a connector, for publishing.
+    pub fn shared(&self, connector: &NamedMqttConnector) -> Result<Arc<MqttConnection>, OptionsError> {
+        let client_id = self.base_client_id(connector);
+        self.get_or_start(connector, client_id)
+    }
+
+    fn base_client_id(&self, connector: &NamedMqttConnector) -> String {
+        format!("{}{}", connector.config.clientid_prefix, self.worker_name)
+    }
+
+    fn get_or_start(
+        &self,
+        connector: &NamedMqttConnector,
+        client_id: String,
+    ) -> Result<Arc<MqttConnection>, OptionsError> {
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        connections.retain(|_, weak| weak.strong_count() > 0);
+        if let Some(existing) = connections.get(&client_id).and_then(Weak::upgrade) {
+            // An edited connector gets a fresh connection; the old one closes with its last flow.
+            if existing.config() == &connector.config {
+                return Ok(existing);
+            }
+        }
+        let connection = MqttConnection::start(
+            &connector.name,
+            &client_id,
+            &connector.config,
+            self.status.clone(),
+            self.metrics.clone(),
+            &self.worker_name,
+        )?;
+        connections.insert(client_id, Arc::downgrade(&connection));
+        Ok(connection)
+    }
+}

@@ -1,0 +1,293 @@
+//! Which rule gets which PUBLISH on a shared connection.
+//!
+//! Every rule subscribes with its own shared-subscription group (`$share/<group>/<filter>`,
+//! group derived from the rule id), so each rule receives every message once across all workers,
+//! and the workers of one rule split the load. Each (rule, filter) pair gets its own MQTT 5
+//! subscription identifier.
+//!
+//! A broker delivers one copy per matching subscription. When two filters of the *same* rule
+//! match a topic (`t/#` and `t/1`), the rule must still see the message once; the copies may even
+//! land on different workers, because each shared subscription picks its member on its own. So a
+//! copy is processed only when it came through the rule's first filter matching the topic; every
+//! other copy is acknowledged and skipped. That decision needs nothing but the copy itself, so it
+//! holds across workers.
+//!
+//! Without subscription identifiers (MQTT 3.1.1), a copy cannot say which subscription delivered
+//! it. The pool gives each 3.1.1 rule a connection of its own, and filters another filter of the
+//! same rule already covers are not subscribed at all; partially overlapping filters
+//! (`t/+/x` and `t/a/+`) of one 3.1.1 rule can still deliver a message twice (at least once).
+
+use std::collections::HashMap;
+
+use tokio::sync::mpsc;
+use tributary_rules::topic_matches;
+
+use super::InboundMessage;
+
+#[derive(Debug, Default)]
+pub struct Routes {
+    next_id: usize,
+    rules: HashMap<String, RuleRoute>,
+    /// Subscription identifier to (rule id, index of the filter in the rule's filters).
+    by_id: HashMap<usize, (String, usize)>,
+}
+
+#[derive(Debug)]
+struct RuleRoute {
+    filters: Vec<String>,
+    ids: Vec<usize>,
+    sender: mpsc::Sender<InboundMessage>,
+}
+
+/// A subscription to send to the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// `$share/<group>/<filter>`
+    pub shared_filter: String,
+    pub id: usize,
+}
+
+/// What the broker must be told after a routing change.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RouteChange {
+    pub subscribe: Vec<Subscription>,
+    pub unsubscribe: Vec<String>,
+}
+
+impl Routes {
+    /// Installs (or replaces) the route of `rule_id`. Filters it already had keep their
+    /// subscription, so restarting a rule does not resubscribe.
+    pub fn set(
+        &mut self,
+        rule_id: &str,
+        filters: &[String],
+        sender: mpsc::Sender<InboundMessage>,
+    ) -> RouteChange {
+        let filters = without_covered(filters);
+        let old = self.rules.remove(rule_id);
+        let mut change = RouteChange::default();
+        let mut ids = Vec::with_capacity(filters.len());
+        let old_pairs: Vec<(String, usize)> = old
+            .map(|route| route.filters.into_iter().zip(route.ids).collect())
+            .unwrap_or_default();
+        for (index, filter) in filters.iter().enumerate() {
+            let id = match old_pairs.iter().find(|(f, _)| f == filter) {
+                Some((_, id)) => *id,
+                None => {
+                    self.next_id += 1;
+                    let id = self.next_id;
+                    change.subscribe.push(Subscription {
+                        shared_filter: shared_filter(rule_id, filter),
+                        id,
+                    });
+                    id
+                }
+            };
+            self.by_id.insert(id, (rule_id.to_owned(), index));
+            ids.push(id);
+        }
+        for (filter, id) in old_pairs {
+            if !filters.contains(&filter) {
+                self.by_id.remove(&id);
+                change.unsubscribe.push(shared_filter(rule_id, &filter));
+            }
+        }
+        self.rules.insert(
+            rule_id.to_owned(),
+            RuleRoute {
+                filters,
+                ids,
+                sender,
+            },
+        );
+        change
+    }
+
+    /// Removes the route of `rule_id`; returns the filters to unsubscribe.
+    pub fn remove(&mut self, rule_id: &str) -> Vec<String> {
+        let Some(route) = self.rules.remove(rule_id) else {
+            return Vec::new();
+        };
+        for id in &route.ids {
+            self.by_id.remove(id);
+        }
+        route
+            .filters
+            .iter()
+            .map(|f| shared_filter(rule_id, f))
+            .collect()
+    }
+
+    /// Every current subscription, to restore after a connection without a session.
+    pub fn all_subscriptions(&self) -> Vec<Subscription> {
+        let mut subscriptions: Vec<Subscription> = self
+            .rules
+            .iter()
+            .flat_map(|(rule_id, route)| {
+                route
+                    .filters
+                    .iter()
+                    .zip(&route.ids)
+                    .map(|(filter, id)| Subscription {
+                        shared_filter: shared_filter(rule_id, filter),
+                        id: *id,
+                    })
+            })
+            .collect();
+        subscriptions.sort_by_key(|s| s.id);
+        subscriptions
+    }
+
+    /// The senders of the rules that must process this copy of a message.
+    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<mpsc::Sender<InboundMessage>> {
+        if subscription_ids.is_empty() {
+            return self
+                .rules
+                .values()
+                .filter(|route| route.filters.iter().any(|f| topic_matches(f, topic)))
+                .map(|route| route.sender.clone())
+                .collect();
+        }
+        let mut targets: Vec<(&str, mpsc::Sender<InboundMessage>)> = Vec::new();
+        for id in subscription_ids {
+            let Some((rule_id, index)) = self.by_id.get(id) else {
+                continue;
+            };
+            let Some(route) = self.rules.get(rule_id) else {
+                continue;
+            };
+            let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
+            if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
+                targets.push((rule_id, route.sender.clone()));
+            }
+        }
+        targets.into_iter().map(|(_, sender)| sender).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// `$share/<group>/<filter>`; the group is the rule id with characters MQTT forbids in a share
+/// name replaced.
+pub fn shared_filter(rule_id: &str, filter: &str) -> String {
+    let group: String = rule_id
+        .chars()
+        .map(|c| if matches!(c, '/' | '+' | '#') { '_' } else { c })
+        .collect();
+    format!("$share/tributary_{group}/{filter}")
+}
+
+/// The filters left when those another filter already covers are removed (order kept).
+fn without_covered(filters: &[String]) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for (i, filter) in filters.iter().enumerate() {
+        let covered = filters.iter().enumerate().any(|(j, other)| {
+            j != i && covers(other, filter) && (!covers(filter, other) || j < i)
+        });
+        if !covered && !kept.contains(filter) {
+            kept.push(filter.clone());
+        }
+    }
+    kept
+}
+
+/// Whether every topic `narrow` matches is also matched by `wide`.
+fn covers(wide: &str, narrow: &str) -> bool {
+    let mut wide_levels = wide.split('/');
+    let mut narrow_levels = narrow.split('/');
+    loop {
+        match (wide_levels.next(), narrow_levels.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(n)) if n != "#" => {}
+            (Some(w), Some(n)) if w == n => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn each_filter_gets_its_own_shared_subscription() {
+        let mut routes = Routes::default();
+        let (tx, _rx) = mpsc::channel(1);
+        let change = routes.set("r1", &filters(&["t/#", "x/+"]), tx);
+        assert_eq!(
+            change.subscribe,
+            vec![
+                Subscription {
+                    shared_filter: "$share/tributary_r1/t/#".into(),
+                    id: 1
+                },
+                Subscription {
+                    shared_filter: "$share/tributary_r1/x/+".into(),
+                    id: 2
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn overlapping_filters_of_one_rule_process_one_copy() {
+        let mut routes = Routes::default();
+        let (tx, _rx) = mpsc::channel(1);
+        // Neither filter covers the other, so both are subscribed and `t/1` arrives twice.
+        routes.set("r1", &filters(&["+/1", "t/+"]), tx);
+        assert_eq!(routes.route("t/1", &[1]).len(), 1, "first matching filter");
+        assert_eq!(routes.route("t/1", &[2]).len(), 0, "the second copy is skipped");
+        assert_eq!(routes.route("t/1", &[1, 2]).len(), 1, "one copy, both ids");
+        assert_eq!(routes.route("t/2", &[2]).len(), 1);
+    }
+
+    #[test]
+    fn two_rules_both_get_the_message() {
+        let mut routes = Routes::default();
+        let (tx1, _rx1) = mpsc::channel(1);
+        let (tx2, _rx2) = mpsc::channel(1);
+        routes.set("r1", &filters(&["t/#"]), tx1);
+        routes.set("r2", &filters(&["t/1"]), tx2);
+        assert_eq!(routes.route("t/1", &[1]).len(), 1);
+        assert_eq!(routes.route("t/1", &[2]).len(), 1);
+        assert_eq!(routes.route("t/1", &[]).len(), 2, "without ids, by topic");
+        assert_eq!(routes.route("t/1", &[99]).len(), 0, "unknown id");
+    }
+
+    #[test]
+    fn covered_filters_are_not_subscribed() {
+        assert_eq!(without_covered(&filters(&["t/1", "t/#", "t/#"])), filters(&["t/#"]));
+        assert_eq!(
+            without_covered(&filters(&["t/+/x", "t/a/+"])),
+            filters(&["t/+/x", "t/a/+"])
+        );
+        assert!(covers("t/#", "t"));
+        assert!(covers("+/+", "a/b"));
+        assert!(!covers("+", "#"));
+    }
+
+    #[test]
+    fn replacing_a_route_keeps_unchanged_filters_subscribed() {
+        let mut routes = Routes::default();
+        let (tx, _rx) = mpsc::channel(1);
+        routes.set("r1", &filters(&["a", "b"]), tx.clone());
+        let change = routes.set("r1", &filters(&["b", "c"]), tx);
+        assert_eq!(change.subscribe.len(), 1);
+        assert_eq!(change.subscribe[0].shared_filter, "$share/tributary_r1/c");
+        assert_eq!(change.unsubscribe, vec!["$share/tributary_r1/a".to_owned()]);
+        assert_eq!(routes.remove("r1").len(), 2);
+        assert!(routes.is_empty());
+    }
+
+    #[test]
+    fn group_names_are_sanitised() {
+        assert_eq!(shared_filter("a/b+c#", "t"), "$share/tributary_a_b_c_/t");
+    }
+}

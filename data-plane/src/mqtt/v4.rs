@@ -1,0 +1,87 @@
+//! MQTT 3.1.1 through `rumqttc`.
+//!
+//! 3.1.1 has no subscription identifiers, so a received message cannot tell which subscription
+//! delivered it. The pool therefore gives each rule its own 3.1.1 connection (see
+//! `mqtt::pool`), and routing falls back to matching the topic against that rule's filters.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use tributary_protocol::resources::MqttConnectorConfig;
+
+use super::client::{
+    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck,
+    ReceivedPublish, qos_from_u8,
+};
+use super::options::{BrokerAddress, OptionsError, transport};
+
+/// Requests queued towards the event loop; acks and subscribes wait here while it is busy.
+const REQUEST_CAPACITY: usize = 1024;
+
+pub fn connect(
+    client_id: &str,
+    config: &MqttConnectorConfig,
+) -> Result<(MqttClient, MqttEventLoop), OptionsError> {
+    let address = BrokerAddress::parse(&config.server)?;
+    let mut options = MqttOptions::new(client_id, address.host, address.port);
+    options
+        .set_keep_alive(config.keepalive.0.max(Duration::from_secs(5)))
+        .set_clean_session(config.clean_start)
+        .set_manual_acks(true)
+        .set_inflight(config.max_inflight.max(1))
+        .set_max_packet_size(16 * 1024 * 1024, 16 * 1024 * 1024)
+        .set_transport(transport(&config.ssl)?);
+    if let Some(username) = &config.username {
+        options.set_credentials(username, config.password.clone().unwrap_or_default());
+    }
+    let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    Ok((MqttClient::V4(client), MqttEventLoop::V4(eventloop)))
+}
+
+pub async fn publish(client: &AsyncClient, message: OutboundPublish) -> Result<(), ClientError> {
+    let qos = qos(qos_from_u8(message.qos)?);
+    client
+        .publish_bytes(message.topic, qos, message.retain, message.payload)
+        .await
+        .map_err(|_| ClientError::Closed)
+}
+
+pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
+    match eventloop.poll().await.map_err(|e| e.to_string())? {
+        Event::Incoming(Packet::ConnAck(connack)) => Ok(NetEvent::Connected {
+            session_present: connack.session_present,
+        }),
+        Event::Incoming(Packet::Publish(publish)) => Ok(NetEvent::Publish(received(publish))),
+        _ => Ok(NetEvent::Other),
+    }
+}
+
+fn received(publish: rumqttc::Publish) -> ReceivedPublish {
+    let qos = publish.qos as u8;
+    let ack = if qos == 0 {
+        PendingAck::None
+    } else {
+        // Only the packet id and QoS matter for the acknowledgement; drop the payload copy.
+        let mut header = publish.clone();
+        header.payload = bytes::Bytes::new();
+        PendingAck::V4(header)
+    };
+    ReceivedPublish {
+        topic: publish.topic,
+        payload: publish.payload,
+        qos,
+        retain: publish.retain,
+        dup: publish.dup,
+        user_properties: Vec::new(),
+        subscription_ids: Vec::new(),
+        ack,
+    }
+}
+
+fn qos(qos: u8) -> QoS {
+    match qos {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}

@@ -1,0 +1,3 @@
+//! Where rule output goes: the Kafka producer and MQTT republish.
+
+pub mod republish;
