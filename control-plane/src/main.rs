@@ -1,3 +1,51 @@
-//! Tributary control plane.
+//! `tributary-control`: serves the REST API and the worker gRPC service, or prints the OpenAPI
+//! document (`tributary-control openapi`).
 
-fn main() {}
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use prometheus_client::registry::Registry;
+use tributary_control_plane::auth::api_keys;
+use tributary_control_plane::config::{Cli, Command, ServeArgs};
+use tributary_control_plane::state::AppState;
+use tributary_control_plane::{app, server, store};
+use tributary_service::shutdown;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Openapi) => print_openapi(),
+        None => serve(cli.serve).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "control plane failed");
+            let _ = writeln!(std::io::stderr(), "tributary-control: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_openapi() -> anyhow::Result<()> {
+    let spec = app::openapi_json();
+    std::io::stdout().lock().write_all(spec.0.as_bytes())?;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    args.log.init();
+    let shutdown = shutdown::on_signal();
+    let pool = store::connect_and_migrate(&args.database_url).await?;
+    if let (Some(key), Some(secret)) = (&args.bootstrap_api_key, &args.bootstrap_api_secret) {
+        api_keys::ensure_bootstrap_key(&pool, key, secret).await?;
+    }
+    let registry = Registry::default();
+    let state = AppState::new(pool, registry);
+    let http = server::serve_http(args.http_listen, state.clone(), shutdown.clone());
+    // The worker gRPC service runs next to HTTP, on `args.grpc_listen`, with the same shutdown.
+    tokio::try_join!(async { http.await.map_err(anyhow::Error::from) })?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! The middleware that refuses every non-public request without a valid API key.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::api_keys;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn require_api_key(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if super::is_public(req.path()) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(ApiError::Internal("application state missing".to_owned()).into());
+    };
+    let Some((key, secret)) = basic_credentials(&req) else {
+        return Ok(refuse(req));
+    };
+    match api_keys::verify(&state.pool, &key, &secret).await {
+        Ok(true) => Ok(next.call(req).await?.map_into_left_body()),
+        Ok(false) => {
+            tracing::info!(api_key = %key, path = %req.path(), "refused request: bad API key or secret");
+            Ok(refuse(req))
+        }
+        Err(err) => Err(ApiError::from(err).into()),
+    }
+}
+
+fn refuse<B>(req: ServiceRequest) -> ServiceResponse<EitherBody<B>> {
+    let response = actix_web::ResponseError::error_response(&ApiError::Unauthorized);
+    req.into_response(response).map_into_right_body()
+}
+
+/// `Authorization: Basic base64(key:secret)`.
+fn basic_credentials(req: &ServiceRequest) -> Option<(String, String)> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (key, secret) = text.split_once(':')?;
+    Some((key.to_owned(), secret.to_owned()))
+}

@@ -1,0 +1,160 @@
+//! The one error type of the REST API and its single mapping to HTTP.
+//!
+//! Variants are grouped by whose fault the failure is: the user's (4xx, the message says what to
+//! change), an external system's (a probe that failed), or ours (5xx, details only in the log).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use tributary_protocol::resources::FieldError;
+use utoipa::ToSchema;
+
+/// Who has to act on an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    User,
+    External,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    // --- user errors ---
+    /// One or more fields were rejected; the first one is reported as `field`/`reason`.
+    #[error("{}", join_field_errors(.0))]
+    Invalid(Vec<FieldError>),
+    /// A malformed request that is not about one field (bad JSON, wrong content type, bad query).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{kind} `{id}` not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{kind} `{id}` already exists")]
+    AlreadyExists { kind: &'static str, id: String },
+    /// Deleting something others still reference.
+    #[error("{kind} `{id}` is still used by: {}", .dependents.join(", "))]
+    InUse {
+        kind: &'static str,
+        id: String,
+        dependents: Vec<String>,
+    },
+    #[error("bad API key or secret")]
+    Unauthorized,
+    /// `/rule_test`: the topic or WHERE did not match.
+    #[error("SQL Not Match")]
+    NotMatch,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("no such endpoint")]
+    NoRoute,
+
+    // --- external systems ---
+    /// A connection test failed; the message says why in terms a person can act on.
+    #[error("{0}")]
+    TestFailed(String),
+
+    // --- ours ---
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, reason)])
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::TestFailed(_) => ErrorClass::External,
+            Self::Database(_) | Self::Internal(_) => ErrorClass::Internal,
+            _ => ErrorClass::User,
+        }
+    }
+
+    /// The EMQX-style machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) | Self::BadRequest(_) | Self::InUse { .. } => "BAD_REQUEST",
+            Self::NotFound { .. } | Self::NoRoute => "NOT_FOUND",
+            Self::AlreadyExists { .. } => "ALREADY_EXISTS",
+            Self::Unauthorized => "BAD_API_KEY_OR_SECRET",
+            Self::NotMatch => "NOT_MATCH",
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::TestFailed(_) => "TEST_FAILED",
+            Self::Database(_) | Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// e.g. `BAD_REQUEST`, `NOT_FOUND`, `ALREADY_EXISTS`, `TEST_FAILED`.
+    pub code: &'static str,
+    pub message: String,
+    /// The rejected field as a dotted path, e.g. `parameters.topic`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Invalid(_)
+            | Self::BadRequest(_)
+            | Self::InUse { .. }
+            | Self::AlreadyExists { .. }
+            | Self::TestFailed(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound { .. } | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotMatch => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self.class() {
+            ErrorClass::Internal => {
+                // The cause stays in the log: it may name tables, hosts or queries.
+                tracing::error!(error = %self, cause = ?std::error::Error::source(self), "request failed");
+                "internal error, see the control plane log".to_owned()
+            }
+            _ => self.to_string(),
+        };
+        let (field, reason) = match self {
+            Self::Invalid(errors) => errors
+                .first()
+                .map(|e| (Some(e.field.clone()), Some(e.reason.clone())))
+                .unwrap_or_default(),
+            _ => (None, None),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unauthorized) {
+            response.insert_header(("WWW-Authenticate", "Basic realm=\"tributary\""));
+        }
+        response.json(ErrorBody {
+            code: self.code(),
+            message,
+            field,
+            reason,
+        })
+    }
+}
+
+fn join_field_errors(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,29 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use sqlx::PgPool;
+
+use crate::http::metrics::HttpMetrics;
+
+/// Shared by all HTTP workers. Everything replicas must agree on lives in PostgreSQL, so this
+/// holds only handles, never state of its own.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub http_metrics: HttpMetrics,
+    /// Served at `/metrics`. Register other metrics before calling [`AppState::new`].
+    pub registry: Arc<Registry>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, mut registry: Registry) -> Self {
+        let http_metrics = HttpMetrics::register(&mut registry);
+        Self {
+            pool,
+            http_metrics,
+            registry: Arc::new(registry),
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! PostgreSQL storage of everything users configure. PostgreSQL is the single source of truth:
+//! several control-plane replicas may share one database, so nothing here is cached in memory.
+
+pub mod api_keys;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// Connects and applies the migrations (sqlx serializes concurrent migrators with an advisory
+/// lock, so replicas may start together).
+pub async fn connect_and_migrate(database_url: &str) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(database_url)
+        .await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("../migrations").run(pool).await
+}
