@@ -1,5 +1,6 @@
 //! EMQX-compatible rule SQL, built-in functions and `${...}` templates. No I/O.
 
+mod analysis;
 mod ast;
 mod columns;
 mod error;

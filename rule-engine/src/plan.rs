@@ -2,6 +2,7 @@
 //! pointers, column names are resolved, arities and operator positions are checked. Done
 //! once per rule so nothing is looked up by name per message.
 
+use crate::analysis;
 use crate::ast::{self, AliasSegment, BinaryOp, Field, LogicalOp, Pos, Segment, Statement};
 use crate::columns::Column;
 use crate::error::ParseError;
@@ -15,6 +16,8 @@ pub(crate) struct Plan {
     pub(crate) condition: Option<Expr>,
     /// `SELECT *` with no WHERE: the row is the event's columns, built without evaluation.
     pub(crate) select_star_only: bool,
+    /// Top-level payload keys the rule can read; `None` means decode everything.
+    pub(crate) payload_keys: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -28,7 +31,12 @@ pub(crate) struct PlanForeach {
 #[derive(Debug)]
 pub(crate) enum PlanField {
     Star,
-    Expr { expr: Expr, target: Target },
+    Expr {
+        expr: Expr,
+        target: Target,
+        /// Whether later fields read this alias, so it must be bound for them.
+        bind: bool,
+    },
 }
 
 /// Where a field's value is written in the row (and in the scope later fields see).
@@ -127,12 +135,15 @@ pub(crate) fn compile(statement: Statement) -> Result<Plan, ParseError> {
         .transpose()?;
     let select_star_only =
         foreach.is_none() && condition.is_none() && matches!(fields.as_slice(), [PlanField::Star]);
-    Ok(Plan {
+    let mut plan = Plan {
         fields,
         foreach,
         condition,
         select_star_only,
-    })
+        payload_keys: None,
+    };
+    plan.payload_keys = analysis::payload_keys(&plan);
+    Ok(plan)
 }
 
 struct Compiler {
@@ -157,10 +168,12 @@ impl Compiler {
                     Ok(PlanField::Expr {
                         expr: self.expr(expr, Position::Value)?,
                         target,
+                        bind: false,
                     })
                 }
             })
-            .collect()
+            .collect::<Result<Vec<_>, ParseError>>()
+            .map(mark_bindings)
     }
 
     /// EMQX names an unaliased field after its variable path (so `payload.x[2]` nests as
@@ -325,6 +338,16 @@ impl Compiler {
             steps,
         })
     }
+}
+
+fn mark_bindings(mut fields: Vec<PlanField>) -> Vec<PlanField> {
+    let reads = analysis::later_reads(&fields);
+    for (field, read_later) in fields.iter_mut().zip(reads) {
+        if let PlanField::Expr { bind, .. } = field {
+            *bind = read_later;
+        }
+    }
+    fields
 }
 
 fn condition_only(position: Position, pos: Pos, operator: &str) -> Result<(), ParseError> {

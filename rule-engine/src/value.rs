@@ -8,7 +8,9 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 pub(crate) type Map = IndexMap<String, Value>;
 
@@ -42,6 +44,19 @@ impl Value {
     /// Parses a JSON document.
     pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+
+    /// Parses a JSON document but, when it is an object, materialises only the members
+    /// named in `keys`; the others are still validated, then skipped. A rule that reads
+    /// `payload.temp` thus never allocates the rest of the payload.
+    pub(crate) fn parse_json_keeping(
+        bytes: &[u8],
+        keys: &[String],
+    ) -> Result<Value, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let value = KeepKeys { keys }.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(value)
     }
 
     /// Parses a binary as JSON only when it looks like an object or array; used where EMQX
@@ -250,6 +265,99 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
+/// Top-level object filter for [`Value::parse_json_keeping`]; anything that is not an
+/// object is parsed in full.
+struct KeepKeys<'k> {
+    keys: &'k [String],
+}
+
+impl<'de> DeserializeSeed<'de> for KeepKeys<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeepKeys<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        ValueVisitor.visit_i64(v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        ValueVisitor.visit_u64(v)
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        ValueVisitor.visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::with_capacity(self.keys.len());
+        while let Some(key) = access.next_key_seed(WantedKey { keys: self.keys })? {
+            match key {
+                Some(key) => {
+                    map.insert(key, access.next_value()?);
+                }
+                None => {
+                    access.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Map(map))
+    }
+}
+
+/// Reads an object key without allocating unless it is one we keep.
+struct WantedKey<'k> {
+    keys: &'k [String],
+}
+
+impl<'de> DeserializeSeed<'de> for WantedKey<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for WantedKey<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(self.keys.iter().any(|k| k == v).then(|| v.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +380,20 @@ mod tests {
             ]))
         );
         assert_eq!(v.into_json(), json!({"a":[1,2.5,"x",null,true],"b":{}}));
+    }
+
+    #[test]
+    fn keeping_keys_skips_but_validates_the_rest() {
+        let keys = ["temp".to_owned()];
+        let v = Value::parse_json_keeping(br#"{"hum":[1,{"x":2}],"temp":21.5,"s":"x"}"#, &keys)
+            .unwrap();
+        assert_eq!(v.into_json(), json!({"temp": 21.5}));
+        assert!(Value::parse_json_keeping(br#"{"hum":[1,}"#, &keys).is_err());
+        assert!(Value::parse_json_keeping(br#"{"temp":1} x"#, &keys).is_err());
+        assert_eq!(
+            Value::parse_json_keeping(b"[1]", &keys).unwrap(),
+            Value::List(vec![Value::Int(1)])
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub(crate) use star::select_star;
 #[derive(Debug)]
 pub(crate) struct Scope<'e> {
     pub(crate) event: &'e Event,
+    /// Top-level payload keys worth materialising; `None` decodes the whole payload.
+    payload_keys: Option<&'e [String]>,
     /// The payload decoded as JSON, at most once per evaluation and only when a path
     /// reaches into it.
     payload: Option<Result<Value, ValueError>>,
@@ -33,6 +35,7 @@ pub(crate) struct Scope<'e> {
 pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output, EvalError> {
     let mut scope = Scope {
         event,
+        payload_keys: plan.payload_keys.as_deref(),
         payload: None,
         bindings: Map::new(),
         selected: None,
@@ -96,6 +99,7 @@ impl<'e> Scope<'e> {
     pub(crate) fn for_test(event: &'e Event) -> Self {
         Scope {
             event,
+            payload_keys: None,
             payload: None,
             bindings: Map::new(),
             selected: None,
@@ -121,9 +125,13 @@ impl<'e> Scope<'e> {
                         }
                     }
                 }
-                PlanField::Expr { expr, target } => {
+                PlanField::Expr { expr, target, bind } => {
                     let value = self.eval(expr)?;
                     if matches!(value, Value::Undefined) {
+                        continue;
+                    }
+                    if !bind {
+                        path::put_target(&mut output, target, value);
                         continue;
                     }
                     if !self.bindings.contains_key(&target.root) && !target.segments.is_empty() {
@@ -296,8 +304,11 @@ impl<'e> Scope<'e> {
     pub(crate) fn decoded_payload(&mut self) -> Result<&Value, ValueError> {
         if self.payload.is_none() {
             let decoded = match self.event {
-                Event::MessagePublish(m) => Value::parse_json(&m.payload)
-                    .map_err(|e| ValueError::DecodeJsonFailed(e.to_string())),
+                Event::MessagePublish(m) => match self.payload_keys {
+                    Some(keys) => Value::parse_json_keeping(&m.payload, keys),
+                    None => Value::parse_json(&m.payload),
+                }
+                .map_err(|e| ValueError::DecodeJsonFailed(e.to_string())),
                 Event::KafkaRecord(_) => Ok(Value::Undefined),
             };
             self.payload = Some(decoded);
