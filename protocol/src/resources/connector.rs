@@ -68,7 +68,7 @@ pub enum NoAuthentication {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaslAuthentication {
     pub mechanism: SaslMechanism,
@@ -86,7 +86,7 @@ pub enum SaslMechanism {
 }
 
 /// TLS towards Kafka or MQTT. Certificates are PEM text.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     pub enable: bool,
@@ -144,7 +144,7 @@ impl Default for ConnectorResourceOptions {
 }
 
 /// The MQTT broker workers connect to as clients (Tributary is not a broker).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MqttConnectorConfig {
     /// `host:port`, e.g. `127.0.0.1:1883`.

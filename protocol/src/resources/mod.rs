@@ -6,16 +6,21 @@
 //! silently ignored setting.
 
 pub mod action;
+mod action_validation;
 pub mod connector;
+mod connector_validation;
 pub mod rule;
+pub mod secrets;
 pub mod source;
+mod source_validation;
 pub mod validation;
 
 pub use action::*;
 pub use connector::*;
 pub use rule::*;
+pub use secrets::Secrets;
 pub use source::*;
-pub use validation::{FieldError, Validate};
+pub use validation::{FieldError, FieldErrors, Validate};
 
 /// Passwords are shown as this string on reads; a write that sends it back keeps the stored value.
 pub const MASKED_SECRET: &str = "******";
