@@ -1,0 +1,501 @@
+//! The report: every figure of a run in Markdown tables, each Tributary figure beside its baseline,
+//! then the targets with PASS/MISS. Printed and written into BENCHMARKS.md.
+
+pub mod file;
+pub mod format;
+pub mod targets;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::machine::Machine;
+use crate::pipeline::Measurement;
+use crate::scenarios::python_bridge::BridgeRun;
+use crate::scenarios::rule_change::RuleChange;
+use crate::scenarios::{Outcome, PipelineRun};
+use crate::workers::WorkerPids;
+
+use format::{count, duration_ms, ms, one_line, outcome, rate, ratio};
+
+/// Everything one harness run measured; `None` marks a scenario that was not selected.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub when: String,
+    pub machine: Option<Machine>,
+    pub load_before: String,
+    pub load_after: String,
+    /// How the run was shaped (messages, duration, connections, ...), one line.
+    pub shape: String,
+    pub k2m_qos: u8,
+    pub workers: Option<WorkerPids>,
+    pub broker_q0: Option<PipelineRun>,
+    pub broker_q1: Option<PipelineRun>,
+    pub kafka_alone: Option<PipelineRun>,
+    pub python_m2k_q0: Option<BridgeRun>,
+    pub python_m2k_q1: Option<BridgeRun>,
+    pub python_k2m: Option<BridgeRun>,
+    pub tributary_m2k_q0: Option<PipelineRun>,
+    pub tributary_m2k_q1: Option<PipelineRun>,
+    pub tributary_k2m: Option<PipelineRun>,
+    pub rule_change: Option<Outcome<RuleChange>>,
+}
+
+/// One row of the throughput and latency tables.
+struct Line<'a> {
+    name: String,
+    run: &'a PipelineRun,
+    /// Broker alone (or Kafka alone) at the same QoS.
+    baseline: Option<&'a PipelineRun>,
+    /// The Python bridge doing the same job.
+    bridge: Option<&'a PipelineRun>,
+}
+
+fn bridge(run: &Option<BridgeRun>) -> Option<&PipelineRun> {
+    run.as_ref().map(|b| &b.run)
+}
+
+fn rate_of(run: Option<&PipelineRun>) -> Option<f64> {
+    run?.throughput.as_ref().ok().map(|m| m.deliveries.rate)
+}
+
+fn p99_of(run: Option<&PipelineRun>) -> Option<f64> {
+    run?.latency
+        .as_ref()
+        .ok()
+        .map(|m| m.deliveries.latency.p99_us as f64)
+}
+
+impl Results {
+    fn lines(&self) -> Vec<Line<'_>> {
+        let k = self.k2m_qos;
+        let broker_k = if k == 0 {
+            self.broker_q0.as_ref()
+        } else {
+            self.broker_q1.as_ref()
+        };
+        let candidates = [
+            (
+                "MQTT broker alone, QoS 0".to_owned(),
+                self.broker_q0.as_ref(),
+                None,
+                None,
+            ),
+            (
+                "MQTT broker alone, QoS 1".to_owned(),
+                self.broker_q1.as_ref(),
+                None,
+                None,
+            ),
+            (
+                "Kafka alone".to_owned(),
+                self.kafka_alone.as_ref(),
+                None,
+                None,
+            ),
+            (
+                "Python bridge MQTT→Kafka, QoS 0".to_owned(),
+                bridge(&self.python_m2k_q0),
+                self.broker_q0.as_ref(),
+                None,
+            ),
+            (
+                "Python bridge MQTT→Kafka, QoS 1".to_owned(),
+                bridge(&self.python_m2k_q1),
+                self.broker_q1.as_ref(),
+                None,
+            ),
+            (
+                format!("Python bridge Kafka→MQTT, QoS {k}"),
+                bridge(&self.python_k2m),
+                broker_k,
+                None,
+            ),
+            (
+                "**Tributary MQTT→Kafka, QoS 0 async**".to_owned(),
+                self.tributary_m2k_q0.as_ref(),
+                self.broker_q0.as_ref(),
+                bridge(&self.python_m2k_q0),
+            ),
+            (
+                "**Tributary MQTT→Kafka, QoS 1 sync**".to_owned(),
+                self.tributary_m2k_q1.as_ref(),
+                self.broker_q1.as_ref(),
+                bridge(&self.python_m2k_q1),
+            ),
+            (
+                format!("**Tributary Kafka→MQTT, QoS {k}**"),
+                self.tributary_k2m.as_ref(),
+                broker_k,
+                bridge(&self.python_k2m),
+            ),
+        ];
+        candidates
+            .into_iter()
+            .filter_map(|(name, run, baseline, bridge)| {
+                Some(Line {
+                    name,
+                    run: run?,
+                    baseline,
+                    bridge,
+                })
+            })
+            .collect()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_context(&mut out);
+        self.render_throughput(&mut out);
+        self.render_latency(&mut out);
+        self.render_cost(&mut out);
+        self.render_accounting(&mut out);
+        self.render_rule_change(&mut out);
+        self.render_targets(&mut out);
+        out
+    }
+
+    fn render_context(&self, out: &mut String) {
+        let _ = writeln!(out, "## Results of {}\n", self.when);
+        if let Some(m) = &self.machine {
+            let _ = writeln!(
+                out,
+                "Machine: {} × {} cores, {:.1} GiB RAM, kernel {}, {}. Broker: {}. Kafka: nisshi ({}). Tributary commit {}.",
+                m.cpu_model, m.cores, m.memory_gib, m.kernel, m.os, m.mosquitto, m.nisshi, m.commit
+            );
+        }
+        if let Some(versions) = [&self.python_m2k_q0, &self.python_m2k_q1, &self.python_k2m]
+            .iter()
+            .find_map(|b| b.as_ref()?.versions.clone())
+        {
+            let _ = writeln!(out, "Python bridge: {versions}.");
+        }
+        let _ = writeln!(
+            out,
+            "Load average (1/5/15 min) before: {}, after: {} — figures taken while other work runs are not comparable.",
+            self.load_before, self.load_after
+        );
+        let _ = writeln!(out, "Run shape: {}.", self.shape);
+        if let Some(w) = &self.workers {
+            let _ = writeln!(
+                out,
+                "Worker processes measured: {:?}, found from {}.",
+                w.pids, w.how
+            );
+        }
+        out.push('\n');
+    }
+
+    fn render_throughput(&self, out: &mut String) {
+        out.push_str("### Sustained throughput (flat out, counted at the far end)\n\n");
+        out.push_str("| pipeline | msg/s | sent | delivered | missing | duplicates | × broker/Kafka alone | × Python bridge |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for line in self.lines() {
+            let cells = match &line.run.throughput {
+                Ok(m) => format!(
+                    "{} | {} | {} | {} | {} | {} | {}",
+                    rate(m.deliveries.rate),
+                    count(m.sent.sent),
+                    count(m.deliveries.delivered),
+                    count(m.missing),
+                    count(m.deliveries.duplicates),
+                    ratio(Some(m.deliveries.rate), rate_of(line.baseline)),
+                    ratio(Some(m.deliveries.rate), rate_of(line.bridge)),
+                ),
+                Err(why) => format!("n/a ({}) | | | | | | ", one_line(why)),
+            };
+            let _ = writeln!(out, "| {} | {cells} |", line.name);
+        }
+        out.push('\n');
+    }
+
+    fn render_latency(&self, out: &mut String) {
+        out.push_str("### End-to-end latency at half the sustained rate\n\n");
+        out.push_str("| pipeline | paced at msg/s | p50 ms | p99 ms | max ms | samples | missing | p99 × broker alone | p99 × Python bridge |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for line in self.lines() {
+            let cells = match &line.run.latency {
+                Ok(m) => {
+                    let l = m.deliveries.latency;
+                    format!(
+                        "{} | {} | {} | {} | {} | {} | {} | {}",
+                        rate(m.sent.sent as f64 / m.sent.elapsed.as_secs_f64().max(1e-9)),
+                        ms(l.p50_us),
+                        ms(l.p99_us),
+                        ms(l.max_us),
+                        count(l.samples as u64),
+                        count(m.missing),
+                        ratio(Some(l.p99_us as f64), p99_of(line.baseline)),
+                        ratio(Some(l.p99_us as f64), p99_of(line.bridge)),
+                    )
+                }
+                Err(why) => format!("n/a ({}) | | | | | | | ", one_line(why)),
+            };
+            let _ = writeln!(out, "| {} | {cells} |", line.name);
+        }
+        out.push('\n');
+    }
+
+    fn render_cost(&self, out: &mut String) {
+        out.push_str("### Cost of the bridging process during the throughput run (from /proc)\n\n");
+        out.push_str("| pipeline | processes | CPU µs per message | CPU seconds | peak RSS MB |\n|---|---:|---:|---:|---:|\n");
+        for line in self.lines() {
+            let Ok(m) = &line.run.throughput else {
+                continue;
+            };
+            let Some(r) = m.resources else { continue };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.2} | {:.1} |",
+                line.name,
+                r.processes,
+                m.cpu_us_per_message()
+                    .map_or("–".to_owned(), |us| format!("{us:.1}")),
+                r.cpu.as_secs_f64(),
+                r.peak_rss_kib as f64 * 1024.0 / 1e6,
+            );
+        }
+        out.push('\n');
+    }
+
+    fn render_accounting(&self, out: &mut String) {
+        let flows = [
+            ("MQTT→Kafka, QoS 0 async", &self.tributary_m2k_q0),
+            ("MQTT→Kafka, QoS 1 sync", &self.tributary_m2k_q1),
+            ("Kafka→MQTT", &self.tributary_k2m),
+        ];
+        if flows.iter().all(|(_, f)| f.is_none()) {
+            return;
+        }
+        out.push_str("### Accounting: the harness's count beside Tributary's own metrics (throughput + latency runs)\n\n");
+        out.push_str("| flow | sent | delivered | missing | Tributary's metrics |\n|---|---:|---:|---:|---|\n");
+        for (name, flow) in flows {
+            let Some(run) = flow else { continue };
+            let (sent, delivered, missing) = [&run.throughput, &run.latency]
+                .iter()
+                .filter_map(|m| m.as_ref().ok())
+                .fold((0, 0, 0), |(s, d, x), m: &Measurement| {
+                    (s + m.sent.sent, d + m.deliveries.delivered, x + m.missing)
+                });
+            let metrics = match &run.metrics {
+                None => "–".to_owned(),
+                Some(m) => outcome(m, summarize_metrics),
+            };
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {metrics} |",
+                count(sent),
+                count(delivered),
+                count(missing)
+            );
+        }
+        out.push_str("\nProbe messages (sent until a pipeline answers) are counted by Tributary but not by the harness.\n\n");
+    }
+
+    fn render_rule_change(&self, out: &mut String) {
+        let Some(change) = &self.rule_change else {
+            return;
+        };
+        out.push_str("### Rule change (PUT /api/v5/rules/{id} while 2,000 msg/s flow)\n\n");
+        match change {
+            Ok(c) => {
+                let _ = writeln!(
+                    out,
+                    "| workers | nodes producing rows | applied by every worker (API) | first row of the new SQL | new SQL from every node |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
+                    c.workers,
+                    c.active_nodes,
+                    outcome(&c.applied_by_all, |d| duration_ms(*d)),
+                    outcome(&c.first_new_row, |d| duration_ms(*d)),
+                    outcome(&c.new_rows_from_all, |d| duration_ms(*d)),
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(out, "n/a: {}\n", one_line(why));
+            }
+        }
+    }
+
+    fn render_targets(&self, out: &mut String) {
+        out.push_str("### Targets\n\n| target | goal | measured | result |\n|---|---|---|---|\n");
+        for t in targets::evaluate(self) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                t.target, t.goal, t.measured, t.verdict
+            );
+        }
+    }
+}
+
+/// The counters that account for messages, in EMQX's names, e.g. `matched 10, success 9, failed 1`.
+pub fn summarize_metrics(metrics: &BTreeMap<String, f64>) -> String {
+    const SHOWN: [&str; 8] = [
+        "matched",
+        "received",
+        "success",
+        "failed",
+        "dropped",
+        "retried",
+        "late_reply",
+        "inflight",
+    ];
+    let shown: Vec<String> = SHOWN
+        .iter()
+        .filter_map(|name| {
+            Some(format!(
+                "{name} {}",
+                count(metrics.get(*name)?.max(0.0) as u64)
+            ))
+        })
+        .collect();
+    if shown.is_empty() {
+        "no counters returned".to_owned()
+    } else {
+        shown.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::load::SendReport;
+    use crate::pipeline::ResourceUse;
+    use crate::stats::Percentiles;
+    use crate::tracker::Deliveries;
+
+    fn measurement(rate: f64, p99_us: u64, missing: u64) -> Measurement {
+        Measurement {
+            sent: SendReport {
+                sent: 1000,
+                confirmed: 1000,
+                failed: 0,
+                elapsed: Duration::from_secs(1),
+            },
+            deliveries: Deliveries {
+                delivered: 1000 - missing,
+                duplicates: 0,
+                probes: 1,
+                foreign: 0,
+                window: Duration::from_secs(1),
+                rate,
+                latency: Percentiles {
+                    samples: 1000,
+                    p50_us: p99_us / 2,
+                    p99_us,
+                    max_us: p99_us * 2,
+                },
+            },
+            missing,
+            resources: Some(ResourceUse {
+                processes: 2,
+                cpu: Duration::from_millis(5),
+                peak_rss_kib: 50_000,
+            }),
+        }
+    }
+
+    fn run(rate: f64, p99_us: u64, missing: u64) -> Option<PipelineRun> {
+        Some(PipelineRun {
+            throughput: Ok(measurement(rate, p99_us, missing)),
+            latency: Ok(measurement(rate / 2.0, p99_us, 0)),
+            metrics: Some(Ok([
+                ("matched".to_owned(), 1000.0),
+                ("success".to_owned(), 998.0),
+            ]
+            .into())),
+        })
+    }
+
+    fn sample() -> Results {
+        Results {
+            when: "now".into(),
+            k2m_qos: 1,
+            broker_q0: run(100_000.0, 2_000, 0),
+            broker_q1: run(50_000.0, 3_000, 0),
+            tributary_m2k_q0: run(80_000.0, 5_000, 0),
+            tributary_m2k_q1: run(20_000.0, 30_000, 2),
+            tributary_k2m: Some(PipelineRun::failed("control plane down".into())),
+            ..Results::default()
+        }
+    }
+
+    #[test]
+    fn targets_pass_miss_and_say_why_when_unmeasured() {
+        let rows = targets::evaluate(&sample());
+        let verdict = |prefix: &str| {
+            rows.iter()
+                .find(|r| r.target.starts_with(prefix))
+                .unwrap()
+                .verdict
+                .clone()
+        };
+        assert_eq!(
+            verdict("MQTT→Kafka QoS 0 async throughput"),
+            targets::Verdict::Pass
+        );
+        assert_eq!(
+            verdict("MQTT→Kafka QoS 1 sync throughput"),
+            targets::Verdict::Miss
+        );
+        assert_eq!(verdict("MQTT→Kafka QoS 1 sync p99"), targets::Verdict::Miss);
+        assert_eq!(
+            verdict("MQTT→Kafka QoS 0 async worker CPU"),
+            targets::Verdict::Pass
+        );
+        assert_eq!(
+            verdict("MQTT→Kafka QoS 1 sync: nothing lost"),
+            targets::Verdict::Miss
+        );
+        assert!(
+            matches!(verdict("Kafka→MQTT (QoS 1) throughput"), targets::Verdict::NotMeasured(why) if why == "control plane down")
+        );
+        assert_eq!(verdict("Worker peak RSS"), targets::Verdict::Pass);
+    }
+
+    #[test]
+    fn report_has_ratios_accounting_and_well_formed_tables() {
+        let text = sample().render();
+        assert!(
+            text.contains("| **Tributary MQTT→Kafka, QoS 0 async** | 80,000 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 0.80× |"),
+            "ratio to broker alone QoS 0: {text}"
+        );
+        assert!(text.contains("matched 1,000, success 998"));
+        assert!(text.contains("n/a (control plane down)"));
+        for table_line in text.lines().filter(|l| l.starts_with('|')) {
+            assert!(table_line.ends_with('|'), "unterminated row: {table_line}");
+        }
+        let header_cols = |title: &str| {
+            let at = text.find(title).unwrap();
+            text[at..]
+                .lines()
+                .find(|l| l.starts_with('|'))
+                .unwrap()
+                .matches('|')
+                .count()
+        };
+        let body_cols = text
+            .lines()
+            .find(|l| l.starts_with("| **Tributary MQTT→Kafka, QoS 1 sync"))
+            .unwrap()
+            .matches('|')
+            .count();
+        assert_eq!(header_cols("### Sustained throughput"), body_cols);
+    }
+
+    #[test]
+    fn metrics_summary_keeps_known_counters_in_order() {
+        let metrics = [
+            ("success".to_owned(), 5.0),
+            ("matched".to_owned(), 6.0),
+            ("odd".to_owned(), 1.0),
+        ]
+        .into();
+        assert_eq!(summarize_metrics(&metrics), "matched 6, success 5");
+        assert_eq!(summarize_metrics(&BTreeMap::new()), "no counters returned");
+    }
+}
