@@ -10,6 +10,7 @@ source "$ROOT/scripts/lib/tributary.sh"
 
 DEV=$ROOT/.dev
 [ -d "$DEV" ] || { say "nothing to stop: $DEV does not exist"; exit 0; }
+lock_state "$DEV"
 
 # Workers first, so they drain while the control plane and the brokers are still there.
 for pidfile in "$DEV"/run/worker-*.pid; do

@@ -25,6 +25,7 @@ prepare() {
   ensure_mosquitto "$STATE" "$MQTT_PORT" TRIBUTARY_TEST_MQTT_PORT
 }
 
+lock_state "$STATE"
 case "${1:-start}" in
   prepare) prepare ;;
   start)

@@ -39,6 +39,7 @@ PRIVATE_DATABASE_URL=postgres://tributary@127.0.0.1:$PG_PORT/tributary
 [[ $WORKERS =~ ^[0-9]+$ ]] || die "TRIBUTARY_DEV_WORKERS must be a number, not '$WORKERS'"
 mkdir -p "$DEV" "$RUN" "$LOGS"
 chmod 700 "$DEV"
+lock_state "$DEV"
 
 # --- what the machine needs --------------------------------------------------------------------
 require_cargo

@@ -58,13 +58,23 @@ wait_healthy() {
   die "$name did not report healthy at $url within ${secs}s (log: $log)"
 }
 
+# lock_state DIR: one script at a time starts or stops the services of DIR; a second one waits.
+# Two at once would both see a service missing, both start it, and one pid file would lie.
+# The lock is fd 9, which every daemon we start must not inherit (`9>&-`): a daemon holding it
+# would keep it locked for as long as it runs.
+lock_state() {
+  mkdir -p "$1"
+  exec 9>"$1/.lock"
+  flock -w 1800 9 || die "another script has held $1/.lock for 30 minutes; if none is running, delete that file"
+}
+
 # start_background PIDFILE LOGFILE COMMAND...: detached from this shell's session, so it outlives
 # the script and a Ctrl-C in the terminal does not reach it.
 start_background() {
   local pidfile=$1 log=$2
   shift 2
   mkdir -p "$(dirname "$pidfile")" "$(dirname "$log")"
-  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
 }
 

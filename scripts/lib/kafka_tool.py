@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import TimeoutError
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -30,10 +31,15 @@ def fail(message):
     sys.exit(2)
 
 
+def config(bootstrap, **settings):
+    # librdkafka would log every failed connection attempt; failures are reported once, by us.
+    return {"bootstrap.servers": bootstrap, "log_level": 0, **settings}
+
+
 def partitions_of(bootstrap, topic):
-    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(
-        topic=topic, timeout=REQUEST_TIMEOUT_S
-    )
+    # Asking for all topics rather than this one: a broker that auto-creates topics would
+    # otherwise create it just because we looked.
+    metadata = AdminClient(config(bootstrap)).list_topics(timeout=REQUEST_TIMEOUT_S)
     info = metadata.topics.get(topic)
     if info is None or info.error is not None or not info.partitions:
         fail(f"topic {topic!r} does not exist on {bootstrap}; create it first")
@@ -41,7 +47,7 @@ def partitions_of(bootstrap, topic):
 
 
 def create_topic(args):
-    admin = AdminClient({"bootstrap.servers": args.bootstrap})
+    admin = AdminClient(config(args.bootstrap))
     futures = admin.create_topics(
         [NewTopic(args.name, num_partitions=args.partitions, replication_factor=1)],
         request_timeout=REQUEST_TIMEOUT_S,
@@ -49,6 +55,8 @@ def create_topic(args):
     try:
         futures[args.name].result(timeout=REQUEST_TIMEOUT_S)
         print(f"created topic {args.name} with {args.partitions} partitions", file=sys.stderr)
+    except TimeoutError:
+        fail(f"no answer from {args.bootstrap} within {REQUEST_TIMEOUT_S}s while creating {args.name!r}")
     except KafkaException as err:
         if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
             fail(f"creating topic {args.name!r} failed: {err}")
@@ -61,7 +69,7 @@ def produce(args):
     def on_delivery(err, msg):
         delivered.append(err)
 
-    producer = Producer({"bootstrap.servers": args.bootstrap, "acks": "all"})
+    producer = Producer(config(args.bootstrap, acks="all"))
     producer.produce(args.topic, value=args.value.encode(), key=args.key, on_delivery=on_delivery)
     producer.flush(REQUEST_TIMEOUT_S)
     if not delivered:
@@ -71,7 +79,7 @@ def produce(args):
 
 
 def end_offsets(bootstrap, topic):
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "tributary-scripts"})
+    consumer = Consumer(config(bootstrap, **{"group.id": "tributary-scripts"}))
     try:
         return {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=REQUEST_TIMEOUT_S)[1]
@@ -105,11 +113,7 @@ def consume(args):
     else:
         start = end_offsets(args.bootstrap, args.topic)
     consumer = Consumer(
-        {
-            "bootstrap.servers": args.bootstrap,
-            "group.id": "tributary-scripts",
-            "enable.auto.commit": False,
-        }
+        config(args.bootstrap, **{"group.id": "tributary-scripts", "enable.auto.commit": False})
     )
     consumer.assign([TopicPartition(args.topic, p, o) for p, o in start.items()])
     deadline = time.monotonic() + args.timeout
@@ -172,7 +176,10 @@ def main():
     p.set_defaults(run=consume)
 
     args = parser.parse_args()
-    sys.exit(args.run(args) or 0)
+    try:
+        sys.exit(args.run(args) or 0)
+    except KafkaException as err:
+        fail(f"Kafka at {args.bootstrap}: {err.args[0].str()}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ nisshi_install_background() {
   nisshi_installed && return 0
   nisshi_install_running && return 0
   say "building nisshi $NISSHI_VERSION in the background (log: $log)"
+  mkdir -p "$(dirname "$log")"
   : >"$log"
   start_background "$pidfile" "$log" nice -n 10 "${NISSHI_INSTALL[@]}"
 }
@@ -87,6 +88,7 @@ ensure_nisshi_installed() {
     die "building nisshi failed (log: $log); fix the cause and run this again"
   fi
   say "building nisshi $NISSHI_VERSION (about 20 minutes on 2 cores, once; log: $log)"
+  mkdir -p "$(dirname "$log")"
   "${NISSHI_INSTALL[@]}" >"$log" 2>&1 </dev/null \
     || { show_log "$log"; die "cargo install nisshi@$NISSHI_VERSION failed (log: $log)"; }
 }

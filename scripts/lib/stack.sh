@@ -59,7 +59,7 @@ ensure_postgres() {
   # Durability settings are off: these clusters hold development and test data only.
   pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$log" -w -t 60 \
     -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" \
-    start >/dev/null || { show_log "$log"; die "PostgreSQL failed to start (log: $log)"; }
+    start >/dev/null 9>&- || { show_log "$log"; die "PostgreSQL failed to start (log: $log)"; }
 }
 
 stop_postgres() {

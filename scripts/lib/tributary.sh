@@ -47,7 +47,7 @@ ensure_service() {
   say "starting $name (log: $log)"
   (
     for setting in "$@"; do export "${setting?}"; done
-    exec setsid nohup "$bin" >>"$log" 2>&1 </dev/null
+    exec setsid nohup "$bin" >>"$log" 2>&1 </dev/null 9>&-
   ) &
   echo $! >"$pidfile"
   echo "$stamp" >"$stampfile"
