@@ -8,16 +8,14 @@ impl Validate for KafkaProducerParameters {
         let mut errors = FieldErrors::default();
         if self.topic.is_empty() {
             errors.push(FieldError::new("topic", "must not be empty"));
-        } else if !rules::is_template(&self.topic) {
-            if let Err(reason) = rules::kafka_topic(&self.topic) {
+        } else if !rules::is_template(&self.topic)
+            && let Err(reason) = rules::kafka_topic(&self.topic) {
                 errors.push(FieldError::new("topic", reason));
             }
-        }
-        if let Some(headers) = &self.kafka_headers {
-            if let Err(reason) = rules::single_placeholder(headers) {
+        if let Some(headers) = &self.kafka_headers
+            && let Err(reason) = rules::single_placeholder(headers) {
                 errors.push(FieldError::new("kafka_headers", reason));
             }
-        }
         for (i, header) in self.kafka_ext_headers.iter().enumerate() {
             errors.check(
                 !header.kafka_ext_header_key.is_empty(),
@@ -63,11 +61,10 @@ impl Validate for KafkaProducerParameters {
             "buffer.segment_bytes",
             || "must be larger than 0B".into(),
         );
-        if let Some(topic) = &self.dead_letter_topic {
-            if let Err(reason) = rules::kafka_topic(topic) {
+        if let Some(topic) = &self.dead_letter_topic
+            && let Err(reason) = rules::kafka_topic(topic) {
                 errors.push(FieldError::new("dead_letter_topic", reason));
             }
-        }
         errors.finish()
     }
 }
@@ -75,11 +72,10 @@ impl Validate for KafkaProducerParameters {
 impl Validate for RepublishArgs {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::default();
-        if !rules::is_template(&self.topic) || self.topic.is_empty() {
-            if let Err(reason) = rules::mqtt_publish_topic(&self.topic) {
+        if (!rules::is_template(&self.topic) || self.topic.is_empty())
+            && let Err(reason) = rules::mqtt_publish_topic(&self.topic) {
                 errors.push(FieldError::new("topic", reason));
             }
-        }
         errors.check(
             rules::is_template(&self.qos) || matches!(self.qos.as_str(), "0" | "1" | "2"),
             "qos",
@@ -107,11 +103,10 @@ impl Validate for RepublishArgs {
                 || "must be a string (a template)".into(),
             );
         }
-        if let Some(props) = &self.user_properties {
-            if let Err(reason) = rules::single_placeholder(props) {
+        if let Some(props) = &self.user_properties
+            && let Err(reason) = rules::single_placeholder(props) {
                 errors.push(FieldError::new("user_properties", reason));
             }
-        }
         errors.finish()
     }
 }
