@@ -1,0 +1,98 @@
+//! What workers report, aggregated for the REST API: per-resource metrics summed over live
+//! workers, connector status across workers, metric resets, and the control plane's own
+//! Prometheus gauges.
+//!
+//! Only workers holding a valid lease count: a worker that stopped heartbeating is down, and its
+//! last report is history, not current state.
+
+mod aggregate;
+mod gauges;
+mod reports;
+mod reset;
+mod status;
+
+use sqlx::PgPool;
+
+pub use aggregate::{MetricsView, NodeMetrics, ResourceKind, aggregate_metrics};
+pub use gauges::ControlPlaneGauges;
+pub use reports::{
+    ReportedConnector, ReportedFlow, ReportedMetrics, WorkerRecord, all_workers, live_worker_count,
+    live_workers,
+};
+pub use reset::reset_metrics;
+pub use status::{NodeStatus, ResourceStatus, StatusView, aggregate_status};
+
+/// `GET /rules/{id}/metrics`.
+pub async fn rule_metrics(pool: &PgPool, rule_id: &str) -> Result<MetricsView, sqlx::Error> {
+    resource_metrics(pool, ResourceKind::Rule, &format!("rule:{rule_id}")).await
+}
+
+/// `GET /actions/{id}/metrics`; `action_id` is `<type>:<name>`.
+pub async fn action_metrics(pool: &PgPool, action_id: &str) -> Result<MetricsView, sqlx::Error> {
+    resource_metrics(pool, ResourceKind::Action, &format!("action:{action_id}")).await
+}
+
+/// `GET /sources/{id}/metrics`; `source_id` is `<type>:<name>`.
+pub async fn source_metrics(pool: &PgPool, source_id: &str) -> Result<MetricsView, sqlx::Error> {
+    resource_metrics(pool, ResourceKind::Source, &format!("source:{source_id}")).await
+}
+
+async fn resource_metrics(
+    pool: &PgPool,
+    kind: ResourceKind,
+    resource_id: &str,
+) -> Result<MetricsView, sqlx::Error> {
+    let workers = live_workers(pool).await?;
+    Ok(aggregate_metrics(kind, resource_id, &workers))
+}
+
+/// A connector's status across live workers; `connector_id` is `<type>:<name>`.
+pub async fn connector_status(
+    pool: &PgPool,
+    connector_id: &str,
+) -> Result<StatusView, sqlx::Error> {
+    let workers = live_workers(pool).await?;
+    Ok(aggregate_status(connector_id, &workers))
+}
+
+/// An action's status is its connector's (`kafka_producer:<connector>`). `None` when the action
+/// does not exist; `action_id` is `<type>:<name>`.
+pub async fn action_status(
+    pool: &PgPool,
+    action_id: &str,
+) -> Result<Option<StatusView>, sqlx::Error> {
+    dependent_status(pool, "actions", action_id).await
+}
+
+/// A source's status is its connector's (`kafka_consumer:<connector>`). `None` when the source
+/// does not exist; `source_id` is `<type>:<name>`.
+pub async fn source_status(
+    pool: &PgPool,
+    source_id: &str,
+) -> Result<Option<StatusView>, sqlx::Error> {
+    dependent_status(pool, "sources", source_id).await
+}
+
+async fn dependent_status(
+    pool: &PgPool,
+    table: &'static str,
+    id: &str,
+) -> Result<Option<StatusView>, sqlx::Error> {
+    let Some((kind, name)) = id.split_once(':') else {
+        return Ok(None);
+    };
+    // `table` is one of two literals above, never user input.
+    let connector: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT connector FROM {table} WHERE type = $1 AND name = $2"
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    match connector {
+        Some(connector) => connector_status(pool, &format!("{kind}:{connector}"))
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
