@@ -35,13 +35,18 @@ def new_mqtt_client(client_id):
     return client
 
 
+def first(version):
+    """confluent-kafka returns (text, number) pairs from version() and libversion()."""
+    return version[0] if isinstance(version, tuple) else str(version)
+
+
 def announce_ready():
     print(json.dumps({
         "ready": True,
         "python": platform.python_version(),
         "paho_mqtt": paho.mqtt.__version__,
-        "confluent_kafka": confluent_kafka.version()[0],
-        "librdkafka": confluent_kafka.libversion()[0],
+        "confluent_kafka": first(confluent_kafka.version()),
+        "librdkafka": first(confluent_kafka.libversion()),
     }), flush=True)
 
 

@@ -92,9 +92,13 @@ pub struct Args {
     /// Worker pids to measure; found from the workers' admin ports when absent.
     #[arg(long, env = "TRIBUTARY_BENCH_WORKER_PIDS", value_delimiter = ',')]
     pub worker_pids: Vec<u32>,
-    /// The local stack's state directory (worker pid files).
-    #[arg(long, env = "TRIBUTARY_BENCH_DEV_DIR", default_value = ".dev")]
-    pub dev_dir: PathBuf,
+    /// Workers' admin ports (space- or comma-separated; scripts/up.sh exports them), used when
+    /// GET /api/v5/workers lists no admin address.
+    #[arg(long, env = "TRIBUTARY_WORKER_ADMIN_PORTS", value_delimiter = ' ', num_args = 0..)]
+    pub worker_admin_ports: Vec<String>,
+    /// Where the local stack keeps its pid files (`worker-N.pid`), the last way to find workers.
+    #[arg(long, env = "TRIBUTARY_BENCH_PID_DIR", default_value = ".dev/run")]
+    pub pid_dir: PathBuf,
 
     /// Python interpreter with paho-mqtt and confluent-kafka (bench.sh makes a venv).
     #[arg(
@@ -119,6 +123,15 @@ pub struct Args {
 }
 
 impl Args {
+    /// The admin ports given with --worker-admin-ports, whatever the separator.
+    pub fn admin_ports(&self) -> Vec<u16> {
+        self.worker_admin_ports
+            .iter()
+            .flat_map(|s| s.split([',', ' ']))
+            .filter_map(|p| p.trim().parse().ok())
+            .collect()
+    }
+
     pub fn runs(&self, scenario: Scenario) -> bool {
         self.scenarios.is_empty() || self.scenarios.contains(&scenario)
     }
@@ -161,7 +174,9 @@ mod tests {
             Args::try_parse_from(["bench", "--scenarios", "broker-alone,rule-change"]).unwrap();
         assert!(args.runs(Scenario::BrokerAlone));
         assert!(!args.runs(Scenario::KafkaAlone));
-        let all = Args::try_parse_from(["bench"]).unwrap();
+        let all =
+            Args::try_parse_from(["bench", "--worker-admin-ports", "18181 18182,18183"]).unwrap();
         assert!(all.runs(Scenario::PythonBridge));
+        assert_eq!(all.admin_ports(), vec![18181, 18182, 18183]);
     }
 }

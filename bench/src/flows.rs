@@ -67,6 +67,49 @@ fn typed_id(item: &Value) -> Option<String> {
     ))
 }
 
+/// Disables every enabled rule that is not the benchmark's (the demo's `SELECT * FROM "t/#"` would
+/// otherwise process the benchmark's messages too) and returns their ids, for [`resume_rules`].
+pub async fn pause_other_rules(api: &ApiClient) -> Result<Vec<String>> {
+    let body = api.get("/rules").await?;
+    let mut paused = Vec::new();
+    for rule in list_items(&body) {
+        let Some(id) = id_field(rule) else { continue };
+        let enabled = rule.get("enable").and_then(Value::as_bool).unwrap_or(true);
+        if enabled && !id.starts_with(NAME_PREFIX) {
+            set_rule_field(api, &id, "enable", Value::Bool(false)).await?;
+            paused.push(id);
+        }
+    }
+    Ok(paused)
+}
+
+pub async fn resume_rules(api: &ApiClient, ids: &[String]) -> Result<()> {
+    for id in ids {
+        set_rule_field(api, id, "enable", Value::Bool(true)).await?;
+    }
+    Ok(())
+}
+
+/// Reads a rule, changes one field and writes it back whole (PUT replaces).
+async fn set_rule_field(api: &ApiClient, id: &str, field: &str, value: Value) -> Result<()> {
+    let mut rule = api.get(&format!("/rules/{id}")).await?;
+    if let Some(map) = rule.as_object_mut() {
+        map.insert(field.to_owned(), value);
+        // Read-only fields an update may refuse.
+        for read_only in [
+            "id",
+            "created_at",
+            "updated_at",
+            "from",
+            "metrics",
+            "node_metrics",
+        ] {
+            map.remove(read_only);
+        }
+    }
+    api.put(&format!("/rules/{id}"), &rule).await.map(|_| ())
+}
+
 /// Rules read MQTT through the `mqtt:default` connector; creates it when the stack has none.
 pub async fn ensure_default_mqtt_connector(api: &ApiClient, settings: &FlowSettings) -> Result<()> {
     match api.get("/connectors/mqtt:default").await {

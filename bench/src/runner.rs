@@ -46,9 +46,14 @@ pub async fn run(args: Args) -> Result<()> {
         Ok(api) => {
             let registered = workers::list(api).await.unwrap_or_default();
             tracing::info!(workers = registered.len(), "workers registered");
-            workers::find_pids(&args.worker_pids, &registered, &args.dev_dir)
+            workers::find_pids(
+                &args.worker_pids,
+                &registered,
+                &args.admin_ports(),
+                &args.pid_dir,
+            )
         }
-        Err(_) => workers::find_pids(&args.worker_pids, &[], &args.dev_dir),
+        Err(_) => workers::find_pids(&args.worker_pids, &[], &args.admin_ports(), &args.pid_dir),
     };
     let settings = Settings {
         endpoints: Endpoints {
@@ -86,7 +91,14 @@ pub async fn run(args: Args) -> Result<()> {
         workers: uses_tributary.then_some(worker_pids),
         ..Results::default()
     };
+    let paused = pause_rules_in_the_way(&settings).await;
+    results.paused_rules = paused.clone();
     run_scenarios(&args, &settings, &mut results).await;
+    if let Ok(api) = &settings.api
+        && let Err(err) = flows::resume_rules(api, &paused).await
+    {
+        tracing::error!(rules = ?paused, error = %err, "could not re-enable the rules paused for the benchmark; enable them by hand");
+    }
     results.load_after = machine::load_average();
 
     let text = results.render();
@@ -130,6 +142,26 @@ async fn run_scenarios(args: &Args, settings: &Settings, results: &mut Results) 
     if args.runs(Scenario::RuleChange) {
         tracing::info!("Tributary rule change");
         results.rule_change = Some(rule_change::run(settings).await);
+    }
+}
+
+/// Other rules on `t/#` (the demo's) would double the workers' work: they are disabled for the
+/// run and re-enabled afterwards.
+async fn pause_rules_in_the_way(settings: &Settings) -> Vec<String> {
+    let Ok(api) = &settings.api else {
+        return Vec::new();
+    };
+    match flows::pause_other_rules(api).await {
+        Ok(paused) => {
+            if !paused.is_empty() {
+                tracing::warn!(rules = ?paused, "disabled other rules for the benchmark; they are re-enabled at its end");
+            }
+            paused
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not disable other rules; their work is measured too");
+            Vec::new()
+        }
     }
 }
 

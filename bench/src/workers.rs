@@ -55,8 +55,14 @@ pub struct WorkerPids {
 }
 
 /// Worker pids, first found wins: given on the command line; the processes listening on the
-/// registered workers' admin ports; `.dev/*.pid` files naming a `tributary-worker` process.
-pub fn find_pids(explicit: &[u32], workers: &[WorkerInfo], dev_dir: &Path) -> WorkerPids {
+/// registered workers' admin ports; on the admin ports given by the local stack; pid files naming
+/// a `tributary-worker` process.
+pub fn find_pids(
+    explicit: &[u32],
+    workers: &[WorkerInfo],
+    admin_ports: &[u16],
+    pid_dir: &Path,
+) -> WorkerPids {
     if !explicit.is_empty() {
         return WorkerPids {
             pids: explicit.to_vec(),
@@ -74,13 +80,26 @@ pub fn find_pids(explicit: &[u32], workers: &[WorkerInfo], dev_dir: &Path) -> Wo
                 .to_owned(),
         };
     }
-    let from_files = pid_files_of_workers(dev_dir);
+    let by_given_port: Vec<u32> = admin_ports
+        .iter()
+        .filter_map(|p| proc_stats::pid_listening_on(*p))
+        .collect();
+    if !by_given_port.is_empty() {
+        return WorkerPids {
+            pids: by_given_port,
+            how: format!("the processes listening on the admin ports {admin_ports:?}"),
+        };
+    }
+    let from_files = pid_files_of_workers(pid_dir);
     let how = if from_files.is_empty() {
-        "none found (no admin port answered, no worker pid file in .dev/)".to_owned()
+        format!(
+            "none found (no admin port answered, no worker pid file in {})",
+            pid_dir.display()
+        )
     } else {
         format!(
             "pid files in {} naming a tributary-worker process",
-            dev_dir.display()
+            pid_dir.display()
         )
     };
     WorkerPids {
@@ -89,8 +108,8 @@ pub fn find_pids(explicit: &[u32], workers: &[WorkerInfo], dev_dir: &Path) -> Wo
     }
 }
 
-fn pid_files_of_workers(dev_dir: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir(dev_dir) else {
+fn pid_files_of_workers(pid_dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir(pid_dir) else {
         return Vec::new();
     };
     let mut pids: Vec<u32> = entries
@@ -134,10 +153,10 @@ mod tests {
 
     #[test]
     fn explicit_pids_win() {
-        let found = find_pids(&[42], &[], Path::new("/nonexistent"));
+        let found = find_pids(&[42], &[], &[], Path::new("/nonexistent"));
         assert_eq!(found.pids, vec![42]);
         assert!(
-            find_pids(&[], &[], Path::new("/nonexistent"))
+            find_pids(&[], &[], &[], Path::new("/nonexistent"))
                 .pids
                 .is_empty()
         );

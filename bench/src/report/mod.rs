@@ -28,6 +28,8 @@ pub struct Results {
     pub shape: String,
     pub k2m_qos: u8,
     pub workers: Option<WorkerPids>,
+    /// Other rules disabled while the benchmark ran.
+    pub paused_rules: Vec<String>,
     pub broker_q0: Option<PipelineRun>,
     pub broker_q1: Option<PipelineRun>,
     pub kafka_alone: Option<PipelineRun>,
@@ -180,6 +182,13 @@ impl Results {
                 out,
                 "Worker processes measured: {:?}, found from {}.",
                 w.pids, w.how
+            );
+        }
+        if !self.paused_rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "Rules disabled during the run so they would not process the load too: {}.",
+                self.paused_rules.join(", ")
             );
         }
         out.push('\n');
