@@ -7,8 +7,10 @@
 //! - `sink`: where rule output goes (Kafka producer, MQTT republish);
 //! - `telemetry`: metrics and connector status reported in heartbeats.
 
+pub mod control;
 pub mod flow;
 pub mod mqtt;
 pub mod sink;
 pub mod source;
+pub mod supervisor;
 pub mod telemetry;

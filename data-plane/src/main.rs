@@ -1,3 +1,89 @@
 //! `tributary-worker`: a stateless worker running the flows the control plane assigns it.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use prometheus_client::registry::Registry;
+use tributary_data_plane::control::heartbeat::HeartbeatSources;
+use tributary_data_plane::control::{self, Identity};
+use tributary_data_plane::flow::FlowEnv;
+use tributary_data_plane::supervisor::Supervisor;
+use tributary_data_plane::telemetry::{MetricsHub, StatusBoard};
+use tributary_service::logging::LogArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "tributary-worker", version, about)]
+struct Args {
+    /// gRPC address of the control plane.
+    #[arg(long, env = "TRIBUTARY_CONTROL_PLANE", default_value = "http://127.0.0.1:18090")]
+    control_plane: String,
+    /// Shared secret presented to the control plane.
+    #[arg(long, env = "TRIBUTARY_WORKER_TOKEN", hide_env_values = true)]
+    worker_token: String,
+    /// Stable worker name (part of its MQTT client ids); defaults to the host name.
+    #[arg(long, env = "TRIBUTARY_WORKER_NAME")]
+    name: Option<String>,
+    /// Where `/healthz` and `/metrics` listen.
+    #[arg(long, env = "TRIBUTARY_ADMIN_LISTEN", default_value = "127.0.0.1:18181")]
+    admin_listen: SocketAddr,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    args.log.init();
+    let name = args.name.clone().unwrap_or_else(host_name);
+    let shutdown = tributary_service::shutdown::on_signal();
+
+    let metrics = MetricsHub::new();
+    let status = StatusBoard::default();
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+
+    let env = FlowEnv::new(&name, metrics.clone(), status.clone());
+    let supervisor = Supervisor::new(env);
+    let sources = HeartbeatSources {
+        applied_revision: supervisor.applied_revision(),
+        flows: supervisor.statuses(),
+        connectors: status,
+        metrics,
+    };
+    let client = control::client::connect(&args.control_plane, &args.worker_token)
+        .context("control plane client")?;
+
+    let admin_shutdown = shutdown.child_token();
+    let admin = tokio::spawn(tributary_service::admin::serve(
+        args.admin_listen,
+        Arc::new(registry),
+        Arc::new(|| Ok(())),
+        admin_shutdown.clone(),
+    ));
+    tracing::info!(worker = %name, control_plane = %args.control_plane, "worker starting");
+    let identity = Identity {
+        name,
+        admin_address: args.admin_listen.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    control::run(client, identity, supervisor, sources, shutdown).await;
+    admin_shutdown.cancel();
+    match admin.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::error!(%error, "admin endpoint failed"),
+        Err(error) => tracing::error!(%error, "admin endpoint task failed"),
+    }
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tributary-worker".to_owned())
+}

@@ -1,5 +1,9 @@
 //! Running flows: what the supervisor starts and stops.
 
+pub mod actions;
 pub mod env;
+pub mod rule_flow;
+pub mod status;
 
 pub use env::FlowEnv;
+pub use status::{FlowReporter, FlowStatuses};

@@ -2,6 +2,7 @@
 //! connectors. Both are reported to the control plane in heartbeats and exposed on `/metrics`.
 
 pub mod metrics;
+pub mod rates;
 pub mod status;
 
 pub use metrics::{MetricsHub, ResourceMetrics};

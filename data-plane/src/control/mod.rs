@@ -1,0 +1,191 @@
+//! The worker's side of the control-plane protocol: register (retrying while the control plane is
+//! unreachable), watch assignment snapshots (reconnecting on error), heartbeat on the interval the
+//! control plane asks for, and keep the lease. A stale epoch or an unknown worker means the
+//! control plane no longer knows this incarnation: register again. A lapsed lease stops every
+//! flow until the worker is registered again.
+
+pub mod client;
+pub mod heartbeat;
+pub mod lease;
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Status, Streaming};
+use tributary_protocol::worker::v1::{Assignment, RegisterRequest, RegisterResponse, WatchRequest};
+
+use self::client::WorkerClient;
+use self::heartbeat::HeartbeatSources;
+use self::lease::Lease;
+use crate::mqtt::backoff::Backoff;
+use crate::supervisor::Supervisor;
+
+/// Who this worker says it is.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub admin_address: String,
+    pub version: String,
+}
+
+/// Why a session with the control plane ended.
+enum SessionEnd {
+    Shutdown,
+    /// The control plane no longer accepts this epoch, or the lease lapsed: register again.
+    Reregister,
+}
+
+/// Runs until `shutdown`; then stops every flow (draining in-flight work) and returns.
+pub async fn run(
+    mut client: WorkerClient,
+    identity: Identity,
+    mut supervisor: Supervisor,
+    sources: HeartbeatSources,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let Some(registration) = register(&mut client, &identity, &shutdown).await else {
+            break;
+        };
+        tracing::info!(
+            worker_id = %registration.worker_id,
+            epoch = registration.epoch,
+            lease_ttl_ms = registration.lease_ttl_ms,
+            "registered with the control plane"
+        );
+        match session(&mut client, &registration, &mut supervisor, &sources, &shutdown).await {
+            SessionEnd::Shutdown => break,
+            SessionEnd::Reregister => continue,
+        }
+    }
+    tracing::info!("stopping flows");
+    supervisor.stop_all().await;
+}
+
+async fn register(
+    client: &mut WorkerClient,
+    identity: &Identity,
+    shutdown: &CancellationToken,
+) -> Option<RegisterResponse> {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        let request = RegisterRequest {
+            name: identity.name.clone(),
+            admin_address: identity.admin_address.clone(),
+            version: identity.version.clone(),
+        };
+        let attempt = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            attempt = client.register(request) => attempt,
+        };
+        let delay = backoff.next_delay();
+        match attempt {
+            Ok(response) => return Some(response.into_inner()),
+            Err(status) => tracing::warn!(
+                code = ?status.code(),
+                message = status.message(),
+                retry_in_ms = delay.as_millis() as u64,
+                "registering with the control plane failed"
+            ),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn session(
+    client: &mut WorkerClient,
+    registration: &RegisterResponse,
+    supervisor: &mut Supervisor,
+    sources: &HeartbeatSources,
+    shutdown: &CancellationToken,
+) -> SessionEnd {
+    let worker_id = registration.worker_id.clone();
+    let epoch = registration.epoch;
+    let mut lease = Lease::new(millis(registration.lease_ttl_ms, 15_000));
+    let mut heartbeat = tokio::time::interval(millis(registration.heartbeat_interval_ms, 5_000));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let watch = WatchRequest {
+        worker_id: worker_id.clone(),
+        epoch,
+    };
+    let mut stream: Option<Streaming<Assignment>> = None;
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return SessionEnd::Shutdown,
+            _ = heartbeat.tick() => {
+                let request = sources.request(&worker_id, epoch);
+                match client.heartbeat(request).await {
+                    Ok(response) => lease.renew(millis(response.into_inner().lease_ttl_ms, 15_000)),
+                    Err(status) if must_reregister(&status) => {
+                        tracing::warn!(message = status.message(), "heartbeat refused; registering again");
+                        stop_if_running(supervisor).await;
+                        return SessionEnd::Reregister;
+                    }
+                    Err(status) => tracing::warn!(code = ?status.code(), message = status.message(), "heartbeat failed"),
+                }
+                if lease.expired() {
+                    tracing::warn!("lease lapsed: stopping every flow until registered again");
+                    stop_if_running(supervisor).await;
+                    return SessionEnd::Reregister;
+                }
+            }
+            next = next_assignment(client, &mut stream, &watch, &mut backoff) => match next {
+                Ok(assignment) => {
+                    backoff.reset();
+                    supervisor.apply(assignment).await;
+                }
+                Err(status) if must_reregister(&status) => {
+                    tracing::warn!(message = status.message(), "assignment stream refused; registering again");
+                    stop_if_running(supervisor).await;
+                    return SessionEnd::Reregister;
+                }
+                Err(status) => {
+                    stream = None;
+                    let delay = backoff.next_delay();
+                    tracing::warn!(code = ?status.code(), message = status.message(), retry_in_ms = delay.as_millis() as u64, "assignment stream interrupted");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return SessionEnd::Shutdown,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// The next snapshot, opening the stream first when there is none.
+async fn next_assignment(
+    client: &mut WorkerClient,
+    stream: &mut Option<Streaming<Assignment>>,
+    watch: &WatchRequest,
+    _backoff: &mut Backoff,
+) -> Result<Assignment, Status> {
+    if stream.is_none() {
+        *stream = Some(client.clone().watch_assignments(watch.clone()).await?.into_inner());
+    }
+    let Some(open) = stream.as_mut() else {
+        return Err(Status::internal("no assignment stream"));
+    };
+    match open.message().await? {
+        Some(assignment) => Ok(assignment),
+        None => Err(Status::unavailable("the control plane closed the assignment stream")),
+    }
+}
+
+async fn stop_if_running(supervisor: &mut Supervisor) {
+    if supervisor.running_flows() > 0 {
+        supervisor.stop_all().await;
+    }
+}
+
+fn must_reregister(status: &Status) -> bool {
+    matches!(status.code(), Code::FailedPrecondition | Code::NotFound)
+}
+
+fn millis(ms: u32, default_ms: u64) -> Duration {
+    Duration::from_millis(if ms == 0 { default_ms } else { u64::from(ms) })
+}

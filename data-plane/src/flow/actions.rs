@@ -1,0 +1,54 @@
+//! A rule's actions, built from its resolved spec, and what running them on one row yields.
+
+use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
+use tributary_protocol::resources::QueryMode;
+use tokio_util::sync::CancellationToken;
+
+use super::FlowEnv;
+use crate::mqtt::MqttConnection;
+use crate::sink::kafka::{KafkaSink, SinkError};
+use crate::sink::republish::{RepublishError, Republisher};
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Kafka(KafkaSink),
+    Republish(Republisher),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("action {action}: {source}")]
+    Kafka { action: String, source: SinkError },
+    #[error(transparent)]
+    Republish(#[from] RepublishError),
+}
+
+pub fn build(
+    spec: &RuleFlowSpec,
+    env: &FlowEnv,
+    connection: &std::sync::Arc<MqttConnection>,
+    stop: &CancellationToken,
+) -> Result<Vec<Action>, ActionError> {
+    spec.actions
+        .iter()
+        .map(|action| match action {
+            ResolvedAction::KafkaProducer(kafka) => KafkaSink::start(kafka, env, stop.child_token())
+                .map(Action::Kafka)
+                .map_err(|source| ActionError::Kafka {
+                    action: kafka.action_id.clone(),
+                    source,
+                }),
+            ResolvedAction::Republish(args) => Ok(Action::Republish(Republisher::new(
+                args,
+                std::sync::Arc::clone(connection),
+            )?)),
+        })
+        .collect()
+}
+
+/// Whether the MQTT acknowledgement must wait for Kafka: any `sync` Kafka action makes it so.
+pub fn acknowledge_after_delivery(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Kafka(sink) if sink.mode() == QueryMode::Sync))
+}

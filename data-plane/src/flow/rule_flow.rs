@@ -1,0 +1,219 @@
+//! An MQTT rule flow: subscribe to the rule's topic filters, evaluate each message, run the
+//! actions, and acknowledge the message when they are done with it.
+//!
+//! In-flight messages are bounded (the connector's `max_inflight`): at the bound the flow stops
+//! reading, its channel fills, and the broker stops sending (MQTT 5 receive maximum). In `sync`
+//! mode a message is acknowledged only after Kafka acknowledged every record it produced, so a
+//! crash loses nothing acknowledged; in `async` mode it is acknowledged once enqueued.
+//!
+//! The publisher's client id is not visible to an MQTT client, so `clientid` (and `username`) are
+//! taken from the MQTT 5 user properties of the same names when the publisher sets them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::{BoxFuture, join_all};
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tributary_protocol::assignment::RuleFlowSpec;
+use tributary_rules::{Event, Output, Rule, RuleInput};
+
+use super::actions::{self, Action};
+use super::status::FlowReporter;
+use super::FlowEnv;
+use crate::mqtt::InboundMessage;
+use crate::sink::kafka::Outcome;
+use crate::telemetry::ResourceMetrics;
+use crate::telemetry::rates::RateMeter;
+
+/// How long a stopping flow waits for its in-flight messages before abandoning them (the broker
+/// then redelivers them).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs until `stop`; when `detach` is set by then, the rule's subscriptions are removed too
+/// (the rule was deleted or disabled, not just restarted).
+pub async fn run(
+    spec: RuleFlowSpec,
+    env: FlowEnv,
+    reporter: FlowReporter,
+    stop: CancellationToken,
+    detach: Arc<AtomicBool>,
+) {
+    let rule_resource = format!("rule:{}", spec.rule_id);
+    let rule = match Rule::parse(&spec.sql) {
+        Ok(rule) => rule,
+        Err(error) => return fail_until_stopped(&reporter, &stop, format!("rule SQL: {error}")).await,
+    };
+    let filters: Vec<String> = rule
+        .inputs()
+        .iter()
+        .filter_map(|input| match input {
+            RuleInput::TopicFilter(filter) => Some(filter.clone()),
+            _ => None,
+        })
+        .collect();
+    let connection = match env.mqtt.for_rule(&spec.mqtt, &spec.rule_id) {
+        Ok(connection) => connection,
+        Err(error) => return fail_until_stopped(&reporter, &stop, format!("mqtt connector: {error}")).await,
+    };
+    let actions_stop = CancellationToken::new();
+    let actions = match actions::build(&spec, &env, &connection, &actions_stop) {
+        Ok(actions) => actions,
+        Err(error) => return fail_until_stopped(&reporter, &stop, error.to_string()).await,
+    };
+    let capacity = usize::from(spec.mqtt.config.max_inflight.max(1));
+    let (sender, receiver) = mpsc::channel(capacity);
+    if let Err(error) = connection.attach_rule(&spec.rule_id, &filters, sender).await {
+        return fail_until_stopped(&reporter, &stop, error.to_string()).await;
+    }
+    reporter.running();
+    tracing::info!(rule = %spec.rule_id, ?filters, "rule flow running");
+
+    let runner = RuleRunner {
+        metrics: env.metrics.resource(&rule_resource),
+        wait_for_delivery: actions::acknowledge_after_delivery(&actions),
+        rule,
+        actions,
+    };
+    runner.consume(receiver, capacity, &stop).await;
+
+    if detach.load(Ordering::Relaxed) {
+        let _ = connection.detach_rule(&spec.rule_id).await;
+    }
+    flush(&runner.actions).await;
+    actions_stop.cancel();
+    drop(runner);
+    drop(connection);
+    tracing::info!(rule = %spec.rule_id, "rule flow stopped");
+}
+
+async fn fail_until_stopped(reporter: &FlowReporter, stop: &CancellationToken, reason: String) {
+    tracing::warn!(%reason, "flow cannot start");
+    reporter.failed(reason);
+    stop.cancelled().await;
+}
+
+
+async fn flush(actions: &[Action]) {
+    for action in actions {
+        if let Action::Kafka(sink) = action {
+            sink.flush(Duration::from_secs(5)).await;
+        }
+    }
+}
+
+struct RuleRunner {
+    rule: Rule,
+    actions: Vec<Action>,
+    metrics: Arc<ResourceMetrics>,
+    wait_for_delivery: bool,
+}
+
+impl RuleRunner {
+    async fn consume(&self, mut receiver: mpsc::Receiver<InboundMessage>, capacity: usize, stop: &CancellationToken) {
+        let mut in_flight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut rate = RateMeter::default();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                message = receiver.recv(), if in_flight.len() < capacity => match message {
+                    Some(message) => {
+                        if let Some(pending) = self.handle(message).await {
+                            in_flight.push(pending);
+                        }
+                    }
+                    None => break,
+                },
+                _ = ticker.tick() => {
+                    rate.observe(self.metrics.get("matched"));
+                    rate.report(&self.metrics);
+                    self.metrics.set_gauge("inflight", in_flight.len() as f64);
+                }
+            }
+        }
+        // Stop intake; give in-flight messages a bounded time to finish.
+        receiver.close();
+        let drain = async { while in_flight.next().await.is_some() {} };
+        if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+            tracing::warn!("in-flight messages abandoned at stop; the broker will redeliver them");
+        }
+    }
+
+    /// Evaluates one message and starts its actions; the returned future finishes the message.
+    async fn handle(&self, inbound: InboundMessage) -> Option<BoxFuture<'static, ()>> {
+        let InboundMessage { mut message, ack } = inbound;
+        for (key, value) in &message.user_properties {
+            match key.as_str() {
+                "clientid" if message.clientid.is_empty() => message.clientid = value.clone(),
+                "username" if message.username.is_none() => message.username = Some(value.clone()),
+                _ => {}
+            }
+        }
+        let metrics = &self.metrics;
+        metrics.inc("matched");
+        let rows = match self.rule.evaluate(&Event::MessagePublish(message)) {
+            Ok(Output::NoMatch) => {
+                metrics.inc("failed");
+                metrics.inc("failed.no_result");
+                ack.complete();
+                return None;
+            }
+            Ok(output) => output.into_rows(),
+            Err(error) => {
+                metrics.inc("failed");
+                metrics.inc("failed.exception");
+                tracing::debug!(rule_resource = metrics.id(), %error, "rule evaluation failed");
+                ack.complete();
+                return None;
+            }
+        };
+        metrics.inc("passed");
+        let mut pending = Vec::new();
+        for row in &rows {
+            for action in &self.actions {
+                metrics.inc("actions.total");
+                match action {
+                    Action::Kafka(sink) => pending.push(sink.send(row).await),
+                    Action::Republish(republisher) => match republisher.publish(row).await {
+                        Ok(()) => metrics.inc("actions.success"),
+                        Err(error) => {
+                            metrics.inc("actions.failed");
+                            metrics.inc("actions.failed.unknown");
+                            tracing::debug!(rule_resource = metrics.id(), %error, "republish failed");
+                        }
+                    },
+                }
+            }
+        }
+        let metrics = Arc::clone(&self.metrics);
+        let ack = if self.wait_for_delivery {
+            Some(ack)
+        } else {
+            ack.complete();
+            None
+        };
+        Some(Box::pin(async move {
+            let outcomes = join_all(pending).await;
+            let mut abandoned = false;
+            for outcome in &outcomes {
+                match outcome {
+                    Outcome::Delivered => metrics.inc("actions.success"),
+                    Outcome::Abandoned => abandoned = true,
+                    Outcome::Failed(_) | Outcome::Expired(_) => {
+                        metrics.inc("actions.failed");
+                        metrics.inc("actions.failed.unknown");
+                    }
+                }
+            }
+            // An abandoned record leaves the message unacknowledged, for the broker to redeliver.
+            if let Some(ack) = ack.filter(|_| !abandoned) {
+                ack.complete();
+            }
+        }))
+    }
+}

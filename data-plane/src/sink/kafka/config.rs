@@ -1,0 +1,197 @@
+//! librdkafka configuration from a connector and an action's parameters.
+
+use rdkafka::ClientConfig;
+use tributary_protocol::resources::{
+    Compression, KafkaAuthentication, KafkaConnectorConfig, KafkaProducerParameters,
+    PartitionStrategy, QueryMode, RequiredAcks, SaslMechanism, TlsVerify,
+};
+
+/// librdkafka's ceiling for `batch.size`, `message.max.bytes` and friends.
+const LIBRDKAFKA_MAX_BYTES: u64 = 1_000_000_000;
+
+/// How long an `async` record may wait in librdkafka before it counts as `dropped.expired`.
+const ASYNC_MESSAGE_TIMEOUT_MS: u64 = 300_000;
+
+/// Connection, security and socket settings shared by every Kafka client.
+pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &connector.bootstrap_hosts)
+        .set(
+            "socket.connection.setup.timeout.ms",
+            connector.connect_timeout.as_millis().max(1000).to_string(),
+        )
+        .set(
+            "topic.metadata.refresh.fast.interval.ms",
+            connector.min_metadata_refresh_interval.as_millis().max(1).to_string(),
+        )
+        .set(
+            "socket.send.buffer.bytes",
+            connector.socket_opts.sndbuf.0.min(100_000_000).to_string(),
+        )
+        .set(
+            "socket.receive.buffer.bytes",
+            connector.socket_opts.recbuf.0.min(100_000_000).to_string(),
+        )
+        .set("socket.nagle.disable", connector.socket_opts.nodelay.to_string())
+        .set(
+            "socket.keepalive.enable",
+            (connector.socket_opts.tcp_keepalive != "none").to_string(),
+        );
+    let tls = &connector.ssl;
+    let sasl = match &connector.authentication {
+        KafkaAuthentication::None(_) => None,
+        KafkaAuthentication::Sasl(sasl) => Some(sasl),
+    };
+    let protocol = match (tls.enable, sasl.is_some()) {
+        (false, false) => "plaintext",
+        (true, false) => "ssl",
+        (false, true) => "sasl_plaintext",
+        (true, true) => "sasl_ssl",
+    };
+    config.set("security.protocol", protocol);
+    if let Some(sasl) = sasl {
+        let mechanism = match sasl.mechanism {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        };
+        config
+            .set("sasl.mechanisms", mechanism)
+            .set("sasl.username", &sasl.username)
+            .set("sasl.password", &sasl.password);
+    }
+    if tls.enable {
+        if let Some(ca) = &tls.cacertfile {
+            config.set("ssl.ca.pem", ca);
+        }
+        if let Some(cert) = &tls.certfile {
+            config.set("ssl.certificate.pem", cert);
+        }
+        if let Some(key) = &tls.keyfile {
+            config.set("ssl.key.pem", key);
+        }
+        if tls.verify == TlsVerify::VerifyNone {
+            config
+                .set("enable.ssl.certificate.verification", "false")
+                .set("ssl.endpoint.identification.algorithm", "none");
+        }
+    }
+    config
+}
+
+/// The producer of one `kafka_producer` action.
+pub fn producer_config(
+    connector: &KafkaConnectorConfig,
+    parameters: &KafkaProducerParameters,
+) -> ClientConfig {
+    let mut config = connection_config(connector);
+    let max_batch_bytes = parameters.max_batch_bytes.0.clamp(1000, LIBRDKAFKA_MAX_BYTES);
+    let message_timeout_ms = match parameters.query_mode {
+        // A sync record that times out is produced again (the MQTT message stays unacknowledged),
+        // so its timeout is the sync query timeout.
+        QueryMode::Sync => parameters.sync_query_timeout.as_millis().max(1000),
+        QueryMode::Async => ASYNC_MESSAGE_TIMEOUT_MS,
+    };
+    config
+        // A missing topic is an error for that message, not a topic created by accident.
+        .set("allow.auto.create.topics", "false")
+        .set(
+            "topic.metadata.refresh.interval.ms",
+            parameters.partition_count_refresh_interval.as_millis().max(1000).to_string(),
+        )
+        .set("compression.codec", compression(parameters.compression))
+        .set("acks", acks(parameters.required_acks))
+        .set("linger.ms", parameters.max_linger_time.as_millis().to_string())
+        .set(
+            "batch.size",
+            parameters.max_linger_bytes.0.clamp(1, max_batch_bytes).to_string(),
+        )
+        .set("message.max.bytes", max_batch_bytes.to_string())
+        .set(
+            "max.in.flight.requests.per.connection",
+            parameters.max_inflight.clamp(1, 1_000_000).to_string(),
+        )
+        .set("partitioner", partitioner(parameters.partition_strategy))
+        .set(
+            "queue.buffering.max.kbytes",
+            (parameters.buffer.per_partition_limit.0 / 1024).clamp(1, 2_147_483_647).to_string(),
+        )
+        .set("message.timeout.ms", message_timeout_ms.to_string());
+    config
+}
+
+fn compression(compression: Compression) -> &'static str {
+    match compression {
+        Compression::NoCompression => "none",
+        Compression::Gzip => "gzip",
+        Compression::Snappy => "snappy",
+        Compression::Lz4 => "lz4",
+        Compression::Zstd => "zstd",
+    }
+}
+
+fn acks(acks: RequiredAcks) -> &'static str {
+    match acks {
+        RequiredAcks::AllIsr => "all",
+        RequiredAcks::LeaderOnly => "1",
+        RequiredAcks::None => "0",
+    }
+}
+
+fn partitioner(strategy: PartitionStrategy) -> &'static str {
+    match strategy {
+        PartitionStrategy::Random => "random",
+        // Java-compatible murmur2 on the key: the same key lands where Java clients put it too.
+        PartitionStrategy::KeyDispatch => "murmur2_random",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameters(json: serde_json::Value) -> KafkaProducerParameters {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn connector(json: serde_json::Value) -> KafkaConnectorConfig {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn maps_producer_parameters() {
+        let config = producer_config(
+            &connector(serde_json::json!({"bootstrap_hosts": "k1:9092,k2:9092"})),
+            &parameters(serde_json::json!({
+                "topic": "t", "compression": "zstd", "required_acks": "leader_only",
+                "max_linger_time": "5ms", "max_linger_bytes": "1MB", "max_inflight": 3,
+                "partition_strategy": "key_dispatch", "query_mode": "sync", "sync_query_timeout": "7s",
+                "buffer": {"per_partition_limit": "16MB"}
+            })),
+        );
+        let get = |k: &str| config.get(k).map(str::to_owned);
+        assert_eq!(get("bootstrap.servers").as_deref(), Some("k1:9092,k2:9092"));
+        assert_eq!(get("compression.codec").as_deref(), Some("zstd"));
+        assert_eq!(get("acks").as_deref(), Some("1"));
+        assert_eq!(get("linger.ms").as_deref(), Some("5"));
+        assert_eq!(get("batch.size").as_deref(), Some("917504"), "capped at max_batch_bytes");
+        assert_eq!(get("max.in.flight.requests.per.connection").as_deref(), Some("3"));
+        assert_eq!(get("partitioner").as_deref(), Some("murmur2_random"));
+        assert_eq!(get("message.timeout.ms").as_deref(), Some("7000"));
+        assert_eq!(get("queue.buffering.max.kbytes").as_deref(), Some("16384"));
+        assert_eq!(get("security.protocol").as_deref(), Some("plaintext"));
+    }
+
+    #[test]
+    fn maps_sasl_and_tls() {
+        let config = connection_config(&connector(serde_json::json!({
+            "bootstrap_hosts": "k:9093",
+            "authentication": {"mechanism": "scram_sha_512", "username": "u", "password": "p"},
+            "ssl": {"enable": true, "verify": "verify_none"}
+        })));
+        assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(config.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
+        assert_eq!(config.get("enable.ssl.certificate.verification"), Some("false"));
+    }
+}

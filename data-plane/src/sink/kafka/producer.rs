@@ -1,0 +1,320 @@
+//! The `kafka_producer` action: render, enqueue without waiting, resolve deliveries concurrently.
+//!
+//! [`KafkaSink::send`] enqueues the record into librdkafka right away (so records keep the order
+//! of their messages and librdkafka batches them) and returns a future of its outcome. The caller
+//! keeps many of those futures in flight. On `QueueFull` the send waits for a delivery to finish:
+//! that is the push-back that stops the rule from taking more MQTT messages.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use serde_json::Value;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tributary_protocol::assignment::KafkaProducerAction;
+use tributary_protocol::resources::QueryMode;
+
+use super::config::producer_config;
+use super::delivery::{FailureReason, Outcome, classify};
+use super::health::watch_connector;
+use super::record::{RecordTemplates, RenderedRecord};
+use super::topics::{TopicCache, TopicState};
+use crate::flow::FlowEnv;
+use crate::mqtt::backoff::Backoff;
+use crate::telemetry::ResourceMetrics;
+use crate::telemetry::rates::RateMeter;
+
+/// Why an action could not be started (a user error in its configuration, or librdkafka refusing
+/// the configuration).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SinkError {
+    #[error("template `{field}`: {reason}")]
+    Template { field: String, reason: String },
+    #[error("kafka producer configuration rejected: {0}")]
+    Config(String),
+}
+
+/// The outcome of one record, resolved later.
+pub type PendingOutcome = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+#[derive(Debug, Clone)]
+pub struct KafkaSink {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    action_id: String,
+    metrics: Arc<ResourceMetrics>,
+    producer: FutureProducer,
+    templates: RecordTemplates,
+    topics: TopicCache,
+    mode: QueryMode,
+    dead_letter_topic: Option<String>,
+    inflight: AtomicI64,
+    /// Signalled whenever a delivery finishes: room in librdkafka's queue.
+    delivered: Notify,
+    stop: CancellationToken,
+}
+
+impl KafkaSink {
+    /// Creates the producer and starts its health and metrics tasks (they end with `stop`).
+    pub fn start(
+        action: &KafkaProducerAction,
+        env: &FlowEnv,
+        stop: CancellationToken,
+    ) -> Result<Self, SinkError> {
+        let templates = RecordTemplates::compile(&action.parameters).map_err(|(field, e)| {
+            SinkError::Template {
+                field,
+                reason: e.to_string(),
+            }
+        })?;
+        let producer: FutureProducer = producer_config(&action.connector, &action.parameters)
+            .create()
+            .map_err(|e| SinkError::Config(e.to_string()))?;
+        let topics = TopicCache::new(
+            producer.clone(),
+            action.parameters.partition_count_refresh_interval.0,
+            action.connector.min_metadata_refresh_interval.0,
+            action.connector.metadata_request_timeout.0,
+        );
+        let metrics = env.metrics.resource(&format!("action:{}", action.action_id));
+        let inner = Arc::new(Inner {
+            action_id: action.action_id.clone(),
+            metrics,
+            producer,
+            templates,
+            topics,
+            mode: action.parameters.query_mode,
+            dead_letter_topic: action.parameters.dead_letter_topic.clone(),
+            inflight: AtomicI64::new(0),
+            delivered: Notify::new(),
+            stop: stop.clone(),
+        });
+        tokio::spawn(watch_connector(
+            inner.producer.clone(),
+            format!("kafka_producer:{}", action.connector_name),
+            action.connector.clone(),
+            env.status.clone(),
+            stop.clone(),
+        ));
+        tokio::spawn(report_gauges(Arc::clone(&inner)));
+        Ok(Self { inner })
+    }
+
+    pub fn mode(&self) -> QueryMode {
+        self.inner.mode
+    }
+
+    pub fn action_id(&self) -> &str {
+        &self.inner.action_id
+    }
+
+    /// Renders `row` and enqueues its record; the returned future resolves when Kafka answered
+    /// for good (in `sync` mode a retriable failure is produced again until it succeeds or the
+    /// flow stops).
+    pub async fn send(&self, row: &Value) -> PendingOutcome {
+        let inner = &self.inner;
+        inner.metrics.inc("matched");
+        let record = match inner.templates.render(row) {
+            Ok(record) => record,
+            Err(error) => {
+                let outcome = fail(Arc::clone(inner), None, FailureReason::Render(error.to_string()));
+                return Box::pin(outcome);
+            }
+        };
+        if inner.topics.state(&record.topic).await == TopicState::Missing {
+            let reason = FailureReason::UnknownTopic(record.topic.clone());
+            return Box::pin(fail(Arc::clone(inner), Some(record), reason));
+        }
+        match enqueue(inner, &record).await {
+            Ok(delivery) => {
+                inner.inflight.fetch_add(1, Ordering::Relaxed);
+                Box::pin(settle(Arc::clone(inner), record, delivery))
+            }
+            Err(outcome) => Box::pin(finish(Arc::clone(inner), record, outcome)),
+        }
+    }
+
+    /// Waits (bounded) for librdkafka to deliver what it holds, on shutdown.
+    pub async fn flush(&self, timeout: Duration) {
+        let producer = self.inner.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSink")
+            .field("action_id", &self.action_id)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Puts the record into librdkafka's queue, waiting for room when it is full.
+async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFuture, Outcome> {
+    let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
+    loop {
+        let headers = record.headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
+            h.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            })
+        });
+        let mut future_record = FutureRecord::<str, str>::to(&record.topic)
+            .payload(&record.value)
+            .headers(headers);
+        if let Some(key) = &record.key {
+            future_record = future_record.key(key);
+        }
+        if let Some(timestamp) = record.timestamp {
+            future_record = future_record.timestamp(timestamp);
+        }
+        let wait = match inner.producer.send_result(future_record) {
+            Ok(delivery) => return Ok(delivery),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                // Push back: the next finished delivery makes room.
+                Duration::from_millis(100)
+            }
+            Err((error, _)) => match classify(&error, &record.topic) {
+                Some(reason) => return Err(Outcome::Failed(reason)),
+                None => backoff.next_delay(),
+            },
+        };
+        tokio::select! {
+            () = inner.stop.cancelled() => return Err(Outcome::Abandoned),
+            () = inner.delivered.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Awaits a delivery; in `sync` mode retriable failures are produced again.
+async fn settle(inner: Arc<Inner>, record: RenderedRecord, mut delivery: DeliveryFuture) -> Outcome {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        let result = delivery.await;
+        inner.inflight.fetch_sub(1, Ordering::Relaxed);
+        inner.delivered.notify_waiters();
+        let error = match result {
+            Ok(Ok(_)) => return finish(inner, record, Outcome::Delivered).await,
+            Ok(Err((error, _))) => error,
+            Err(_canceled) => KafkaError::Canceled,
+        };
+        if let Some(reason) = classify(&error, &record.topic) {
+            if matches!(reason, FailureReason::UnknownTopic(_)) {
+                inner.topics.forget(&record.topic);
+            }
+            return finish(inner, record, Outcome::Failed(reason)).await;
+        }
+        if inner.mode == QueryMode::Async {
+            return finish(inner, record, Outcome::Expired(error.to_string())).await;
+        }
+        inner.metrics.inc("retried");
+        tracing::debug!(action = %inner.action_id, topic = %record.topic, %error, "retrying a sync record");
+        tokio::select! {
+            () = inner.stop.cancelled() => return Outcome::Abandoned,
+            () = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+        match enqueue(&inner, &record).await {
+            Ok(next) => {
+                inner.inflight.fetch_add(1, Ordering::Relaxed);
+                delivery = next;
+            }
+            Err(outcome) => return finish(inner, record, outcome).await,
+        }
+    }
+}
+
+async fn fail(inner: Arc<Inner>, record: Option<RenderedRecord>, reason: FailureReason) -> Outcome {
+    let outcome = Outcome::Failed(reason);
+    match record {
+        Some(record) => finish(inner, record, outcome).await,
+        None => {
+            count(&inner.metrics, &outcome);
+            tracing::debug!(action = %inner.action_id, outcome = ?outcome, "record failed before rendering");
+            outcome
+        }
+    }
+}
+
+/// Counts the outcome and sends unrecoverable records to the dead-letter topic.
+async fn finish(inner: Arc<Inner>, record: RenderedRecord, outcome: Outcome) -> Outcome {
+    count(&inner.metrics, &outcome);
+    if let Outcome::Failed(reason) = &outcome {
+        tracing::debug!(action = %inner.action_id, topic = %record.topic, reason = %reason.describe(), "record failed");
+        if let Some(dead_letter) = &inner.dead_letter_topic {
+            dead_letter_send(&inner, dead_letter, record, reason).await;
+        }
+    }
+    outcome
+}
+
+fn count(metrics: &ResourceMetrics, outcome: &Outcome) {
+    match outcome {
+        Outcome::Delivered => metrics.inc("success"),
+        Outcome::Failed(reason) => {
+            metrics.inc("failed");
+            if *reason == FailureReason::TooLarge {
+                metrics.inc("dropped.too_large");
+            }
+        }
+        Outcome::Expired(_) => {
+            metrics.inc("dropped");
+            metrics.inc("dropped.expired");
+        }
+        Outcome::Abandoned => {}
+    }
+}
+
+async fn dead_letter_send(inner: &Inner, topic: &str, record: RenderedRecord, reason: &FailureReason) {
+    let mut headers = record.headers.clone();
+    headers.push(("tributary-error".to_owned(), reason.describe()));
+    headers.push(("tributary-original-topic".to_owned(), record.topic.clone()));
+    // Too large stays too large: keep only the headers saying why.
+    let value = if *reason == FailureReason::TooLarge {
+        String::new()
+    } else {
+        record.value
+    };
+    let letter = RenderedRecord {
+        topic: topic.to_owned(),
+        key: record.key,
+        value,
+        headers,
+        timestamp: record.timestamp,
+    };
+    let delivered = match enqueue(inner, &letter).await {
+        Ok(delivery) => matches!(delivery.await, Ok(Ok(_))),
+        Err(_) => false,
+    };
+    if delivered {
+        inner.metrics.inc("dead_lettered");
+    } else {
+        tracing::warn!(action = %inner.action_id, dead_letter_topic = topic, "could not write to the dead-letter topic");
+    }
+}
+
+/// Every second: in-flight and queued records, and the delivery rate.
+async fn report_gauges(inner: Arc<Inner>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut rate = RateMeter::default();
+    loop {
+        tokio::select! {
+            () = inner.stop.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let metrics = &inner.metrics;
+        metrics.set_gauge("inflight", inner.inflight.load(Ordering::Relaxed).max(0) as f64);
+        metrics.set_gauge("queuing", f64::from(inner.producer.in_flight_count().max(0)));
+        rate.observe(metrics.get("matched"));
+        rate.report(metrics);
+    }
+}

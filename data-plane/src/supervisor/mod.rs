@@ -1,0 +1,170 @@
+//! Runs the flows of the current assignment: applies each snapshot as a diff (start new, stop
+//! removed, restart changed; unchanged flows keep running and keep their connections) and applies
+//! metric resets.
+
+pub mod diff;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tributary_protocol::assignment::FlowSpec;
+use tributary_protocol::worker::v1::{Assignment, Flow};
+
+use crate::flow::{FlowEnv, FlowReporter, FlowStatuses, rule_flow};
+use crate::source;
+
+/// A flow that does not stop within this time is left to finish on its own.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug)]
+struct RunningFlow {
+    version: String,
+    stop: CancellationToken,
+    /// Set before `stop` when the flow is removed from the assignment (not merely restarted).
+    detach: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+pub struct Supervisor {
+    env: FlowEnv,
+    statuses: FlowStatuses,
+    flows: HashMap<String, RunningFlow>,
+    reset_generations: HashMap<String, u64>,
+    applied_revision: Arc<AtomicU64>,
+}
+
+impl Supervisor {
+    pub fn new(env: FlowEnv) -> Self {
+        Self {
+            env,
+            statuses: FlowStatuses::default(),
+            flows: HashMap::new(),
+            reset_generations: HashMap::new(),
+            applied_revision: Arc::default(),
+        }
+    }
+
+    pub fn statuses(&self) -> FlowStatuses {
+        self.statuses.clone()
+    }
+
+    /// The revision of the last applied assignment, for heartbeats.
+    pub fn applied_revision(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.applied_revision)
+    }
+
+    pub fn running_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub async fn apply(&mut self, assignment: Assignment) {
+        let running: HashMap<String, String> = self
+            .flows
+            .iter()
+            .map(|(id, flow)| (id.clone(), flow.version.clone()))
+            .collect();
+        let plan = diff::plan(&running, &assignment.flows);
+        if !(plan.start.is_empty() && plan.restart.is_empty() && plan.stop.is_empty()) {
+            tracing::info!(
+                revision = assignment.revision,
+                start = plan.start.len(),
+                restart = plan.restart.len(),
+                stop = plan.stop.len(),
+                "applying assignment"
+            );
+        }
+        for id in &plan.stop {
+            self.stop_flow(id, true).await;
+            self.statuses.remove(id);
+        }
+        for flow in &plan.restart {
+            self.stop_flow(&flow.id, false).await;
+        }
+        for flow in plan.restart.into_iter().chain(plan.start) {
+            self.start_flow(flow);
+        }
+        self.apply_metric_resets(&assignment.metric_resets);
+        self.applied_revision.store(assignment.revision, Ordering::Relaxed);
+    }
+
+    /// Stops every flow without detaching subscriptions (lease lost, or shutting down): the
+    /// persistent sessions keep the worker's share until it comes back.
+    pub async fn stop_all(&mut self) {
+        let ids: Vec<String> = self.flows.keys().cloned().collect();
+        let mut stopping = Vec::new();
+        for id in &ids {
+            if let Some(flow) = self.flows.remove(id) {
+                flow.stop.cancel();
+                stopping.push(flow.task);
+            }
+            self.statuses.remove(id);
+        }
+        let all = futures::future::join_all(stopping);
+        if tokio::time::timeout(STOP_TIMEOUT, all).await.is_err() {
+            tracing::warn!("some flows did not stop in time");
+        }
+        self.applied_revision.store(0, Ordering::Relaxed);
+    }
+
+    fn start_flow(&mut self, flow: Flow) {
+        let reporter = FlowReporter::new(self.statuses.clone(), &flow.id, &flow.version);
+        let stop = CancellationToken::new();
+        let detach = Arc::new(AtomicBool::new(false));
+        let env = self.env.clone();
+        // spec_json carries secrets: its parse error is reported without the text.
+        let task = match serde_json::from_str::<FlowSpec>(&flow.spec_json) {
+            Ok(FlowSpec::Rule(spec)) => tokio::spawn(rule_flow::run(
+                spec,
+                env,
+                reporter,
+                stop.clone(),
+                Arc::clone(&detach),
+            )),
+            Ok(FlowSpec::Source(spec)) => {
+                reporter.running();
+                tokio::spawn(source::run(spec, env, stop.clone()))
+            }
+            Err(error) => {
+                tracing::error!(flow = %flow.id, line = error.line(), column = error.column(), "unreadable flow spec");
+                reporter.failed(format!("unreadable flow spec at line {}, column {}", error.line(), error.column()));
+                tokio::spawn(async {})
+            }
+        };
+        self.flows.insert(
+            flow.id,
+            RunningFlow {
+                version: flow.version,
+                stop,
+                detach,
+                task,
+            },
+        );
+    }
+
+    async fn stop_flow(&mut self, id: &str, detach: bool) {
+        let Some(flow) = self.flows.remove(id) else {
+            return;
+        };
+        flow.detach.store(detach, Ordering::Relaxed);
+        flow.stop.cancel();
+        if tokio::time::timeout(STOP_TIMEOUT, flow.task).await.is_err() {
+            tracing::warn!(flow = id, "flow did not stop in time");
+        }
+    }
+
+    /// Zeroes a resource's counters when its reset generation grew. The first snapshot only
+    /// records generations: a restarted worker starts from zero anyway.
+    fn apply_metric_resets(&mut self, resets: &HashMap<String, u64>) {
+        for (resource, generation) in resets {
+            match self.reset_generations.insert(resource.clone(), *generation) {
+                Some(previous) if previous < *generation => self.env.metrics.reset(resource),
+                _ => {}
+            }
+        }
+    }
+}
