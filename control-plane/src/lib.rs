@@ -13,3 +13,4 @@ pub mod placement;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod validation;

@@ -2,6 +2,9 @@
 //! several control-plane replicas may share one database, so nothing here is cached in memory.
 
 pub mod api_keys;
+pub mod bridges;
+pub mod connectors;
+pub mod rules;
 
 use std::time::Duration;
 

@@ -1,0 +1,316 @@
+//! What actions and sources share: a typed `parameters` body on a named connector of the matching
+//! type. The endpoints in `actions.rs` and `sources.rs` are thin wrappers over these functions.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgConnection;
+use tributary_protocol::resources::{ConnectorType, FieldError, Validate};
+use tributary_protocol::units::HumanDuration;
+use utoipa::ToSchema;
+
+use super::envelope;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::bridges::{self, BridgeRow, BridgeTable, NewBridge};
+use crate::validation::{names, references};
+
+/// The type-specific parts of actions and sources.
+// Only this crate's handlers call these, on actix's per-thread runtimes: no `Send` bound needed.
+#[allow(async_fn_in_trait)]
+pub trait BridgeKind {
+    /// `action` or `source`, for messages.
+    const NOUN: &'static str;
+    const TABLE: BridgeTable;
+    /// The only type today (`kafka_producer` / `kafka_consumer`).
+    const TYPE: &'static str;
+    const CONNECTOR_TYPE: ConnectorType;
+    type Parameters: DeserializeOwned + Serialize + Validate + Clone;
+
+    /// Checks templates inside the parameters (paths relative to `parameters`).
+    fn template_errors(parameters: &Self::Parameters) -> Vec<FieldError>;
+
+    /// Checks references other than the connector, inside the saving transaction.
+    async fn check_references(
+        conn: &mut PgConnection,
+        parameters: &Self::Parameters,
+    ) -> ApiResult<()>;
+
+    /// What still uses `<TYPE>:<name>`, read inside the deleting transaction.
+    async fn dependents(conn: &mut PgConnection, name: &str) -> ApiResult<Vec<String>>;
+
+    /// Removes references to it before deletion (`also_delete_dep_actions=true`); `false` when
+    /// dependents cannot be detached automatically.
+    async fn detach_dependents(conn: &mut PgConnection, name: &str) -> ApiResult<bool>;
+}
+
+/// `resource_opts` of actions and sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BridgeResourceOptions {
+    /// How often workers check the connection behind this action or source.
+    pub health_check_interval: HumanDuration,
+}
+
+impl Default for BridgeResourceOptions {
+    fn default() -> Self {
+        Self {
+            health_check_interval: HumanDuration::from_secs(15),
+        }
+    }
+}
+
+/// An action or source as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BridgeView<P> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub enable: bool,
+    pub description: String,
+    /// Name of a connector of the same type.
+    pub connector: String,
+    pub parameters: P,
+    pub resource_opts: BridgeResourceOptions,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl<P: DeserializeOwned> BridgeView<P> {
+    pub fn from_row(row: &BridgeRow) -> ApiResult<Self> {
+        let stored = |what: &str, err: serde_json::Error| {
+            ApiError::Internal(format!(
+                "stored {} `{}:{}` {what} does not decode: {err}",
+                row.kind, row.kind, row.name
+            ))
+        };
+        Ok(Self {
+            kind: row.kind.clone(),
+            name: row.name.clone(),
+            enable: row.enable,
+            description: row.description.clone(),
+            connector: row.connector.clone(),
+            parameters: serde_json::from_value(row.parameters.0.clone())
+                .map_err(|e| stored("parameters", e))?,
+            resource_opts: serde_json::from_value(row.resource_opts.0.clone())
+                .map_err(|e| stored("resource_opts", e))?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BridgeFields<P> {
+    connector: String,
+    parameters: P,
+    #[serde(default)]
+    resource_opts: BridgeResourceOptions,
+}
+
+/// A validated body (everything that can be checked without the database).
+#[derive(Debug)]
+pub struct BridgeInput<P> {
+    pub name: String,
+    pub enable: Option<bool>,
+    pub description: String,
+    pub connector: String,
+    pub parameters: P,
+    pub resource_opts: BridgeResourceOptions,
+}
+
+/// Parses a body. `path_name` is the name from the path on updates (`type`/`name` then optional).
+pub fn parse<K: BridgeKind>(
+    body: Value,
+    path_name: Option<&str>,
+) -> ApiResult<BridgeInput<K::Parameters>> {
+    let (envelope, fields) = envelope::split(body)?;
+    match (&envelope.kind, path_name) {
+        (None, None) => return Err(ApiError::invalid("type", "is required")),
+        (Some(kind), _) if kind != K::TYPE => {
+            return Err(ApiError::invalid(
+                "type",
+                format!("`{kind}` is not a {} type; use `{}`", K::NOUN, K::TYPE),
+            ));
+        }
+        _ => {}
+    }
+    let name = match (envelope.name, path_name) {
+        (Some(given), Some(expected)) => {
+            envelope::check_same("name", Some(&given), expected)?;
+            given
+        }
+        (None, Some(expected)) => expected.to_owned(),
+        (Some(given), None) => given,
+        (None, None) => return Err(ApiError::invalid("name", "is required")),
+    };
+    names::check("name", &name).map_err(|e| ApiError::Invalid(vec![e]))?;
+    let fields: BridgeFields<K::Parameters> = envelope::decode(Value::Object(fields))?;
+    names::check("connector", &fields.connector).map_err(|e| ApiError::Invalid(vec![e]))?;
+    let mut errors = envelope::within(
+        "parameters",
+        fields.parameters.validate().err().unwrap_or_default(),
+    );
+    errors.extend(envelope::within(
+        "parameters",
+        K::template_errors(&fields.parameters),
+    ));
+    if fields.resource_opts.health_check_interval.as_millis() < 1000 {
+        errors.push(FieldError::new(
+            "resource_opts.health_check_interval",
+            "at least 1s",
+        ));
+    }
+    envelope::reject_if_any(errors)?;
+    Ok(BridgeInput {
+        name,
+        enable: envelope.enable,
+        description: envelope.description.unwrap_or_default(),
+        connector: fields.connector,
+        parameters: fields.parameters,
+        resource_opts: fields.resource_opts,
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> ApiResult<Value> {
+    serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("serializing: {e}")))
+}
+
+fn id_of<K: BridgeKind>(name: &str) -> String {
+    format!("{}:{name}", K::TYPE)
+}
+
+fn not_found<K: BridgeKind>(name: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: K::NOUN,
+        id: id_of::<K>(name),
+    }
+}
+
+/// Splits a path id, which must be of `K`'s type.
+pub fn parse_id<K: BridgeKind>(id: &str) -> ApiResult<String> {
+    match id.split_once(':') {
+        Some((kind, name)) if kind == K::TYPE && !name.is_empty() => Ok(name.to_owned()),
+        _ => Err(ApiError::invalid(
+            "id",
+            format!("`{id}` is not a {} id: write `{}:<name>`", K::NOUN, K::TYPE),
+        )),
+    }
+}
+
+pub async fn list<K: BridgeKind>(state: &AppState) -> ApiResult<Vec<BridgeView<K::Parameters>>> {
+    bridges::list(&state.pool, K::TABLE)
+        .await?
+        .iter()
+        .map(BridgeView::from_row)
+        .collect()
+}
+
+pub async fn read<K: BridgeKind>(
+    state: &AppState,
+    id: &str,
+) -> ApiResult<BridgeView<K::Parameters>> {
+    let name = parse_id::<K>(id)?;
+    let row = bridges::get(&state.pool, K::TABLE, K::TYPE, &name)
+        .await?
+        .ok_or_else(|| not_found::<K>(&name))?;
+    BridgeView::from_row(&row)
+}
+
+pub async fn create<K: BridgeKind>(
+    state: &AppState,
+    body: Value,
+) -> ApiResult<BridgeView<K::Parameters>> {
+    let input = parse::<K>(body, None)?;
+    let mut tx = state.pool.begin().await?;
+    references::connector(&mut tx, "connector", K::CONNECTOR_TYPE, &input.connector).await?;
+    K::check_references(&mut tx, &input.parameters).await?;
+    let (parameters, resource_opts) = (to_json(&input.parameters)?, to_json(&input.resource_opts)?);
+    let new = NewBridge {
+        kind: K::TYPE,
+        name: &input.name,
+        connector: &input.connector,
+        enable: input.enable.unwrap_or(true),
+        description: &input.description,
+        parameters: &parameters,
+        resource_opts: &resource_opts,
+    };
+    let row = bridges::insert(&mut tx, K::TABLE, &new)
+        .await?
+        .ok_or_else(|| ApiError::AlreadyExists {
+            kind: K::NOUN,
+            id: id_of::<K>(&input.name),
+        })?;
+    tx.commit().await?;
+    tracing::info!(resource = %id_of::<K>(&row.name), "{} created", K::NOUN);
+    BridgeView::from_row(&row)
+}
+
+pub async fn update<K: BridgeKind>(
+    state: &AppState,
+    id: &str,
+    body: Value,
+) -> ApiResult<BridgeView<K::Parameters>> {
+    let name = parse_id::<K>(id)?;
+    let input = parse::<K>(body, Some(&name))?;
+    let mut tx = state.pool.begin().await?;
+    let stored = bridges::lock_exclusive(&mut tx, K::TABLE, K::TYPE, &name)
+        .await?
+        .ok_or_else(|| not_found::<K>(&name))?;
+    references::connector(&mut tx, "connector", K::CONNECTOR_TYPE, &input.connector).await?;
+    K::check_references(&mut tx, &input.parameters).await?;
+    let (parameters, resource_opts) = (to_json(&input.parameters)?, to_json(&input.resource_opts)?);
+    let new = NewBridge {
+        kind: K::TYPE,
+        name: &name,
+        connector: &input.connector,
+        enable: input.enable.unwrap_or(stored.enable),
+        description: &input.description,
+        parameters: &parameters,
+        resource_opts: &resource_opts,
+    };
+    let row = bridges::update(&mut tx, K::TABLE, &new)
+        .await?
+        .ok_or_else(|| not_found::<K>(&name))?;
+    tx.commit().await?;
+    tracing::info!(resource = %id, "{} updated", K::NOUN);
+    BridgeView::from_row(&row)
+}
+
+pub async fn delete<K: BridgeKind>(
+    state: &AppState,
+    id: &str,
+    detach_dependents: bool,
+) -> ApiResult<()> {
+    let name = parse_id::<K>(id)?;
+    let mut tx = state.pool.begin().await?;
+    bridges::lock_exclusive(&mut tx, K::TABLE, K::TYPE, &name)
+        .await?
+        .ok_or_else(|| not_found::<K>(&name))?;
+    let detached = detach_dependents && K::detach_dependents(&mut tx, &name).await?;
+    if !detached {
+        let dependents = K::dependents(&mut tx, &name).await?;
+        if !dependents.is_empty() {
+            return Err(ApiError::InUse {
+                kind: K::NOUN,
+                id: id.to_owned(),
+                dependents,
+            });
+        }
+    }
+    bridges::delete(&mut tx, K::TABLE, K::TYPE, &name).await?;
+    tx.commit().await?;
+    tracing::info!(resource = %id, detached, "{} deleted", K::NOUN);
+    Ok(())
+}
+
+pub async fn set_enable<K: BridgeKind>(state: &AppState, id: &str, enable: bool) -> ApiResult<()> {
+    let name = parse_id::<K>(id)?;
+    if !bridges::set_enable(&state.pool, K::TABLE, K::TYPE, &name, enable).await? {
+        return Err(not_found::<K>(&name));
+    }
+    tracing::info!(resource = %id, enable, "{} enable changed", K::NOUN);
+    Ok(())
+}

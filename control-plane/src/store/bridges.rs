@@ -1,0 +1,219 @@
+//! The `actions` and `sources` tables, which share one shape: a typed body (`parameters`) on top of
+//! a named connector of the same type.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, PgPool};
+
+/// Which of the two tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BridgeTable {
+    Actions,
+    Sources,
+}
+
+impl BridgeTable {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Actions => "actions",
+            Self::Sources => "sources",
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct BridgeRow {
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub connector: String,
+    pub enable: bool,
+    pub description: String,
+    pub parameters: Json<Value>,
+    pub resource_opts: Json<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "type, name, connector, enable, description, parameters, resource_opts, created_at, updated_at";
+
+#[derive(Debug)]
+pub struct NewBridge<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub connector: &'a str,
+    pub enable: bool,
+    pub description: &'a str,
+    pub parameters: &'a Value,
+    pub resource_opts: &'a Value,
+}
+
+pub async fn list(pool: &PgPool, table: BridgeTable) -> Result<Vec<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {} ORDER BY created_at, type, name",
+        table.name()
+    ))
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn get(
+    pool: &PgPool,
+    table: BridgeTable,
+    kind: &str,
+    name: &str,
+) -> Result<Option<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {} WHERE type = $1 AND name = $2",
+        table.name()
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// See [`super::connectors::lock_shared`]: keeps the row alive while a referencing row is saved.
+pub async fn lock_shared(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+    kind: &str,
+    name: &str,
+) -> Result<Option<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {} WHERE type = $1 AND name = $2 FOR SHARE",
+        table.name()
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn lock_exclusive(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+    kind: &str,
+    name: &str,
+) -> Result<Option<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {} WHERE type = $1 AND name = $2 FOR UPDATE",
+        table.name()
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Inserts; `None` when one of that type and name already exists.
+pub async fn insert(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+    new: &NewBridge<'_>,
+) -> Result<Option<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO {} (type, name, connector, enable, description, parameters, resource_opts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
+        table.name()
+    ))
+    .bind(new.kind)
+    .bind(new.name)
+    .bind(new.connector)
+    .bind(new.enable)
+    .bind(new.description)
+    .bind(Json(new.parameters))
+    .bind(Json(new.resource_opts))
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn update(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+    new: &NewBridge<'_>,
+) -> Result<Option<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE {} SET connector = $3, enable = $4, description = $5, parameters = $6,
+         resource_opts = $7, updated_at = now() WHERE type = $1 AND name = $2 RETURNING {COLUMNS}",
+        table.name()
+    ))
+    .bind(new.kind)
+    .bind(new.name)
+    .bind(new.connector)
+    .bind(new.enable)
+    .bind(new.description)
+    .bind(Json(new.parameters))
+    .bind(Json(new.resource_opts))
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn set_enable(
+    pool: &PgPool,
+    table: BridgeTable,
+    kind: &str,
+    name: &str,
+    enable: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "UPDATE {} SET enable = $3, updated_at = now() WHERE type = $1 AND name = $2",
+        table.name()
+    ))
+    .bind(kind)
+    .bind(name)
+    .bind(enable)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn delete(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+    kind: &str,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "DELETE FROM {} WHERE type = $1 AND name = $2",
+        table.name()
+    ))
+    .bind(kind)
+    .bind(name)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// `<type>:<name>` of the actions or sources using a connector.
+pub async fn using_connector(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+    kind: &str,
+    connector: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT type || ':' || name FROM {} WHERE type = $1 AND connector = $2 ORDER BY name",
+        table.name()
+    ))
+    .bind(kind)
+    .bind(connector)
+    .fetch_all(conn)
+    .await
+}
+
+/// Sources whose topic mappings publish through an `mqtt` connector (absent means `default`).
+pub async fn sources_publishing_through(
+    conn: &mut PgConnection,
+    mqtt_connector: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT type || ':' || name FROM sources
+         WHERE COALESCE(parameters->>'mqtt_connector', 'default') = $1 ORDER BY name",
+    )
+    .bind(mqtt_connector)
+    .fetch_all(conn)
+    .await
+}

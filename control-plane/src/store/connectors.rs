@@ -1,0 +1,153 @@
+//! The `connectors` table. Configurations are stored whole (secrets included) as JSONB.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, PgPool};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ConnectorRow {
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub enable: bool,
+    pub description: String,
+    pub config: Json<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "type, name, enable, description, config, created_at, updated_at";
+
+pub async fn list(pool: &PgPool) -> Result<Vec<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connectors ORDER BY created_at, type, name"
+    ))
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn get(
+    pool: &PgPool,
+    kind: &str,
+    name: &str,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connectors WHERE type = $1 AND name = $2"
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Reads a connector and locks it against deletion until the transaction ends, so that whatever
+/// is saved referencing it cannot be orphaned by a concurrent delete (on any replica).
+pub async fn lock_shared(
+    conn: &mut PgConnection,
+    kind: &str,
+    name: &str,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connectors WHERE type = $1 AND name = $2 FOR SHARE"
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Reads a connector and locks it for a change or a delete.
+pub async fn lock_exclusive(
+    conn: &mut PgConnection,
+    kind: &str,
+    name: &str,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connectors WHERE type = $1 AND name = $2 FOR UPDATE"
+    ))
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Carries the configuration with its secrets: `Debug` leaves it out.
+pub struct NewConnector<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub enable: bool,
+    pub description: &'a str,
+    pub config: &'a Value,
+}
+
+/// Inserts; `None` when a connector of that type and name already exists.
+pub async fn insert(
+    pool: &PgPool,
+    new: &NewConnector<'_>,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO connectors (type, name, enable, description, config) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+    ))
+    .bind(new.kind)
+    .bind(new.name)
+    .bind(new.enable)
+    .bind(new.description)
+    .bind(Json(new.config))
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn update(
+    conn: &mut PgConnection,
+    new: &NewConnector<'_>,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE connectors SET enable = $3, description = $4, config = $5, updated_at = now()
+         WHERE type = $1 AND name = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(new.kind)
+    .bind(new.name)
+    .bind(new.enable)
+    .bind(new.description)
+    .bind(Json(new.config))
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn set_enable(
+    pool: &PgPool,
+    kind: &str,
+    name: &str,
+    enable: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connectors SET enable = $3, updated_at = now() WHERE type = $1 AND name = $2",
+    )
+    .bind(kind)
+    .bind(name)
+    .bind(enable)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn delete(conn: &mut PgConnection, kind: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM connectors WHERE type = $1 AND name = $2")
+        .bind(kind)
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+impl std::fmt::Debug for NewConnector<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConnector")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("enable", &self.enable)
+            .finish_non_exhaustive()
+    }
+}

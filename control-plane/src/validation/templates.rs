@@ -1,0 +1,66 @@
+//! `${...}` templates in action parameters, compiled with the rule engine exactly as workers will.
+
+use tributary_protocol::resources::{
+    FieldError, KafkaConsumerParameters, KafkaProducerParameters, RepublishArgs,
+};
+use tributary_rules::Template;
+
+fn check(field: &str, text: &str, errors: &mut Vec<FieldError>) {
+    if let Err(err) = Template::parse(text) {
+        errors.push(FieldError::new(field, err.to_string()));
+    }
+}
+
+pub fn kafka_producer(params: &KafkaProducerParameters) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    check("topic", &params.topic, &mut errors);
+    check("message.key", &params.message.key, &mut errors);
+    check("message.value", &params.message.value, &mut errors);
+    check("message.timestamp", &params.message.timestamp, &mut errors);
+    if let Some(headers) = &params.kafka_headers {
+        check("kafka_headers", headers, &mut errors);
+    }
+    for (i, header) in params.kafka_ext_headers.iter().enumerate() {
+        check(
+            &format!("kafka_ext_headers[{i}].kafka_ext_header_value"),
+            &header.kafka_ext_header_value,
+            &mut errors,
+        );
+    }
+    errors
+}
+
+pub fn kafka_consumer(params: &KafkaConsumerParameters) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (i, mapping) in params.topic_mapping.iter().enumerate() {
+        check(
+            &format!("topic_mapping[{i}].mqtt_topic"),
+            &mapping.mqtt_topic,
+            &mut errors,
+        );
+        check(
+            &format!("topic_mapping[{i}].payload_template"),
+            &mapping.payload_template,
+            &mut errors,
+        );
+    }
+    errors
+}
+
+pub fn republish(args: &RepublishArgs) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (field, text) in [
+        ("topic", &args.topic),
+        ("qos", &args.qos),
+        ("retain", &args.retain),
+        ("payload", &args.payload),
+    ] {
+        check(field, text, &mut errors);
+    }
+    for (name, value) in &args.mqtt_properties {
+        if let Some(text) = value.as_str() {
+            check(&format!("mqtt_properties.{name}"), text, &mut errors);
+        }
+    }
+    errors
+}
