@@ -1,0 +1,214 @@
+//! librdkafka settings of a source's consumer, from its connector and parameters.
+
+use rdkafka::ClientConfig;
+use tributary_protocol::assignment::SourceFlowSpec;
+use tributary_protocol::resources::{
+    KafkaAuthentication, KafkaConnectorConfig, OffsetResetPolicy, SaslMechanism, TlsVerify,
+    default_group_id,
+};
+
+/// How often librdkafka reports statistics; consumer lag and broker state are refreshed from them.
+pub const STATISTICS_INTERVAL_MS: u64 = 5_000;
+
+/// A dead worker's partitions move to the others after this long without heartbeats. Kafka's
+/// default (45 s) is long for a fleet that should heal quickly; 10 s is above the brokers'
+/// usual minimum (6 s).
+const SESSION_TIMEOUT_MS: u64 = 10_000;
+
+/// librdkafka's default `fetch.max.bytes`; raised when one partition may fetch more.
+const DEFAULT_FETCH_MAX_BYTES: u64 = 52_428_800;
+
+pub fn group_id(spec: &SourceFlowSpec) -> String {
+    spec.parameters
+        .group_id
+        .clone()
+        .filter(|group| !group.is_empty())
+        .unwrap_or_else(|| default_group_id(&spec.name))
+}
+
+/// The consumer's configuration. Offsets are stored by us, only once delivered, and committed
+/// by librdkafka every `offset_commit_interval_seconds`.
+pub fn consumer_config(spec: &SourceFlowSpec, client_id: &str) -> ClientConfig {
+    let parameters = &spec.parameters;
+    let mut config = ClientConfig::new();
+    connector_settings(&spec.kafka, &mut config);
+    let fetch_bytes = parameters.max_batch_bytes.0.max(1);
+    config
+        .set("client.id", client_id)
+        .set("group.id", group_id(spec))
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set(
+            "auto.commit.interval.ms",
+            (u64::from(parameters.offset_commit_interval_seconds.max(1)) * 1000).to_string(),
+        )
+        .set(
+            "auto.offset.reset",
+            match parameters.offset_reset_policy {
+                OffsetResetPolicy::Latest => "latest",
+                OffsetResetPolicy::Earliest => "earliest",
+            },
+        )
+        .set("max.partition.fetch.bytes", fetch_bytes.to_string())
+        .set(
+            "fetch.wait.max.ms",
+            parameters
+                .max_wait_time
+                .as_millis()
+                .clamp(1, 300_000)
+                .to_string(),
+        )
+        .set("session.timeout.ms", SESSION_TIMEOUT_MS.to_string())
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS.to_string());
+    if fetch_bytes > DEFAULT_FETCH_MAX_BYTES {
+        config.set("fetch.max.bytes", fetch_bytes.to_string()).set(
+            "receive.message.max.bytes",
+            (fetch_bytes + 1_048_576).to_string(),
+        );
+    }
+    config
+}
+
+/// What every Kafka client of a connector shares: brokers, security, timeouts, sockets.
+pub fn connector_settings(kafka: &KafkaConnectorConfig, config: &mut ClientConfig) {
+    config
+        .set("bootstrap.servers", &kafka.bootstrap_hosts)
+        .set(
+            "socket.connection.setup.timeout.ms",
+            kafka.connect_timeout.as_millis().max(1000).to_string(),
+        )
+        .set(
+            "topic.metadata.refresh.fast.interval.ms",
+            kafka
+                .min_metadata_refresh_interval
+                .as_millis()
+                .max(1)
+                .to_string(),
+        )
+        .set(
+            "socket.timeout.ms",
+            kafka
+                .metadata_request_timeout
+                .as_millis()
+                .max(10)
+                .to_string(),
+        )
+        .set(
+            "socket.send.buffer.bytes",
+            kafka.socket_opts.sndbuf.0.to_string(),
+        )
+        .set(
+            "socket.receive.buffer.bytes",
+            kafka.socket_opts.recbuf.0.to_string(),
+        )
+        .set(
+            "socket.nagle.disable",
+            kafka.socket_opts.nodelay.to_string(),
+        )
+        .set(
+            "socket.keepalive.enable",
+            (kafka.socket_opts.tcp_keepalive.trim() != "none").to_string(),
+        );
+    let sasl = match &kafka.authentication {
+        KafkaAuthentication::None(_) => None,
+        KafkaAuthentication::Sasl(sasl) => Some(sasl),
+    };
+    let protocol = match (kafka.ssl.enable, sasl.is_some()) {
+        (false, false) => "plaintext",
+        (true, false) => "ssl",
+        (false, true) => "sasl_plaintext",
+        (true, true) => "sasl_ssl",
+    };
+    config.set("security.protocol", protocol);
+    if let Some(sasl) = sasl {
+        config
+            .set(
+                "sasl.mechanisms",
+                match sasl.mechanism {
+                    SaslMechanism::Plain => "PLAIN",
+                    SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+                    SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+                },
+            )
+            .set("sasl.username", &sasl.username)
+            .set("sasl.password", &sasl.password);
+    }
+    if kafka.ssl.enable {
+        let tls = &kafka.ssl;
+        if let Some(ca) = &tls.cacertfile {
+            config.set("ssl.ca.pem", ca);
+        }
+        if let Some(cert) = &tls.certfile {
+            config.set("ssl.certificate.pem", cert);
+        }
+        if let Some(key) = &tls.keyfile {
+            config.set("ssl.key.pem", key);
+        }
+        if tls.verify == TlsVerify::VerifyNone {
+            config
+                .set("enable.ssl.certificate.verification", "false")
+                .set("ssl.endpoint.identification.algorithm", "none");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn spec(parameters: serde_json::Value) -> SourceFlowSpec {
+        serde_json::from_value(json!({
+            "source_id": "kafka_consumer:s1",
+            "name": "s1",
+            "connector_name": "c1",
+            "kafka": {
+                "bootstrap_hosts": "k1:9092,k2:9092",
+                "authentication": {"mechanism": "scram_sha256", "username": "u", "password": "p"},
+                "ssl": {"enable": true, "verify": "verify_none"}
+            },
+            "parameters": parameters,
+            "mqtt": {"name": "default", "config": {"server": "127.0.0.1:1883"}},
+            "rules": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn parameters_map_to_librdkafka_settings() {
+        let config = consumer_config(
+            &spec(json!({
+                "topic": "t",
+                "offset_reset_policy": "earliest",
+                "max_batch_bytes": "1MB",
+                "max_wait_time": "250ms",
+                "offset_commit_interval_seconds": 2
+            })),
+            "w1-source-s1",
+        );
+        let get = |key: &str| config.get(key).map(str::to_owned);
+        assert_eq!(
+            get("group.id").as_deref(),
+            Some("tributary-kafka-consumer-s1")
+        );
+        assert_eq!(get("auto.offset.reset").as_deref(), Some("earliest"));
+        assert_eq!(get("max.partition.fetch.bytes").as_deref(), Some("1048576"));
+        assert_eq!(get("fetch.wait.max.ms").as_deref(), Some("250"));
+        assert_eq!(get("auto.commit.interval.ms").as_deref(), Some("2000"));
+        assert_eq!(get("enable.auto.offset.store").as_deref(), Some("false"));
+        assert_eq!(get("security.protocol").as_deref(), Some("sasl_ssl"));
+        assert_eq!(get("sasl.mechanisms").as_deref(), Some("SCRAM-SHA-256"));
+        assert_eq!(
+            get("enable.ssl.certificate.verification").as_deref(),
+            Some("false")
+        );
+        assert_eq!(get("bootstrap.servers").as_deref(), Some("k1:9092,k2:9092"));
+    }
+
+    #[test]
+    fn an_explicit_group_id_wins() {
+        let spec = spec(json!({"topic": "t", "group_id": "g"}));
+        assert_eq!(group_id(&spec), "g");
+    }
+}

@@ -1,0 +1,188 @@
+//! Kafka -> MQTT: the `kafka_consumer` source.
+//!
+//! A consumer thread ([`consumer`]) reads the source's topics as a member of the source's
+//! consumer group and hands each record to the dispatcher ([`dispatch`]), which turns it into
+//! PUBLISHes ([`plan`]: the topic mapping and the rules reading the source) and sends them
+//! through the source's own MQTT connection ([`publisher`]). An offset is stored only once every
+//! PUBLISH of its record, and of every record before it in the partition, was acknowledged
+//! ([`offsets`]): at least once, never a gap.
+
+mod consumer;
+mod dispatch;
+mod error;
+mod failure;
+mod mapping;
+mod metrics;
+mod offsets;
+mod plan;
+mod publisher;
+mod record;
+mod rules;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rdkafka::consumer::Consumer;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tributary_protocol::assignment::SourceFlowSpec;
+
+use self::consumer::ConsumerLoop;
+use self::consumer::context::{SourceConsumer, SourceContext};
+pub use self::error::SourceError;
+use self::mapping::Mappings;
+use self::metrics::SourceMetrics;
+use self::plan::Planner;
+use self::publisher::{Publisher, PublisherSettings};
+use self::record::RecordDecoder;
+use self::rules::SourceRules;
+use crate::flow::FlowEnv;
+use crate::telemetry::ConnectorState;
+
+/// How long a revoked partition's in-flight records may take before the partition moves on
+/// without them (they stay uncommitted). Well below the group's session timeout.
+const REVOKE_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long shutdown waits for in-flight records before committing what finished.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// Runs the source until `shutdown` is cancelled; returns once in-flight records finished or
+/// were left uncommitted. A configuration that cannot work is logged and reported on the status
+/// board, and the source then idles until it is stopped (a new assignment replaces it).
+pub async fn run(spec: SourceFlowSpec, env: FlowEnv, shutdown: CancellationToken) {
+    let kafka_status = format!("kafka_consumer:{}", spec.connector_name);
+    match start(&spec, &env, shutdown.clone()) {
+        Ok(running) => running.finish().await,
+        Err(error) => {
+            tracing::error!(source = %spec.name, class = error.class(), %error, "source cannot start");
+            env.status.set(
+                &kafka_status,
+                ConnectorState::Disconnected,
+                error.to_string(),
+            );
+            shutdown.cancelled().await;
+        }
+    }
+}
+
+/// The tasks of a started source.
+struct Running {
+    consumer_done: oneshot::Receiver<()>,
+    publisher_shutdown: CancellationToken,
+    publisher: tokio::task::JoinHandle<()>,
+    dispatcher: tokio::task::JoinHandle<()>,
+    rates: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn finish(self) {
+        // The consumer thread ends first: it drains and commits while the publisher still runs.
+        let _ = self.consumer_done.await;
+        self.publisher_shutdown.cancel();
+        for task in [self.dispatcher, self.publisher, self.rates] {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a source task failed");
+            }
+        }
+    }
+}
+
+fn start(
+    spec: &SourceFlowSpec,
+    env: &FlowEnv,
+    shutdown: CancellationToken,
+) -> Result<Running, SourceError> {
+    let mappings = Mappings::compile(&spec.parameters.topic_mapping)?;
+    let topics = topics(spec, &mappings)?;
+    let resource = env
+        .metrics
+        .resource(&format!("source:kafka_consumer:{}", spec.name));
+    let metrics = SourceMetrics::new(resource.clone());
+    let planner = Planner::new(mappings, SourceRules::compile(&spec.rules, &env.metrics));
+
+    let publisher_shutdown = CancellationToken::new();
+    let (publisher, publisher_task) = Publisher::spawn(
+        PublisherSettings {
+            client_id: format!(
+                "{}{}-source-{}",
+                spec.mqtt.config.clientid_prefix, env.worker_name, spec.name
+            ),
+            config: spec.mqtt.config.clone(),
+            status_id: format!("mqtt:{}", spec.mqtt.name),
+            status: env.status.clone(),
+        },
+        publisher_shutdown.clone(),
+    )?;
+
+    let (finished_tx, finished_rx) = std::sync::mpsc::channel();
+    let context = SourceContext::new(
+        &spec.name,
+        finished_rx,
+        REVOKE_DRAIN,
+        resource.clone(),
+        env.status.clone(),
+        format!("kafka_consumer:{}", spec.connector_name),
+    );
+    let client_id = format!("{}-source-{}", env.worker_name, spec.name);
+    let kafka: SourceConsumer =
+        consumer::config::consumer_config(spec, &client_id).create_with_context(context)?;
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    kafka.subscribe(&topic_refs)?;
+    tracing::info!(
+        source = %spec.name,
+        group_id = %consumer::config::group_id(spec),
+        topics = ?topics,
+        "source subscribed"
+    );
+
+    let (deliveries_tx, deliveries_rx) = mpsc::unbounded_channel();
+    let consumer_loop = ConsumerLoop {
+        consumer: kafka,
+        decoder: RecordDecoder::new(&spec.name, &env.worker_name, &spec.parameters),
+        deliveries: deliveries_tx,
+        max_inflight: usize::try_from(spec.parameters.max_inflight.max(1)).unwrap_or(usize::MAX),
+        shutdown_drain: SHUTDOWN_DRAIN,
+        metrics: resource,
+        source: spec.name.clone(),
+    };
+    let (done_tx, consumer_done) = oneshot::channel();
+    let consumer_shutdown = shutdown.clone();
+    std::thread::Builder::new()
+        .name(format!("source-{}", spec.name))
+        .spawn(move || {
+            consumer_loop.run(&consumer_shutdown);
+            let _ = done_tx.send(());
+        })
+        .map_err(SourceError::Thread)?;
+
+    let dispatcher = tokio::spawn(dispatch::dispatch(
+        planner,
+        publisher,
+        deliveries_rx,
+        finished_tx,
+        metrics.clone(),
+    ));
+    let rates = tokio::spawn(metrics.report_rates(shutdown));
+    Ok(Running {
+        consumer_done,
+        publisher_shutdown,
+        publisher: publisher_task,
+        dispatcher,
+        rates,
+    })
+}
+
+/// `parameters.topic` plus every mapped Kafka topic.
+fn topics(spec: &SourceFlowSpec, mappings: &Mappings) -> Result<BTreeSet<String>, SourceError> {
+    let mut topics: BTreeSet<String> = mappings.kafka_topics().map(str::to_owned).collect();
+    if let Some(topic) = spec.parameters.topic.as_deref().filter(|t| !t.is_empty()) {
+        topics.insert(topic.to_owned());
+    }
+    if topics.is_empty() {
+        return Err(SourceError::invalid(
+            "parameters.topic",
+            "a source needs a topic or at least one topic_mapping",
+        ));
+    }
+    Ok(topics)
+}

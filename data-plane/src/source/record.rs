@@ -1,0 +1,171 @@
+//! A Kafka message as rules and templates see it: `KafkaRecord`, with the key and value encoded
+//! as the source asks (`none`: UTF-8, invalid bytes replaced; `base64`: the raw bytes in base64).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rdkafka::message::{Headers, Message, Timestamp};
+use tributary_protocol::resources::{EncodingMode, KafkaConsumerParameters};
+use tributary_rules::{KafkaRecord, TsType};
+
+/// Turns messages of one source into records.
+#[derive(Debug, Clone)]
+pub struct RecordDecoder {
+    source: String,
+    node: String,
+    key_encoding: EncodingMode,
+    value_encoding: EncodingMode,
+}
+
+impl RecordDecoder {
+    /// `node` names the worker in the record, as EMQX names its node.
+    pub fn new(source: &str, node: &str, parameters: &KafkaConsumerParameters) -> Self {
+        Self {
+            source: source.to_owned(),
+            node: node.to_owned(),
+            key_encoding: parameters.key_encoding_mode,
+            value_encoding: parameters.value_encoding_mode,
+        }
+    }
+
+    pub fn decode<M: Message>(&self, message: &M) -> KafkaRecord {
+        let (ts, ts_type) = match message.timestamp() {
+            Timestamp::CreateTime(ms) => (Some(ms), TsType::Create),
+            Timestamp::LogAppendTime(ms) => (Some(ms), TsType::Append),
+            Timestamp::NotAvailable => (None, TsType::Undefined),
+        };
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|header| {
+                        let value = header
+                            .value
+                            .map(String::from_utf8_lossy)
+                            .unwrap_or_default();
+                        (header.key.to_owned(), value.into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        KafkaRecord {
+            source: self.source.clone(),
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(|key| encode(key, self.key_encoding)),
+            // A tombstone (null value) reads as an empty value, as EMQX shows it.
+            value: encode(message.payload().unwrap_or_default(), self.value_encoding),
+            headers,
+            ts,
+            ts_type,
+            node: self.node.clone(),
+        }
+    }
+}
+
+fn encode(bytes: &[u8], mode: EncodingMode) -> String {
+    match mode {
+        EncodingMode::None => String::from_utf8_lossy(bytes).into_owned(),
+        EncodingMode::Base64 => BASE64.encode(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+    use serde_json::json;
+
+    use super::*;
+
+    fn parameters(key: EncodingMode, value: EncodingMode) -> KafkaConsumerParameters {
+        let mut parameters: KafkaConsumerParameters =
+            serde_json::from_value(json!({"topic": "testtopic-out"})).unwrap();
+        parameters.key_encoding_mode = key;
+        parameters.value_encoding_mode = value;
+        parameters
+    }
+
+    fn message(key: Option<&[u8]>, value: Option<&[u8]>, ts: Timestamp) -> OwnedMessage {
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "header_key",
+                value: Some("header_value"),
+            })
+            .insert(Header::<&[u8]> {
+                key: "empty",
+                value: None,
+            });
+        OwnedMessage::new(
+            value.map(<[u8]>::to_vec),
+            key.map(<[u8]>::to_vec),
+            "testtopic-out".to_owned(),
+            ts,
+            3,
+            2,
+            Some(headers),
+        )
+    }
+
+    #[test]
+    fn plain_records_have_the_documented_shape() {
+        let decoder = RecordDecoder::new(
+            "my_source",
+            "worker-1",
+            &parameters(EncodingMode::None, EncodingMode::None),
+        );
+        let record = decoder.decode(&message(
+            Some(b"key"),
+            Some(br#"{"msg": "Hello EMQX"}"#),
+            Timestamp::CreateTime(1_679_665_968_238),
+        ));
+        assert_eq!(record.partition, 3);
+        assert_eq!(record.source, "my_source");
+        assert_eq!(
+            record.to_json(),
+            json!({
+                "value": "{\"msg\": \"Hello EMQX\"}",
+                "ts_type": "create",
+                "ts": 1_679_665_968_238_i64,
+                "topic": "testtopic-out",
+                "offset": 2,
+                "key": "key",
+                "headers": {"header_key": "header_value", "empty": ""}
+            })
+        );
+    }
+
+    #[test]
+    fn base64_encodes_the_raw_bytes() {
+        let decoder = RecordDecoder::new(
+            "s",
+            "w",
+            &parameters(EncodingMode::Base64, EncodingMode::Base64),
+        );
+        let record = decoder.decode(&message(
+            Some(&[0xff, 0x00]),
+            Some(b"hello"),
+            Timestamp::LogAppendTime(5),
+        ));
+        assert_eq!(record.key.as_deref(), Some("/wA="));
+        assert_eq!(record.value, "aGVsbG8=");
+        assert_eq!(record.ts_type, TsType::Append);
+    }
+
+    #[test]
+    fn none_replaces_invalid_utf8_and_tolerates_missing_parts() {
+        let decoder = RecordDecoder::new(
+            "s",
+            "w",
+            &parameters(EncodingMode::None, EncodingMode::None),
+        );
+        let record = decoder.decode(&message(None, Some(&[b'a', 0xff]), Timestamp::NotAvailable));
+        assert_eq!(record.key, None);
+        assert_eq!(record.value, "a\u{fffd}");
+        assert_eq!(record.ts, None);
+        assert_eq!(record.ts_type, TsType::Undefined);
+
+        let tombstone = decoder.decode(&message(Some(b"k"), None, Timestamp::NotAvailable));
+        assert_eq!(tombstone.value, "");
+    }
+}

@@ -1,0 +1,451 @@
+//! The Kafka -> MQTT source against the test stack's nisshi and Mosquitto: `source::run` with
+//! hand-built specs. Needs `scripts/test-stack.sh start && source .test-stack/env`.
+
+mod source_support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use source_support::*;
+use tokio_util::sync::CancellationToken;
+use tributary_data_plane::source;
+use tributary_data_plane::telemetry::ConnectorState;
+
+const DELIVERY: Duration = Duration::from_secs(30);
+
+/// Runs a source in the background; `stop` cancels it and waits for it to finish.
+struct RunningSource {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSource {
+    fn start(
+        spec: tributary_protocol::assignment::SourceFlowSpec,
+        env: tributary_data_plane::flow::FlowEnv,
+    ) -> Self {
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(source::run(spec, env, shutdown.clone()));
+        Self { shutdown, task }
+    }
+
+    #[allow(clippy::unwrap_used, clippy::expect_used)] // a helper of tests: fail loudly
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("the source did not stop within 30 s")
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapped_record_arrives_as_the_documented_json_and_is_committed() {
+    let topic = unique("testtopic-out");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}/1", unique("m"));
+    create_topic(&topic, 1).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
+    let (env, metrics, status) = flow_env("w1");
+    let spec = spec(
+        &name,
+        json!({
+            "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+            "offset_reset_policy": "earliest",
+            "group_id": unique("g")
+        }),
+        json!([]),
+        &mqtt(),
+        false,
+    );
+    let group = spec.parameters.group_id.clone().unwrap();
+    let running = RunningSource::start(spec, env);
+
+    produce(
+        &producer(),
+        &topic,
+        &[Produce {
+            partition: 0,
+            key: Some("key"),
+            value: br#"{"msg": "Hello EMQX"}"#,
+            headers: &[("header_key", "header_value")],
+        }],
+    )
+    .await;
+
+    let (received_topic, payload) = subscriber
+        .next(DELIVERY)
+        .await
+        .expect("nothing arrived on MQTT");
+    assert_eq!(received_topic, mqtt_topic);
+    let record: Value = serde_json::from_slice(&payload).unwrap();
+    assert!(
+        record["ts"].as_i64().unwrap() > 1_600_000_000_000,
+        "{record}"
+    );
+    assert_eq!(
+        record,
+        json!({
+            "value": "{\"msg\": \"Hello EMQX\"}",
+            "ts_type": "create",
+            "ts": record["ts"],
+            "topic": topic,
+            "offset": 0,
+            "key": "key",
+            "headers": {"header_key": "header_value"}
+        })
+    );
+    let source_metrics = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(Duration::from_secs(5), || source_metrics.get("success")
+            == 1)
+        .await
+    );
+    assert_eq!(source_metrics.get("received"), 1);
+    assert_eq!(source_metrics.get("failed"), 0);
+    let connected =
+        |id: &str| status.snapshot().get(id).map(|s| s.state) == Some(ConnectorState::Connected);
+    assert!(connected("mqtt:default"));
+    assert!(
+        eventually(Duration::from_secs(12), || connected(
+            "kafka_consumer:test_kafka"
+        ))
+        .await,
+        "{:?}",
+        status.snapshot()
+    );
+
+    running.stop().await;
+    assert_eq!(committed(&group, &topic, 1).get(&0), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn base64_encodings_and_payload_templates_over_mqtt_3_1_1() {
+    let topic = unique("b64");
+    let name = unique("src");
+    let prefix = unique("m");
+    create_topic(&topic, 1).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &format!("{prefix}/#")).await;
+    let (env, _, _) = flow_env("w1");
+    let spec = spec(
+        &name,
+        json!({
+            "topic_mapping": [{
+                "kafka_topic": topic,
+                "mqtt_topic": format!("{prefix}/${{.headers.device}}"),
+                "qos": 1,
+                "payload_template": "${.key}|${.value}|${.headers.device}|${.nothing}"
+            }],
+            "key_encoding_mode": "base64",
+            "value_encoding_mode": "base64",
+            "offset_reset_policy": "earliest",
+            "group_id": unique("g")
+        }),
+        json!([]),
+        &mqtt(),
+        true,
+    );
+    let running = RunningSource::start(spec, env);
+    produce(
+        &producer(),
+        &topic,
+        &[Produce {
+            partition: 0,
+            key: Some("k\u{e9}"),
+            value: &[0xff, 0x00, b'a'],
+            headers: &[("device", "d7")],
+        }],
+    )
+    .await;
+    let (received_topic, payload) = subscriber.next(DELIVERY).await.expect("nothing arrived");
+    assert_eq!(received_topic, format!("{prefix}/d7"));
+    assert_eq!(std::str::from_utf8(&payload).unwrap(), "a8Op|/wBh|d7|");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_cannot_be_published_are_counted_and_do_not_stall_the_partition() {
+    let topic = unique("bad");
+    let name = unique("src");
+    let prefix = unique("m");
+    create_topic(&topic, 1).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &format!("{prefix}/#")).await;
+    let (env, metrics, _) = flow_env("w1");
+    let spec = spec(
+        &name,
+        json!({
+            "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": format!("{prefix}/${{.key}}"), "qos": 1}],
+            "offset_reset_policy": "earliest",
+            "group_id": unique("g")
+        }),
+        json!([]),
+        &mqtt(),
+        false,
+    );
+    let group = spec.parameters.group_id.clone().unwrap();
+    let running = RunningSource::start(spec, env);
+    let records: Vec<Produce> = ["ok1", "+", "a/#", "ok2"]
+        .iter()
+        .map(|key| Produce {
+            partition: 0,
+            key: Some(key),
+            value: b"{}",
+            headers: &[],
+        })
+        .collect();
+    produce(&producer(), &topic, &records).await;
+
+    let got = subscriber
+        .collect_until(DELIVERY, |all| all.len() >= 2)
+        .await;
+    let topics: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        topics,
+        vec![format!("{prefix}/ok1"), format!("{prefix}/ok2")]
+    );
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(eventually(Duration::from_secs(5), || m.get("success") == 2).await);
+    assert_eq!(m.get("failed"), 2);
+    assert_eq!(m.get("failed.invalid_topic"), 2);
+    running.stop().await;
+    assert_eq!(
+        committed(&group, &topic, 1).get(&0),
+        Some(&4),
+        "bad records advance the offset"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_committed_while_mqtt_is_unreachable_and_reading_stops_at_max_inflight() {
+    let topic = unique("down");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}", unique("m"));
+    let group = unique("g");
+    create_topic(&topic, 2).await;
+    produce_numbered(&topic, 2, 0..50).await;
+    let parameters = json!({
+        "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+        "offset_reset_policy": "earliest",
+        "group_id": group,
+        "max_inflight": 10
+    });
+
+    // Nothing listens on this port.
+    let unreachable = format!("127.0.0.1:{}", free_port());
+    let (env, metrics, status) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(&name, parameters.clone(), json!([]), &unreachable, false),
+        env,
+    );
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(DELIVERY, || m.get("received") == 10).await,
+        "received {}",
+        m.get("received")
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(m.get("received"), 10, "reading must stop at max_inflight");
+    assert_eq!(m.get("success"), 0);
+    let mqtt_state = status.snapshot().get("mqtt:default").map(|s| s.state);
+    assert_eq!(mqtt_state, Some(ConnectorState::Connecting));
+    running.stop().await;
+    assert!(
+        committed(&group, &topic, 2).is_empty(),
+        "nothing may be committed before MQTT acknowledged it"
+    );
+
+    // Same group, broker reachable now: every record arrives, then everything is committed.
+    let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
+    let (env, _, _) = flow_env("w1");
+    let running = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env);
+    let got = subscriber
+        .collect_until(DELIVERY, |all| numbers(all, Some("value")).0.len() == 50)
+        .await;
+    assert_eq!(
+        numbers(&got, Some("value")).0,
+        (0..50).collect::<Vec<u64>>()
+    );
+    running.stop().await;
+    let committed = committed(&group, &topic, 2);
+    assert_eq!(committed.values().sum::<i64>(), 50, "{committed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
+    const TOTAL: u32 = 3000;
+    let topic = unique("restart");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}", unique("m"));
+    let group = unique("g");
+    create_topic(&topic, 3).await;
+    produce_numbered(&topic, 3, 0..TOTAL).await;
+    let mut broker = PrivateMosquitto::start();
+    let mut subscriber = Subscriber::start(&broker.server(), &mqtt_topic).await;
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(
+            &name,
+            json!({
+                "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+                "offset_reset_policy": "earliest",
+                "group_id": group,
+                "max_inflight": 200
+            }),
+            json!([]),
+            &broker.server(),
+            false,
+        ),
+        env,
+    );
+    let mut got = subscriber
+        .collect_until(DELIVERY, |all| all.len() >= 300)
+        .await;
+    assert!(
+        got.len() >= 300,
+        "only {} arrived before the restart",
+        got.len()
+    );
+    let broker = tokio::task::spawn_blocking(move || {
+        broker.restart(Duration::from_secs(1));
+        broker
+    })
+    .await
+    .unwrap();
+    got.extend(
+        subscriber
+            .collect_until(Duration::from_secs(60), |all| {
+                numbers(all, Some("value")).0.len() + numbers(&got, Some("value")).0.len()
+                    >= TOTAL as usize
+                    && numbers(&[&got[..], all].concat(), Some("value")).0.len() == TOTAL as usize
+            })
+            .await,
+    );
+    let (distinct, duplicates) = numbers(&got, Some("value"));
+    assert_eq!(
+        distinct,
+        (0..u64::from(TOTAL)).collect::<Vec<_>>(),
+        "gaps after the restart"
+    );
+    eprintln!(
+        "broker restart: {} messages, {duplicates} duplicates",
+        got.len()
+    );
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(Duration::from_secs(10), || m.get("success")
+            >= u64::from(TOTAL))
+        .await
+    );
+    running.stop().await;
+    assert_eq!(
+        committed(&group, &topic, 3).values().sum::<i64>(),
+        i64::from(TOTAL)
+    );
+    drop(broker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_member_of_the_group_takes_over_partitions_without_gaps() {
+    const TOTAL: u32 = 4000;
+    let topic = unique("group");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}", unique("m"));
+    let group = unique("g");
+    create_topic(&topic, 4).await;
+    produce_numbered(&topic, 4, 0..TOTAL).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
+    let parameters = json!({
+        "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+        "offset_reset_policy": "earliest",
+        "group_id": group,
+        "max_inflight": 100
+    });
+    let (env_a, metrics_a, _) = flow_env("wa");
+    let (env_b, metrics_b, _) = flow_env("wb");
+    let a = RunningSource::start(
+        spec(&name, parameters.clone(), json!([]), &mqtt(), false),
+        env_a,
+    );
+    let mut got = subscriber
+        .collect_until(DELIVERY, |all| all.len() >= 500)
+        .await;
+    let b = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env_b);
+    let id = format!("source:kafka_consumer:{name}");
+    let (ma, mb) = (metrics_a.resource(&id), metrics_b.resource(&id));
+    // Wait until the second member got partitions and delivered some, then stop the first.
+    assert!(
+        eventually(Duration::from_secs(40), || mb.get("success") > 0).await,
+        "the second member never got work"
+    );
+    a.stop().await;
+    got.extend(
+        subscriber
+            .collect_until(Duration::from_secs(60), |all| {
+                numbers(&[&got[..], all].concat(), Some("value")).0.len() == TOTAL as usize
+            })
+            .await,
+    );
+    let (distinct, duplicates) = numbers(&got, Some("value"));
+    assert_eq!(distinct.len(), TOTAL as usize, "gaps after the rebalance");
+    eprintln!(
+        "group: a delivered {}, b delivered {}, {duplicates} duplicates",
+        ma.get("success"),
+        mb.get("success")
+    );
+    b.stop().await;
+    assert_eq!(
+        committed(&group, &topic, 4).values().sum::<i64>(),
+        i64::from(TOTAL)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_reading_the_source_filters_on_a_header_and_republishes() {
+    let topic = unique("rule");
+    let name = unique("src");
+    let prefix = unique("r");
+    create_topic(&topic, 1).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &format!("{prefix}/#")).await;
+    let (env, metrics, _) = flow_env("w1");
+    let rules = json!([{
+        "rule_id": "r1",
+        "sql": format!("SELECT value, headers.h1 as h1 FROM \"$bridges/kafka_consumer:{name}\" WHERE headers.h1 = 'yes'"),
+        "mqtt": {"name": "default", "config": {"server": mqtt()}},
+        "actions": [{"type": "republish", "topic": format!("{prefix}/${{h1}}"), "qos": "1", "payload": "${value}"}]
+    }]);
+    let spec = spec(
+        &name,
+        json!({"topic": topic, "offset_reset_policy": "earliest", "group_id": unique("g")}),
+        rules,
+        &mqtt(),
+        false,
+    );
+    let running = RunningSource::start(spec, env);
+    let records: Vec<Produce> = [("no", "skip me"), ("yes", "take me")]
+        .iter()
+        .map(|(h1, value)| Produce {
+            partition: 0,
+            key: None,
+            value: value.as_bytes(),
+            headers: if *h1 == "yes" {
+                &[("h1", "yes")]
+            } else {
+                &[("h1", "no")]
+            },
+        })
+        .collect();
+    produce(&producer(), &topic, &records).await;
+    let (received_topic, payload) = subscriber
+        .next(DELIVERY)
+        .await
+        .expect("nothing republished");
+    assert_eq!(received_topic, format!("{prefix}/yes"));
+    assert_eq!(&payload[..], b"take me");
+    let rule = metrics.resource("rule:r1");
+    assert!(eventually(Duration::from_secs(5), || rule.get("actions.success") == 1).await);
+    assert_eq!(rule.get("matched"), 2);
+    assert_eq!(rule.get("passed"), 1);
+    assert_eq!(rule.get("failed.no_result"), 1);
+    assert!(subscriber.next(Duration::from_millis(500)).await.is_none());
+    running.stop().await;
+}

@@ -1,0 +1,379 @@
+//! Helpers for the Kafka -> MQTT source tests: the test stack's Kafka (nisshi) and Mosquitto.
+// Test helpers: a failed setup step should stop the test loudly, so unwrap/expect are fine here.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tributary_data_plane::flow::FlowEnv;
+use tributary_data_plane::telemetry::{MetricsHub, StatusBoard};
+use tributary_protocol::assignment::SourceFlowSpec;
+
+pub fn kafka() -> String {
+    std::env::var("TRIBUTARY_TEST_KAFKA").expect(
+        "TRIBUTARY_TEST_KAFKA is not set: run `scripts/test-stack.sh start && source .test-stack/env`",
+    )
+}
+
+pub fn mqtt() -> String {
+    std::env::var("TRIBUTARY_TEST_MQTT").expect(
+        "TRIBUTARY_TEST_MQTT is not set: run `scripts/test-stack.sh start && source .test-stack/env`",
+    )
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
+}
+
+pub async fn create_topic(name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .create()
+        .unwrap();
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let results = admin
+        .create_topics(
+            [&topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap();
+    for result in results {
+        result.unwrap();
+    }
+}
+
+/// One record to produce: partition, key, value, headers.
+pub struct Produce<'a> {
+    pub partition: i32,
+    pub key: Option<&'a str>,
+    pub value: &'a [u8],
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+pub fn producer() -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("linger.ms", "5")
+        .create()
+        .unwrap()
+}
+
+pub async fn produce(producer: &FutureProducer, topic: &str, records: &[Produce<'_>]) {
+    let sends = records.iter().map(|r| {
+        let mut headers = OwnedHeaders::new();
+        for (key, value) in r.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(*value),
+            });
+        }
+        let mut record = FutureRecord::to(topic)
+            .partition(r.partition)
+            .payload(r.value)
+            .headers(headers);
+        if let Some(key) = r.key {
+            record = record.key(key);
+        }
+        producer.send(record, Duration::from_secs(10))
+    });
+    for result in futures::future::join_all(sends).await {
+        result.map_err(|(e, _)| e).unwrap();
+    }
+}
+
+/// Produces `count` records `{"n": i}` spread round-robin over `partitions`.
+pub async fn produce_numbered(topic: &str, partitions: i32, range: std::ops::Range<u32>) {
+    let producer = producer();
+    let values: Vec<(i32, Vec<u8>)> = range
+        .map(|n| (n as i32 % partitions, format!("{{\"n\":{n}}}").into_bytes()))
+        .collect();
+    for chunk in values.chunks(1000) {
+        let records: Vec<Produce> = chunk
+            .iter()
+            .map(|(partition, value)| Produce {
+                partition: *partition,
+                key: None,
+                value,
+                headers: &[],
+            })
+            .collect();
+        produce(&producer, topic, &records).await;
+    }
+}
+
+/// The committed offsets of `group` for each partition of `topic` (absent = none committed).
+pub fn committed(group: &str, topic: &str, partitions: i32) -> BTreeMap<i32, i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .unwrap();
+    committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some((e.partition(), o)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An MQTT subscriber collecting everything published on `filter`.
+pub struct Subscriber {
+    pub messages: mpsc::UnboundedReceiver<(String, Bytes)>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Subscriber {
+    /// Subscribes at QoS 1 with a persistent session (it survives broker restarts when the broker
+    /// persists sessions) and waits for the SUBACK.
+    pub async fn start(server: &str, filter: &str) -> Self {
+        let (host, port) = server.rsplit_once(':').unwrap();
+        let mut options = MqttOptions::new(unique("sub"), host, port.parse().unwrap());
+        options
+            .set_clean_session(false)
+            .set_keep_alive(Duration::from_secs(5))
+            .set_max_packet_size(16 << 20, 16 << 20);
+        let (client, mut eventloop) = AsyncClient::new(options, 100);
+        let (tx, messages) = mpsc::unbounded_channel();
+        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
+        let filter = filter.to_owned();
+        let task = tokio::spawn(async move {
+            let mut subscribed_tx = Some(subscribed_tx);
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                        if !ack.session_present {
+                            let _ = client.subscribe(filter.as_str(), QoS::AtLeastOnce).await;
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(tx) = subscribed_tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let _ = tx.send((p.topic, p.payload));
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(10), subscribed)
+            .await
+            .expect("no SUBACK within 10 s")
+            .unwrap();
+        Self { messages, task }
+    }
+
+    /// The next message, or None after `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<(String, Bytes)> {
+        tokio::time::timeout(timeout, self.messages.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Collects messages until `done` says so or `timeout` passes.
+    pub async fn collect_until(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&[(String, Bytes)]) -> bool,
+    ) -> Vec<(String, Bytes)> {
+        let deadline = Instant::now() + timeout;
+        let mut all = Vec::new();
+        while !done(&all) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left).await {
+                Some(message) => all.push(message),
+                None => break,
+            }
+        }
+        all
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Distinct `n` values of `{"n": ...}` payloads, and how many duplicates there were.
+pub fn numbers(messages: &[(String, Bytes)], payload_field: Option<&str>) -> (Vec<u64>, usize) {
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for (_, payload) in messages {
+        let mut value: Value = serde_json::from_slice(payload).unwrap();
+        if let Some(field) = payload_field {
+            value = serde_json::from_str(value[field].as_str().unwrap()).unwrap();
+        }
+        *seen.entry(value["n"].as_u64().unwrap()).or_default() += 1;
+    }
+    let duplicates = seen.values().map(|c| c - 1).sum();
+    let mut distinct: Vec<u64> = seen.into_keys().collect();
+    distinct.sort_unstable();
+    (distinct, duplicates)
+}
+
+pub fn flow_env(worker: &str) -> (FlowEnv, MetricsHub, StatusBoard) {
+    let metrics = MetricsHub::new();
+    let status = StatusBoard::default();
+    (
+        FlowEnv::new(worker, metrics.clone(), status.clone()),
+        metrics,
+        status,
+    )
+}
+
+/// A source spec: `parameters` and `rules` as JSON, MQTT at `mqtt_server` (MQTT 5 unless `v4`).
+pub fn spec(
+    name: &str,
+    parameters: Value,
+    rules: Value,
+    mqtt_server: &str,
+    v4: bool,
+) -> SourceFlowSpec {
+    serde_json::from_value(json!({
+        "source_id": format!("kafka_consumer:{name}"),
+        "name": name,
+        "connector_name": "test_kafka",
+        "kafka": {"bootstrap_hosts": kafka()},
+        "parameters": parameters,
+        "mqtt": {
+            "name": "default",
+            "config": {"server": mqtt_server, "proto_ver": if v4 { "v4" } else { "v5" }}
+        },
+        "rules": rules
+    }))
+    .unwrap()
+}
+
+/// A private Mosquitto (queue settings as scripts/lib/stack.sh) that persists sessions, so a
+/// restart keeps the test subscriber's subscription and queued messages.
+pub struct PrivateMosquitto {
+    pub port: u16,
+    dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateMosquitto {
+    pub fn start() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(unique("mosquitto"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("mosquitto.conf"),
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+                 max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 0\nset_tcp_nodelay true\n\
+                 log_dest stderr\nlog_type error\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let mut broker = Self {
+            port,
+            dir,
+            child: None,
+        };
+        broker.launch();
+        broker
+    }
+
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn launch(&mut self) {
+        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("mosquitto is not installed (scripts/test-stack.sh installs it)");
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "private mosquitto did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the broker gracefully (SIGTERM: it saves sessions) and starts it again after `down`.
+    pub fn restart(&mut self, down: Duration) {
+        self.stop();
+        std::thread::sleep(down);
+        self.launch();
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateMosquitto {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `check` every 100 ms until it holds or `timeout` passes.
+pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    check()
+}
