@@ -17,7 +17,11 @@ use tributary_service::logging::LogArgs;
 #[command(name = "tributary-worker", version, about)]
 struct Args {
     /// gRPC address of the control plane.
-    #[arg(long, env = "TRIBUTARY_CONTROL_PLANE", default_value = "http://127.0.0.1:18090")]
+    #[arg(
+        long,
+        env = "TRIBUTARY_CONTROL_PLANE",
+        default_value = "http://127.0.0.1:18090"
+    )]
     control_plane: String,
     /// Shared secret presented to the control plane.
     #[arg(long, env = "TRIBUTARY_WORKER_TOKEN", hide_env_values = true)]
@@ -26,7 +30,11 @@ struct Args {
     #[arg(long, env = "TRIBUTARY_WORKER_NAME")]
     name: Option<String>,
     /// Where `/healthz` and `/metrics` listen.
-    #[arg(long, env = "TRIBUTARY_ADMIN_LISTEN", default_value = "127.0.0.1:18181")]
+    #[arg(
+        long,
+        env = "TRIBUTARY_ADMIN_LISTEN",
+        default_value = "127.0.0.1:18181"
+    )]
     admin_listen: SocketAddr,
     #[command(flatten)]
     log: LogArgs,
@@ -83,7 +91,11 @@ fn host_name() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "tributary-worker".to_owned())
 }

@@ -1,1 +1,26 @@
-//! Harness for end-to-end tests that start the real binaries.
+//! Harness for end-to-end tests that start the real binaries (`tributary-control`,
+//! `tributary-worker` from target/debug) against the test stack (`scripts/test-stack.sh start`,
+//! then `source .test-stack/env`).
+//!
+//! Every [`Stack`] gets a fresh database, free ports, its own worker token and API key; its child
+//! processes are killed when it is dropped. Kafka and MQTT helpers talk to the same services the
+//! binaries use.
+
+pub mod api;
+pub mod env;
+pub mod kafka;
+pub mod mqtt;
+pub mod process;
+pub mod stack;
+pub mod wait;
+
+pub use api::Api;
+pub use env::TestEnv;
+pub use stack::Stack;
+pub use wait::wait_until;
+
+/// A name no other test (or earlier run) uses: `<prefix>-<random>`.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tributary_protocol::worker::v1::{ConnectorStatus, FlowStatus, HeartbeatRequest, ResourceMetrics};
+use tributary_protocol::worker::v1::{
+    ConnectorStatus, FlowStatus, HeartbeatRequest, ResourceMetrics,
+};
 
 use crate::flow::FlowStatuses;
 use crate::telemetry::{MetricsHub, StatusBoard};

@@ -53,7 +53,15 @@ pub async fn run(
             lease_ttl_ms = registration.lease_ttl_ms,
             "registered with the control plane"
         );
-        match session(&mut client, &registration, &mut supervisor, &sources, &shutdown).await {
+        match session(
+            &mut client,
+            &registration,
+            &mut supervisor,
+            &sources,
+            &shutdown,
+        )
+        .await
+        {
             SessionEnd::Shutdown => break,
             SessionEnd::Reregister => continue,
         }
@@ -165,14 +173,22 @@ async fn next_assignment(
     _backoff: &mut Backoff,
 ) -> Result<Assignment, Status> {
     if stream.is_none() {
-        *stream = Some(client.clone().watch_assignments(watch.clone()).await?.into_inner());
+        *stream = Some(
+            client
+                .clone()
+                .watch_assignments(watch.clone())
+                .await?
+                .into_inner(),
+        );
     }
     let Some(open) = stream.as_mut() else {
         return Err(Status::internal("no assignment stream"));
     };
     match open.message().await? {
         Some(assignment) => Ok(assignment),
-        None => Err(Status::unavailable("the control plane closed the assignment stream")),
+        None => Err(Status::unavailable(
+            "the control plane closed the assignment stream",
+        )),
     }
 }
 

@@ -1,8 +1,8 @@
 //! A rule's actions, built from its resolved spec, and what running them on one row yields.
 
+use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
 use tributary_protocol::resources::QueryMode;
-use tokio_util::sync::CancellationToken;
 
 use super::FlowEnv;
 use crate::mqtt::MqttConnection;
@@ -32,12 +32,14 @@ pub fn build(
     spec.actions
         .iter()
         .map(|action| match action {
-            ResolvedAction::KafkaProducer(kafka) => KafkaSink::start(kafka, env, stop.child_token())
-                .map(Action::Kafka)
-                .map_err(|source| ActionError::Kafka {
-                    action: kafka.action_id.clone(),
-                    source,
-                }),
+            ResolvedAction::KafkaProducer(kafka) => {
+                KafkaSink::start(kafka, env, stop.child_token())
+                    .map(Action::Kafka)
+                    .map_err(|source| ActionError::Kafka {
+                        action: kafka.action_id.clone(),
+                        source,
+                    })
+            }
             ResolvedAction::Republish(args) => Ok(Action::Republish(Republisher::new(
                 args,
                 std::sync::Arc::clone(connection),

@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::RuleFlowSpec;
 use tributary_rules::{Event, Output, Rule, RuleInput};
 
+use super::FlowEnv;
 use super::actions::{self, Action};
 use super::status::FlowReporter;
-use super::FlowEnv;
 use crate::mqtt::InboundMessage;
 use crate::sink::kafka::Outcome;
 use crate::telemetry::ResourceMetrics;
@@ -45,7 +45,9 @@ pub async fn run(
     let rule_resource = format!("rule:{}", spec.rule_id);
     let rule = match Rule::parse(&spec.sql) {
         Ok(rule) => rule,
-        Err(error) => return fail_until_stopped(&reporter, &stop, format!("rule SQL: {error}")).await,
+        Err(error) => {
+            return fail_until_stopped(&reporter, &stop, format!("rule SQL: {error}")).await;
+        }
     };
     let filters: Vec<String> = rule
         .inputs()
@@ -57,7 +59,9 @@ pub async fn run(
         .collect();
     let connection = match env.mqtt.for_rule(&spec.mqtt, &spec.rule_id) {
         Ok(connection) => connection,
-        Err(error) => return fail_until_stopped(&reporter, &stop, format!("mqtt connector: {error}")).await,
+        Err(error) => {
+            return fail_until_stopped(&reporter, &stop, format!("mqtt connector: {error}")).await;
+        }
     };
     let actions_stop = CancellationToken::new();
     let actions = match actions::build(&spec, &env, &connection, &actions_stop) {
@@ -66,7 +70,10 @@ pub async fn run(
     };
     let capacity = usize::from(spec.mqtt.config.max_inflight.max(1));
     let (sender, receiver) = mpsc::channel(capacity);
-    if let Err(error) = connection.attach_rule(&spec.rule_id, &filters, sender).await {
+    if let Err(error) = connection
+        .attach_rule(&spec.rule_id, &filters, sender)
+        .await
+    {
         return fail_until_stopped(&reporter, &stop, error.to_string()).await;
     }
     reporter.running();
@@ -96,7 +103,6 @@ async fn fail_until_stopped(reporter: &FlowReporter, stop: &CancellationToken, r
     stop.cancelled().await;
 }
 
-
 async fn flush(actions: &[Action]) {
     for action in actions {
         if let Action::Kafka(sink) = action {
@@ -113,7 +119,12 @@ struct RuleRunner {
 }
 
 impl RuleRunner {
-    async fn consume(&self, mut receiver: mpsc::Receiver<InboundMessage>, capacity: usize, stop: &CancellationToken) {
+    async fn consume(
+        &self,
+        mut receiver: mpsc::Receiver<InboundMessage>,
+        capacity: usize,
+        stop: &CancellationToken,
+    ) {
         let mut in_flight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         let mut rate = RateMeter::default();

@@ -16,7 +16,13 @@ pub struct FlowStatuses {
 }
 
 impl FlowStatuses {
-    pub fn set(&self, flow_id: &str, version: &str, status: &'static str, reason: impl Into<String>) {
+    pub fn set(
+        &self,
+        flow_id: &str,
+        version: &str,
+        status: &'static str,
+        reason: impl Into<String>,
+    ) {
         self.lock().insert(
             flow_id.to_owned(),
             FlowState {
@@ -59,10 +65,12 @@ impl FlowReporter {
     }
 
     pub fn running(&self) {
-        self.statuses.set(&self.flow_id, &self.version, "running", "");
+        self.statuses
+            .set(&self.flow_id, &self.version, "running", "");
     }
 
     pub fn failed(&self, reason: impl Into<String>) {
-        self.statuses.set(&self.flow_id, &self.version, "failed", reason);
+        self.statuses
+            .set(&self.flow_id, &self.version, "failed", reason);
     }
 }

@@ -259,7 +259,10 @@ mod tests {
         drop(a);
         b.complete();
         assert!(matches!(tracker.take_work(), Some(AckWork::Reconnect)));
-        assert!(tracker.take_work().is_none(), "nothing after an abandoned message");
+        assert!(
+            tracker.take_work().is_none(),
+            "nothing after an abandoned message"
+        );
     }
 
     #[test]

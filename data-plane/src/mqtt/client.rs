@@ -46,8 +46,10 @@ pub struct OutboundPublish {
 /// What the poller saw.
 #[derive(Debug)]
 pub enum NetEvent {
-    Connected { session_present: bool },
-    Publish(ReceivedPublish),
+    Connected {
+        session_present: bool,
+    },
+    Publish(Box<ReceivedPublish>),
     /// Anything else (acks, pings, outgoing packets).
     Other,
 }
@@ -115,8 +117,8 @@ impl MqttClient {
 
 /// The network half of a connection: polled by exactly one task.
 pub enum MqttEventLoop {
-    V4(rumqttc::EventLoop),
-    V5(rumqttc::v5::EventLoop),
+    V4(Box<rumqttc::EventLoop>),
+    V5(Box<rumqttc::v5::EventLoop>),
 }
 
 impl std::fmt::Debug for MqttEventLoop {

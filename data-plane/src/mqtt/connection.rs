@@ -11,7 +11,9 @@ use tributary_rules::MessagePublish;
 
 use super::ack_tracker::{AckTracker, AckWork};
 use super::backoff::Backoff;
-use super::client::{ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, ReceivedPublish};
+use super::client::{
+    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, ReceivedPublish,
+};
 use super::options::OptionsError;
 use super::routing::{RouteChange, Routes, Subscription};
 use super::{InboundMessage, v4, v5};
@@ -183,13 +185,15 @@ async fn poll_loop(context: Context, mut eventloop: MqttEventLoop, stop: Cancell
                     });
                 }
             }
-            Ok(NetEvent::Publish(publish)) => dispatch(&context, publish),
+            Ok(NetEvent::Publish(publish)) => dispatch(&context, *publish),
             Ok(NetEvent::Other) => {}
             Err(reason) => {
                 context.tracker.new_generation();
-                context
-                    .status
-                    .set(&context.connector_id, ConnectorState::Connecting, reason.clone());
+                context.status.set(
+                    &context.connector_id,
+                    ConnectorState::Connecting,
+                    reason.clone(),
+                );
                 let delay = backoff.next_delay();
                 tracing::warn!(connector = %context.connector_id, %reason, retry_in_ms = delay.as_millis() as u64, "MQTT connection lost");
                 tokio::select! {
@@ -199,9 +203,11 @@ async fn poll_loop(context: Context, mut eventloop: MqttEventLoop, stop: Cancell
             }
         }
     }
-    context
-        .status
-        .set(&context.connector_id, ConnectorState::Disconnected, "stopped");
+    context.status.set(
+        &context.connector_id,
+        ConnectorState::Disconnected,
+        "stopped",
+    );
 }
 
 /// Hands a received PUBLISH to the rules that want it, without ever blocking the poller.

@@ -33,7 +33,10 @@ impl BrokerAddress {
             return Err(bad());
         }
         Ok(Self {
-            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             port,
         })
     }
@@ -71,7 +74,10 @@ mod tests {
                 port: 1883
             })
         );
-        assert_eq!(BrokerAddress::parse("mqtt://broker:8883").map(|a| a.port), Ok(8883));
+        assert_eq!(
+            BrokerAddress::parse("mqtt://broker:8883").map(|a| a.port),
+            Ok(8883)
+        );
         assert!(BrokerAddress::parse("broker").is_err());
         assert!(BrokerAddress::parse(":1883").is_err());
         assert!(BrokerAddress::parse("host:99999").is_err());

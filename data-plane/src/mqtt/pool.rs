@@ -50,7 +50,10 @@ impl MqttPool {
     }
 
     /// The connection of a connector, for publishing.
-    pub fn shared(&self, connector: &NamedMqttConnector) -> Result<Arc<MqttConnection>, OptionsError> {
+    pub fn shared(
+        &self,
+        connector: &NamedMqttConnector,
+    ) -> Result<Arc<MqttConnection>, OptionsError> {
         let client_id = self.base_client_id(connector);
         self.get_or_start(connector, client_id)
     }

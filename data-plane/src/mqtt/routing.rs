@@ -139,7 +139,11 @@ impl Routes {
     }
 
     /// The senders of the rules that must process this copy of a message.
-    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<mpsc::Sender<InboundMessage>> {
+    pub fn route(
+        &self,
+        topic: &str,
+        subscription_ids: &[usize],
+    ) -> Vec<mpsc::Sender<InboundMessage>> {
         if subscription_ids.is_empty() {
             return self
                 .rules
@@ -183,9 +187,10 @@ pub fn shared_filter(rule_id: &str, filter: &str) -> String {
 fn without_covered(filters: &[String]) -> Vec<String> {
     let mut kept: Vec<String> = Vec::new();
     for (i, filter) in filters.iter().enumerate() {
-        let covered = filters.iter().enumerate().any(|(j, other)| {
-            j != i && covers(other, filter) && (!covers(filter, other) || j < i)
-        });
+        let covered = filters
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && covers(other, filter) && (!covers(filter, other) || j < i));
         if !covered && !kept.contains(filter) {
             kept.push(filter.clone());
         }
@@ -243,7 +248,11 @@ mod tests {
         // Neither filter covers the other, so both are subscribed and `t/1` arrives twice.
         routes.set("r1", &filters(&["+/1", "t/+"]), tx);
         assert_eq!(routes.route("t/1", &[1]).len(), 1, "first matching filter");
-        assert_eq!(routes.route("t/1", &[2]).len(), 0, "the second copy is skipped");
+        assert_eq!(
+            routes.route("t/1", &[2]).len(),
+            0,
+            "the second copy is skipped"
+        );
         assert_eq!(routes.route("t/1", &[1, 2]).len(), 1, "one copy, both ids");
         assert_eq!(routes.route("t/2", &[2]).len(), 1);
     }
@@ -263,7 +272,10 @@ mod tests {
 
     #[test]
     fn covered_filters_are_not_subscribed() {
-        assert_eq!(without_covered(&filters(&["t/1", "t/#", "t/#"])), filters(&["t/#"]));
+        assert_eq!(
+            without_covered(&filters(&["t/1", "t/#", "t/#"])),
+            filters(&["t/#"])
+        );
         assert_eq!(
             without_covered(&filters(&["t/+/x", "t/a/+"])),
             filters(&["t/+/x", "t/a/+"])

@@ -10,8 +10,8 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
-    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck,
-    ReceivedPublish, qos_from_u8,
+    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
+    qos_from_u8,
 };
 use super::options::{BrokerAddress, OptionsError, transport};
 
@@ -35,7 +35,10 @@ pub fn connect(
         options.set_credentials(username, config.password.clone().unwrap_or_default());
     }
     let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
-    Ok((MqttClient::V4(client), MqttEventLoop::V4(eventloop)))
+    Ok((
+        MqttClient::V4(client),
+        MqttEventLoop::V4(Box::new(eventloop)),
+    ))
 }
 
 pub async fn publish(client: &AsyncClient, message: OutboundPublish) -> Result<(), ClientError> {
@@ -51,7 +54,9 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
         Event::Incoming(Packet::ConnAck(connack)) => Ok(NetEvent::Connected {
             session_present: connack.session_present,
         }),
-        Event::Incoming(Packet::Publish(publish)) => Ok(NetEvent::Publish(received(publish))),
+        Event::Incoming(Packet::Publish(publish)) => {
+            Ok(NetEvent::Publish(Box::new(received(publish))))
+        }
         _ => Ok(NetEvent::Other),
     }
 }

@@ -9,8 +9,8 @@ use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
-    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck,
-    ReceivedPublish, qos_from_u8,
+    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
+    qos_from_u8,
 };
 use super::options::{BrokerAddress, OptionsError, transport};
 
@@ -22,7 +22,8 @@ pub fn connect(
 ) -> Result<(MqttClient, MqttEventLoop), OptionsError> {
     let address = BrokerAddress::parse(&config.server)?;
     let mut options = MqttOptions::new(client_id, address.host, address.port);
-    let session_expiry = u32::try_from(config.session_expiry_interval.0.as_secs()).unwrap_or(u32::MAX);
+    let session_expiry =
+        u32::try_from(config.session_expiry_interval.0.as_secs()).unwrap_or(u32::MAX);
     options
         .set_keep_alive(config.keepalive.0.max(Duration::from_secs(5)))
         .set_clean_start(config.clean_start)
@@ -38,7 +39,10 @@ pub fn connect(
         options.set_credentials(username, config.password.clone().unwrap_or_default());
     }
     let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
-    Ok((MqttClient::V5(client), MqttEventLoop::V5(eventloop)))
+    Ok((
+        MqttClient::V5(client),
+        MqttEventLoop::V5(Box::new(eventloop)),
+    ))
 }
 
 pub async fn publish(client: &AsyncClient, message: OutboundPublish) -> Result<(), ClientError> {
@@ -49,7 +53,13 @@ pub async fn publish(client: &AsyncClient, message: OutboundPublish) -> Result<(
         ..PublishProperties::default()
     };
     client
-        .publish_bytes_with_properties(message.topic, qos, message.retain, message.payload, properties)
+        .publish_bytes_with_properties(
+            message.topic,
+            qos,
+            message.retain,
+            message.payload,
+            properties,
+        )
         .await
         .map_err(|_| ClientError::Closed)
 }
@@ -70,7 +80,9 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
         Event::Incoming(Packet::ConnAck(connack)) => Ok(NetEvent::Connected {
             session_present: connack.session_present,
         }),
-        Event::Incoming(Packet::Publish(publish)) => Ok(NetEvent::Publish(received(publish))),
+        Event::Incoming(Packet::Publish(publish)) => {
+            Ok(NetEvent::Publish(Box::new(received(publish))))
+        }
         _ => Ok(NetEvent::Other),
     }
 }

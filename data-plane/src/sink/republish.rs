@@ -47,7 +47,10 @@ pub struct RepublishTemplates {
 }
 
 impl Republisher {
-    pub fn new(args: &RepublishArgs, connection: Arc<MqttConnection>) -> Result<Self, RepublishError> {
+    pub fn new(
+        args: &RepublishArgs,
+        connection: Arc<MqttConnection>,
+    ) -> Result<Self, RepublishError> {
         Ok(Self {
             templates: RepublishTemplates::compile(args)?,
             connection,
@@ -166,9 +169,18 @@ mod tests {
 
     #[test]
     fn pairs_accept_objects_lists_and_json_text() {
-        assert_eq!(pairs(&json!({"a": "1", "b": 2})), vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
-        assert_eq!(pairs(&json!([["a", "1"], {"key": "b", "value": "2"}])).len(), 2);
-        assert_eq!(pairs(&json!("{\"a\":\"1\"}")), vec![("a".into(), "1".into())]);
+        assert_eq!(
+            pairs(&json!({"a": "1", "b": 2})),
+            vec![("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        assert_eq!(
+            pairs(&json!([["a", "1"], {"key": "b", "value": "2"}])).len(),
+            2
+        );
+        assert_eq!(
+            pairs(&json!("{\"a\":\"1\"}")),
+            vec![("a".into(), "1".into())]
+        );
         assert!(pairs(&json!(5)).is_empty());
     }
 
@@ -189,8 +201,14 @@ mod tests {
         assert!(!message.retain);
         assert_eq!(message.payload, Bytes::from("hello"));
 
-        let bad = RepublishArgs { qos: "7".into(), ..args };
+        let bad = RepublishArgs {
+            qos: "7".into(),
+            ..args
+        };
         let templates = RepublishTemplates::compile(&bad).unwrap();
-        assert!(matches!(templates.render(&json!({})), Err(RepublishError::Rendered { field: "qos", .. })));
+        assert!(matches!(
+            templates.render(&json!({})),
+            Err(RepublishError::Rendered { field: "qos", .. })
+        ));
     }
 }

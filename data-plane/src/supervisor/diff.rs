@@ -51,7 +51,14 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        let plan = plan(&running, &[flow("rule:a", "1"), flow("rule:b", "2"), flow("rule:d", "1")]);
+        let plan = plan(
+            &running,
+            &[
+                flow("rule:a", "1"),
+                flow("rule:b", "2"),
+                flow("rule:d", "1"),
+            ],
+        );
         assert_eq!(plan.start, vec![flow("rule:d", "1")]);
         assert_eq!(plan.restart, vec![flow("rule:b", "2")]);
         assert_eq!(plan.stop, vec!["rule:c".to_owned()]);

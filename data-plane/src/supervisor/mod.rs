@@ -89,7 +89,8 @@ impl Supervisor {
             self.start_flow(flow);
         }
         self.apply_metric_resets(&assignment.metric_resets);
-        self.applied_revision.store(assignment.revision, Ordering::Relaxed);
+        self.applied_revision
+            .store(assignment.revision, Ordering::Relaxed);
     }
 
     /// Stops every flow without detaching subscriptions (lease lost, or shutting down): the
@@ -131,7 +132,11 @@ impl Supervisor {
             }
             Err(error) => {
                 tracing::error!(flow = %flow.id, line = error.line(), column = error.column(), "unreadable flow spec");
-                reporter.failed(format!("unreadable flow spec at line {}, column {}", error.line(), error.column()));
+                reporter.failed(format!(
+                    "unreadable flow spec at line {}, column {}",
+                    error.line(),
+                    error.column()
+                ));
                 tokio::spawn(async {})
             }
         };

@@ -23,7 +23,11 @@ pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
         )
         .set(
             "topic.metadata.refresh.fast.interval.ms",
-            connector.min_metadata_refresh_interval.as_millis().max(1).to_string(),
+            connector
+                .min_metadata_refresh_interval
+                .as_millis()
+                .max(1)
+                .to_string(),
         )
         .set(
             "socket.send.buffer.bytes",
@@ -33,7 +37,10 @@ pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
             "socket.receive.buffer.bytes",
             connector.socket_opts.recbuf.0.min(100_000_000).to_string(),
         )
-        .set("socket.nagle.disable", connector.socket_opts.nodelay.to_string())
+        .set(
+            "socket.nagle.disable",
+            connector.socket_opts.nodelay.to_string(),
+        )
         .set(
             "socket.keepalive.enable",
             (connector.socket_opts.tcp_keepalive != "none").to_string(),
@@ -86,7 +93,10 @@ pub fn producer_config(
     parameters: &KafkaProducerParameters,
 ) -> ClientConfig {
     let mut config = connection_config(connector);
-    let max_batch_bytes = parameters.max_batch_bytes.0.clamp(1000, LIBRDKAFKA_MAX_BYTES);
+    let max_batch_bytes = parameters
+        .max_batch_bytes
+        .0
+        .clamp(1000, LIBRDKAFKA_MAX_BYTES);
     let message_timeout_ms = match parameters.query_mode {
         // A sync record that times out is produced again (the MQTT message stays unacknowledged),
         // so its timeout is the sync query timeout.
@@ -98,14 +108,25 @@ pub fn producer_config(
         .set("allow.auto.create.topics", "false")
         .set(
             "topic.metadata.refresh.interval.ms",
-            parameters.partition_count_refresh_interval.as_millis().max(1000).to_string(),
+            parameters
+                .partition_count_refresh_interval
+                .as_millis()
+                .max(1000)
+                .to_string(),
         )
         .set("compression.codec", compression(parameters.compression))
         .set("acks", acks(parameters.required_acks))
-        .set("linger.ms", parameters.max_linger_time.as_millis().to_string())
+        .set(
+            "linger.ms",
+            parameters.max_linger_time.as_millis().to_string(),
+        )
         .set(
             "batch.size",
-            parameters.max_linger_bytes.0.clamp(1, max_batch_bytes).to_string(),
+            parameters
+                .max_linger_bytes
+                .0
+                .clamp(1, max_batch_bytes)
+                .to_string(),
         )
         .set("message.max.bytes", max_batch_bytes.to_string())
         .set(
@@ -115,7 +136,9 @@ pub fn producer_config(
         .set("partitioner", partitioner(parameters.partition_strategy))
         .set(
             "queue.buffering.max.kbytes",
-            (parameters.buffer.per_partition_limit.0 / 1024).clamp(1, 2_147_483_647).to_string(),
+            (parameters.buffer.per_partition_limit.0 / 1024)
+                .clamp(1, 2_147_483_647)
+                .to_string(),
         )
         .set("message.timeout.ms", message_timeout_ms.to_string());
     config
@@ -175,8 +198,15 @@ mod tests {
         assert_eq!(get("compression.codec").as_deref(), Some("zstd"));
         assert_eq!(get("acks").as_deref(), Some("1"));
         assert_eq!(get("linger.ms").as_deref(), Some("5"));
-        assert_eq!(get("batch.size").as_deref(), Some("917504"), "capped at max_batch_bytes");
-        assert_eq!(get("max.in.flight.requests.per.connection").as_deref(), Some("3"));
+        assert_eq!(
+            get("batch.size").as_deref(),
+            Some("917504"),
+            "capped at max_batch_bytes"
+        );
+        assert_eq!(
+            get("max.in.flight.requests.per.connection").as_deref(),
+            Some("3")
+        );
         assert_eq!(get("partitioner").as_deref(), Some("murmur2_random"));
         assert_eq!(get("message.timeout.ms").as_deref(), Some("7000"));
         assert_eq!(get("queue.buffering.max.kbytes").as_deref(), Some("16384"));
@@ -192,6 +222,9 @@ mod tests {
         })));
         assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));
         assert_eq!(config.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
-        assert_eq!(config.get("enable.ssl.certificate.verification"), Some("false"));
+        assert_eq!(
+            config.get("enable.ssl.certificate.verification"),
+            Some("false")
+        );
     }
 }

@@ -68,7 +68,10 @@ mod tests {
         let too_large = KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge);
         assert_eq!(classify(&too_large, "t"), Some(FailureReason::TooLarge));
         let unknown = KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition);
-        assert_eq!(classify(&unknown, "t"), Some(FailureReason::UnknownTopic("t".into())));
+        assert_eq!(
+            classify(&unknown, "t"),
+            Some(FailureReason::UnknownTopic("t".into()))
+        );
         let timeout = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
         assert_eq!(classify(&timeout, "t"), None);
         let transport = KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure);

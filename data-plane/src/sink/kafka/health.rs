@@ -18,8 +18,15 @@ pub async fn watch_connector(
     status: StatusBoard,
     stop: CancellationToken,
 ) {
-    let interval = config.resource_opts.health_check_interval.0.max(Duration::from_secs(1));
-    let timeout = config.metadata_request_timeout.0.max(Duration::from_secs(1));
+    let interval = config
+        .resource_opts
+        .health_check_interval
+        .0
+        .max(Duration::from_secs(1));
+    let timeout = config
+        .metadata_request_timeout
+        .0
+        .max(Duration::from_secs(1));
     let mut ever_connected = false;
     status.set(&connector_id, ConnectorState::Connecting, "starting");
     loop {

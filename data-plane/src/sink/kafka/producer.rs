@@ -84,7 +84,9 @@ impl KafkaSink {
             action.connector.min_metadata_refresh_interval.0,
             action.connector.metadata_request_timeout.0,
         );
-        let metrics = env.metrics.resource(&format!("action:{}", action.action_id));
+        let metrics = env
+            .metrics
+            .resource(&format!("action:{}", action.action_id));
         let inner = Arc::new(Inner {
             action_id: action.action_id.clone(),
             metrics,
@@ -125,7 +127,11 @@ impl KafkaSink {
         let record = match inner.templates.render(row) {
             Ok(record) => record,
             Err(error) => {
-                let outcome = fail(Arc::clone(inner), None, FailureReason::Render(error.to_string()));
+                let outcome = fail(
+                    Arc::clone(inner),
+                    None,
+                    FailureReason::Render(error.to_string()),
+                );
                 return Box::pin(outcome);
             }
         };
@@ -162,12 +168,15 @@ impl std::fmt::Debug for Inner {
 async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFuture, Outcome> {
     let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
     loop {
-        let headers = record.headers.iter().fold(OwnedHeaders::new(), |h, (k, v)| {
-            h.insert(Header {
-                key: k,
-                value: Some(v.as_bytes()),
-            })
-        });
+        let headers = record
+            .headers
+            .iter()
+            .fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                })
+            });
         let mut future_record = FutureRecord::<str, str>::to(&record.topic)
             .payload(&record.value)
             .headers(headers);
@@ -197,7 +206,11 @@ async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFutur
 }
 
 /// Awaits a delivery; in `sync` mode retriable failures are produced again.
-async fn settle(inner: Arc<Inner>, record: RenderedRecord, mut delivery: DeliveryFuture) -> Outcome {
+async fn settle(
+    inner: Arc<Inner>,
+    record: RenderedRecord,
+    mut delivery: DeliveryFuture,
+) -> Outcome {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     loop {
         let result = delivery.await;
@@ -274,7 +287,12 @@ fn count(metrics: &ResourceMetrics, outcome: &Outcome) {
     }
 }
 
-async fn dead_letter_send(inner: &Inner, topic: &str, record: RenderedRecord, reason: &FailureReason) {
+async fn dead_letter_send(
+    inner: &Inner,
+    topic: &str,
+    record: RenderedRecord,
+    reason: &FailureReason,
+) {
     let mut headers = record.headers.clone();
     headers.push(("tributary-error".to_owned(), reason.describe()));
     headers.push(("tributary-original-topic".to_owned(), record.topic.clone()));
@@ -312,8 +330,14 @@ async fn report_gauges(inner: Arc<Inner>) {
             _ = ticker.tick() => {}
         }
         let metrics = &inner.metrics;
-        metrics.set_gauge("inflight", inner.inflight.load(Ordering::Relaxed).max(0) as f64);
-        metrics.set_gauge("queuing", f64::from(inner.producer.in_flight_count().max(0)));
+        metrics.set_gauge(
+            "inflight",
+            inner.inflight.load(Ordering::Relaxed).max(0) as f64,
+        );
+        metrics.set_gauge(
+            "queuing",
+            f64::from(inner.producer.in_flight_count().max(0)),
+        );
         rate.observe(metrics.get("matched"));
         rate.report(metrics);
     }

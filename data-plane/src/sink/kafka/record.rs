@@ -58,7 +58,12 @@ impl RecordTemplates {
             ext_headers: parameters
                 .kafka_ext_headers
                 .iter()
-                .map(|h| Ok((h.kafka_ext_header_key.clone(), compile("kafka_ext_headers", &h.kafka_ext_header_value)?)))
+                .map(|h| {
+                    Ok((
+                        h.kafka_ext_header_key.clone(),
+                        compile("kafka_ext_headers", &h.kafka_ext_header_value)?,
+                    ))
+                })
                 .collect::<Result<_, (String, TemplateError)>>()?,
             encode_mode: parameters.kafka_header_value_encode_mode,
         })
@@ -74,7 +79,12 @@ impl RecordTemplates {
     pub fn render(&self, row: &Value) -> Result<RenderedRecord, RenderError> {
         let topic = self.render_topic(row)?;
         let key = self.key.render(row, Missing::Empty);
-        let timestamp = self.timestamp.render(row, Missing::Empty).trim().parse::<i64>().ok();
+        let timestamp = self
+            .timestamp
+            .render(row, Missing::Empty)
+            .trim()
+            .parse::<i64>()
+            .ok();
         let mut headers = self
             .headers
             .as_ref()
@@ -181,7 +191,10 @@ mod tests {
             ]
         );
         let json_mode = header_pairs(&json!({"a": "x", "b": 2}), HeaderValueEncodeMode::Json);
-        assert_eq!(json_mode, vec![("a".into(), "\"x\"".into()), ("b".into(), "2".into())]);
+        assert_eq!(
+            json_mode,
+            vec![("a".into(), "\"x\"".into()), ("b".into(), "2".into())]
+        );
         let list = header_pairs(&json!([["k", "v"]]), HeaderValueEncodeMode::None);
         assert_eq!(list, vec![("k".into(), "v".into())]);
         let text = header_pairs(&json!("{\"k\":\"v\"}"), HeaderValueEncodeMode::None);

@@ -1,0 +1,89 @@
+//! Child processes of a test: the real binaries, killed on drop.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+/// A binary from the workspace's target/debug; panics with the fix when it was not built.
+pub fn binary(name: &str) -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        });
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// A running binary; killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct Process {
+    pub name: String,
+    child: Option<Child>,
+}
+
+impl Process {
+    pub fn spawn(binary_name: &str, label: &str, env: &BTreeMap<String, String>) -> Self {
+        let mut command = Command::new(binary(binary_name));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        // Logs go to the test's stderr (shown for failing tests) unless asked to be quiet.
+        if std::env::var("TRIBUTARY_E2E_QUIET").is_ok() {
+            command.stderr(Stdio::null());
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary_name}: {e}"));
+        Self {
+            name: label.to_owned(),
+            child: Some(child),
+        }
+    }
+
+    /// SIGKILL: no draining, no goodbye.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    pub async fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let pid = child.id()?;
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+        child.wait().await.ok()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}

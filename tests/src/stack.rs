@@ -1,0 +1,195 @@
+//! A control plane and N workers on a fresh database, free ports and fresh credentials.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sqlx::Connection;
+
+use crate::api::Api;
+use crate::env::TestEnv;
+use crate::process::{Process, free_port};
+use crate::unique;
+use crate::wait::wait_until;
+
+#[derive(Debug)]
+pub struct Stack {
+    pub env: TestEnv,
+    pub http: String,
+    pub grpc: String,
+    pub database_url: String,
+    worker_token: String,
+    api_key: String,
+    api_secret: String,
+    control: Process,
+    workers: Vec<Worker>,
+}
+
+#[derive(Debug)]
+struct Worker {
+    name: String,
+    admin: String,
+    extra_env: BTreeMap<String, String>,
+    process: Process,
+}
+
+impl Stack {
+    /// Starts the control plane and `workers` workers; returns once the API answers.
+    pub async fn start(workers: usize) -> Self {
+        Self::start_with_worker_env(workers, BTreeMap::new()).await
+    }
+
+    /// Like [`Stack::start`], with extra environment variables for every worker
+    /// (e.g. `TRIBUTARY_VAR_*` for `getenv`).
+    pub async fn start_with_worker_env(
+        workers: usize,
+        worker_env: BTreeMap<String, String>,
+    ) -> Self {
+        let env = TestEnv::from_env();
+        let database_url = fresh_database(&env.database_url).await;
+        let http = format!("127.0.0.1:{}", free_port());
+        let grpc = format!("127.0.0.1:{}", free_port());
+        let worker_token = unique("token");
+        let api_key = unique("key");
+        let api_secret = unique("secret");
+        let control_env: BTreeMap<String, String> = [
+            ("DATABASE_URL", database_url.as_str()),
+            ("TRIBUTARY_HTTP_LISTEN", &http),
+            ("TRIBUTARY_GRPC_LISTEN", &grpc),
+            ("TRIBUTARY_WORKER_TOKEN", &worker_token),
+            ("TRIBUTARY_BOOTSTRAP_API_KEY", &api_key),
+            ("TRIBUTARY_BOOTSTRAP_API_SECRET", &api_secret),
+            ("TRIBUTARY_LOG", &log_level()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let control = Process::spawn("tributary-control", "control", &control_env);
+        let mut stack = Self {
+            env,
+            http,
+            grpc,
+            database_url,
+            worker_token,
+            api_key,
+            api_secret,
+            control,
+            workers: Vec::new(),
+        };
+        let api = stack.api();
+        assert!(
+            wait_until(Duration::from_secs(30), || api.healthy()).await,
+            "the control plane did not become healthy on {}",
+            stack.http
+        );
+        for _ in 0..workers {
+            stack.add_worker(worker_env.clone());
+        }
+        stack
+    }
+
+    /// A REST client authenticated with this stack's API key.
+    pub fn api(&self) -> Api {
+        Api::new(&self.http, &self.api_key, &self.api_secret)
+    }
+
+    /// Starts one more worker (with a unique name); returns its index.
+    pub fn add_worker(&mut self, extra_env: BTreeMap<String, String>) -> usize {
+        let name = unique("worker");
+        let admin = format!("127.0.0.1:{}", free_port());
+        let process = self.spawn_worker(&name, &admin, &extra_env);
+        self.workers.push(Worker {
+            name,
+            admin,
+            extra_env,
+            process,
+        });
+        self.workers.len() - 1
+    }
+
+    /// SIGKILL worker `i`.
+    pub async fn kill_worker(&mut self, i: usize) {
+        self.workers[i].process.kill().await;
+    }
+
+    /// SIGTERM worker `i` and wait for it to exit.
+    pub async fn stop_worker(&mut self, i: usize) -> Option<std::process::ExitStatus> {
+        self.workers[i].process.terminate().await
+    }
+
+    /// Starts worker `i` again with the same name (so the same MQTT client id and session).
+    pub async fn restart_worker(&mut self, i: usize) {
+        self.workers[i].process.kill().await;
+        let worker = &self.workers[i];
+        let process = self.spawn_worker(&worker.name, &worker.admin, &worker.extra_env);
+        self.workers[i].process = process;
+    }
+
+    pub fn worker_name(&self, i: usize) -> &str {
+        &self.workers[i].name
+    }
+
+    /// The Prometheus text of worker `i`'s admin endpoint.
+    pub async fn worker_metrics(&self, i: usize) -> String {
+        let url = format!("http://{}/metrics", self.workers[i].admin);
+        match reqwest::get(&url).await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// A counter of worker `i` (`tributary_resource_total{resource=..,metric=..}`), 0 when absent.
+    pub async fn worker_counter(&self, i: usize, resource: &str, metric: &str) -> u64 {
+        let needle =
+            format!("tributary_resource_total{{resource=\"{resource}\",metric=\"{metric}\"}} ");
+        self.worker_metrics(i)
+            .await
+            .lines()
+            .find_map(|line| line.strip_prefix(&needle))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
+    pub fn control_running(&mut self) -> bool {
+        self.control.is_running()
+    }
+
+    fn spawn_worker(
+        &self,
+        name: &str,
+        admin: &str,
+        extra_env: &BTreeMap<String, String>,
+    ) -> Process {
+        let mut env: BTreeMap<String, String> = [
+            ("TRIBUTARY_CONTROL_PLANE", format!("http://{}", self.grpc)),
+            ("TRIBUTARY_WORKER_TOKEN", self.worker_token.clone()),
+            ("TRIBUTARY_WORKER_NAME", name.to_owned()),
+            ("TRIBUTARY_ADMIN_LISTEN", admin.to_owned()),
+            ("TRIBUTARY_LOG", log_level()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(extra_env.clone());
+        Process::spawn("tributary-worker", name, &env)
+    }
+}
+
+fn log_level() -> String {
+    std::env::var("TRIBUTARY_E2E_LOG").unwrap_or_else(|_| "info".to_owned())
+}
+
+/// Creates an empty database and returns its URL.
+async fn fresh_database(admin_url: &str) -> String {
+    let name = unique("tributary_e2e").replace('-', "_");
+    let mut connection = sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {admin_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut connection)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    format!("{base}/{name}")
+}
