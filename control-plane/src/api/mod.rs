@@ -5,8 +5,12 @@ pub mod actions;
 pub mod bridges;
 pub mod connector_config;
 pub mod connectors;
+pub mod dry_run;
 pub mod envelope;
 pub mod ids;
+pub mod rule_body;
+pub mod rule_test;
+pub mod rules;
 pub mod sources;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,4 +21,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     connectors::configure(cfg);
     actions::configure(cfg);
     sources::configure(cfg);
+    rules::configure(cfg);
+    rule_test::configure(cfg);
+    dry_run::configure(cfg);
 }

@@ -143,3 +143,16 @@ pub async fn using_mqtt_connector(
     .fetch_all(conn)
     .await
 }
+
+/// Reads a rule and locks it for a change.
+pub async fn lock_exclusive(
+    conn: &mut PgConnection,
+    id: &str,
+) -> Result<Option<RuleRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rules WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
