@@ -258,13 +258,9 @@ async fn nothing_is_committed_while_mqtt_is_unreachable_and_reading_stops_at_max
     let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
     let (env, _, _) = flow_env("w1");
     let running = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env);
-    let got = subscriber
-        .collect_until(DELIVERY, |all| numbers(all, Some("value")).0.len() == 50)
-        .await;
-    assert_eq!(
-        numbers(&got, Some("value")).0,
-        (0..50).collect::<Vec<u64>>()
-    );
+    let mut tally = Tally::default();
+    tally.read_until(&mut subscriber, 50, DELIVERY).await;
+    assert_eq!(tally.missing(50), Vec::<u64>::new());
     running.stop().await;
     let committed = committed(&group, &topic, 2);
     assert_eq!(committed.values().sum::<i64>(), 50, "{committed:?}");
@@ -297,13 +293,12 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
         ),
         env,
     );
-    let mut got = subscriber
-        .collect_until(DELIVERY, |all| all.len() >= 300)
-        .await;
+    let mut tally = Tally::default();
+    tally.read_until(&mut subscriber, 300, DELIVERY).await;
     assert!(
-        got.len() >= 300,
+        tally.distinct() >= 300,
         "only {} arrived before the restart",
-        got.len()
+        tally.distinct()
     );
     let broker = tokio::task::spawn_blocking(move || {
         broker.restart(Duration::from_secs(1));
@@ -311,25 +306,15 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
     })
     .await
     .unwrap();
-    got.extend(
-        subscriber
-            .collect_until(Duration::from_secs(60), |all| {
-                numbers(all, Some("value")).0.len() + numbers(&got, Some("value")).0.len()
-                    >= TOTAL as usize
-                    && numbers(&[&got[..], all].concat(), Some("value")).0.len() == TOTAL as usize
-            })
-            .await,
-    );
-    let (distinct, duplicates) = numbers(&got, Some("value"));
+    tally
+        .read_until(&mut subscriber, TOTAL as usize, Duration::from_secs(60))
+        .await;
     assert_eq!(
-        distinct,
-        (0..u64::from(TOTAL)).collect::<Vec<_>>(),
+        tally.missing(u64::from(TOTAL)),
+        Vec::<u64>::new(),
         "gaps after the restart"
     );
-    eprintln!(
-        "broker restart: {} messages, {duplicates} duplicates",
-        got.len()
-    );
+    eprintln!("broker restart: {} duplicates", tally.duplicates());
     let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
     assert!(
         eventually(Duration::from_secs(10), || m.get("success")
@@ -345,14 +330,13 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_member_of_the_group_takes_over_partitions_without_gaps() {
-    const TOTAL: u32 = 4000;
+async fn group_members_share_partitions_and_a_leaving_member_loses_nothing() {
     let topic = unique("group");
     let name = unique("src");
     let mqtt_topic = format!("t/{}", unique("m"));
     let group = unique("g");
     create_topic(&topic, 4).await;
-    produce_numbered(&topic, 4, 0..TOTAL).await;
+    produce_numbered(&topic, 4, 0..2000).await;
     let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
     let parameters = json!({
         "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
@@ -360,43 +344,62 @@ async fn a_second_member_of_the_group_takes_over_partitions_without_gaps() {
         "group_id": group,
         "max_inflight": 100
     });
+    let id = format!("source:kafka_consumer:{name}");
     let (env_a, metrics_a, _) = flow_env("wa");
     let (env_b, metrics_b, _) = flow_env("wb");
+    let (ma, mb) = (metrics_a.resource(&id), metrics_b.resource(&id));
     let a = RunningSource::start(
         spec(&name, parameters.clone(), json!([]), &mqtt(), false),
         env_a,
     );
-    let mut got = subscriber
-        .collect_until(DELIVERY, |all| all.len() >= 500)
-        .await;
+    let mut tally = Tally::default();
+    tally.read_until(&mut subscriber, 500, DELIVERY).await;
+
+    // A second member joins: once it has partitions, new records are split between both.
     let b = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env_b);
-    let id = format!("source:kafka_consumer:{name}");
-    let (ma, mb) = (metrics_a.resource(&id), metrics_b.resource(&id));
-    // Wait until the second member got partitions and delivered some, then stop the first.
+    produce_numbered(&topic, 4, 2000..3000).await;
     assert!(
         eventually(Duration::from_secs(40), || mb.get("success") > 0).await,
-        "the second member never got work"
+        "the second member never got partitions"
     );
-    a.stop().await;
-    got.extend(
-        subscriber
-            .collect_until(Duration::from_secs(60), |all| {
-                numbers(&[&got[..], all].concat(), Some("value")).0.len() == TOTAL as usize
-            })
-            .await,
-    );
-    let (distinct, duplicates) = numbers(&got, Some("value"));
-    assert_eq!(distinct.len(), TOTAL as usize, "gaps after the rebalance");
-    eprintln!(
-        "group: a delivered {}, b delivered {}, {duplicates} duplicates",
-        ma.get("success"),
+    produce_numbered(&topic, 4, 3000..4000).await;
+    tally.read_until(&mut subscriber, 4000, DELIVERY).await;
+    assert_eq!(tally.missing(4000), Vec::<u64>::new());
+    let a_share = ma.get("success");
+    assert!(
+        eventually(Duration::from_secs(5), || a_share + mb.get("success")
+            >= 4000)
+        .await,
+        "a {a_share} b {}",
         mb.get("success")
     );
-    b.stop().await;
-    assert_eq!(
-        committed(&group, &topic, 4).values().sum::<i64>(),
-        i64::from(TOTAL)
+    let a_before = a_share;
+    produce_numbered(&topic, 4, 4000..4400).await;
+    assert!(
+        eventually(Duration::from_secs(10), || ma.get("success") > a_before).await,
+        "the first member got no share of new records"
     );
+
+    // The first member leaves mid-stream: its partitions move to the second, nothing is lost.
+    let producing = tokio::spawn(produce_numbered(topic.clone(), 4, 4400..6000));
+    a.stop().await;
+    producing.await.unwrap();
+    tally
+        .read_until(&mut subscriber, 6000, Duration::from_secs(60))
+        .await;
+    assert_eq!(
+        tally.missing(6000),
+        Vec::<u64>::new(),
+        "gaps after the rebalance"
+    );
+    eprintln!(
+        "group: a delivered {}, b delivered {}, {} duplicates",
+        ma.get("success"),
+        mb.get("success"),
+        tally.duplicates()
+    );
+    b.stop().await;
+    assert_eq!(committed(&group, &topic, 4).values().sum::<i64>(), 6000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,7 +103,12 @@ pub async fn produce(producer: &FutureProducer, topic: &str, records: &[Produce<
 }
 
 /// Produces `count` records `{"n": i}` spread round-robin over `partitions`.
-pub async fn produce_numbered(topic: &str, partitions: i32, range: std::ops::Range<u32>) {
+pub async fn produce_numbered(
+    topic: impl AsRef<str>,
+    partitions: i32,
+    range: std::ops::Range<u32>,
+) {
+    let topic = topic.as_ref();
     let producer = producer();
     let values: Vec<(i32, Vec<u8>)> = range
         .map(|n| (n as i32 % partitions, format!("{{\"n\":{n}}}").into_bytes()))
@@ -228,20 +233,56 @@ impl Drop for Subscriber {
     }
 }
 
-/// Distinct `n` values of `{"n": ...}` payloads, and how many duplicates there were.
-pub fn numbers(messages: &[(String, Bytes)], payload_field: Option<&str>) -> (Vec<u64>, usize) {
-    let mut seen: HashMap<u64, usize> = HashMap::new();
-    for (_, payload) in messages {
-        let mut value: Value = serde_json::from_slice(payload).unwrap();
-        if let Some(field) = payload_field {
-            value = serde_json::from_str(value[field].as_str().unwrap()).unwrap();
-        }
-        *seen.entry(value["n"].as_u64().unwrap()).or_default() += 1;
+/// The `n` of a `{"n": ...}` record delivered through a mapping with the default payload
+/// (`${.}`: the record JSON, whose `value` holds the produced text).
+pub fn record_number(payload: &[u8]) -> u64 {
+    let record: Value = serde_json::from_slice(payload).unwrap();
+    let value: Value = serde_json::from_str(record["value"].as_str().unwrap()).unwrap();
+    value["n"].as_u64().unwrap()
+}
+
+/// Numbered records seen on MQTT: which arrived, and how often.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: HashMap<u64, usize>,
+}
+
+impl Tally {
+    pub fn add(&mut self, payload: &[u8]) {
+        *self.counts.entry(record_number(payload)).or_default() += 1;
     }
-    let duplicates = seen.values().map(|c| c - 1).sum();
-    let mut distinct: Vec<u64> = seen.into_keys().collect();
-    distinct.sort_unstable();
-    (distinct, duplicates)
+
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn duplicates(&self) -> usize {
+        self.counts.values().map(|c| c - 1).sum()
+    }
+
+    /// The numbers below `total` that never arrived.
+    pub fn missing(&self, total: u64) -> Vec<u64> {
+        (0..total)
+            .filter(|n| !self.counts.contains_key(n))
+            .collect()
+    }
+
+    /// Reads from `subscriber` until `distinct() >= target` or `timeout` passes.
+    pub async fn read_until(
+        &mut self,
+        subscriber: &mut Subscriber,
+        target: usize,
+        timeout: Duration,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while self.distinct() < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match subscriber.next(left).await {
+                Some((_, payload)) => self.add(&payload),
+                None => break,
+            }
+        }
+    }
 }
 
 pub fn flow_env(worker: &str) -> (FlowEnv, MetricsHub, StatusBoard) {
