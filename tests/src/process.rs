@@ -25,6 +25,20 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+fn log_file(label: &str) -> Stdio {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("e2e-logs");
+    let opened = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{label}.log")))
+    });
+    opened.map(Stdio::from).unwrap_or_else(|_| Stdio::inherit())
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -50,10 +64,9 @@ impl Process {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .kill_on_drop(true);
-        // Logs go to the test's stderr (shown for failing tests) unless asked to be quiet.
-        if std::env::var("TRIBUTARY_E2E_QUIET").is_ok() {
-            command.stderr(Stdio::null());
-        }
+        // Each process logs to target/e2e-logs/<label>.log (appending across restarts), so test
+        // output stays readable and a failure can be traced afterwards.
+        command.stderr(log_file(label));
         let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary_name}: {e}"));

@@ -63,7 +63,11 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let control = Process::spawn("tributary-control", "control", &control_env);
+        let control = Process::spawn(
+            "tributary-control",
+            &format!("control-{api_key}"),
+            &control_env,
+        );
         let mut stack = Self {
             env,
             http,
@@ -147,6 +151,39 @@ impl Stack {
             .find_map(|line| line.strip_prefix(&needle))
             .and_then(|v| v.trim().parse::<f64>().ok())
             .map_or(0, |v| v as u64)
+    }
+
+    /// Waits until `workers` workers report flow `flow_id` (`rule:<id>`) running, so that their
+    /// subscriptions exist before a test publishes.
+    pub async fn wait_flow_running(&self, flow_id: &str, workers: usize) {
+        let api = self.api();
+        let running = || async {
+            let (_, body) = api.call(reqwest::Method::GET, "/workers", None).await;
+            let list = body
+                .get("data")
+                .unwrap_or(&body)
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let count = list
+                .iter()
+                .filter(|worker| {
+                    worker["flows"].as_array().is_some_and(|flows| {
+                        flows
+                            .iter()
+                            .any(|f| f["flow_id"] == flow_id && f["status"] == "running")
+                    })
+                })
+                .count();
+            count >= workers
+        };
+        assert!(
+            wait_until(Duration::from_secs(30), running).await,
+            "{flow_id} is not running on {workers} worker(s): {}",
+            api.call(reqwest::Method::GET, "/workers", None).await.1
+        );
+        // The SUBSCRIBE is sent when the flow starts; give the broker a moment to acknowledge it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
     pub fn control_running(&mut self) -> bool {
