@@ -2,6 +2,7 @@
 //! call `store`, and shape the response; SQL lives in `store`, rules of validity in `validation`.
 
 pub mod actions;
+pub mod api_keys;
 pub mod bridges;
 pub mod connector_config;
 pub mod connectors;
@@ -24,4 +25,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     rules::configure(cfg);
     rule_test::configure(cfg);
     dry_run::configure(cfg);
+    api_keys::configure(cfg);
 }

@@ -29,3 +29,85 @@ pub async fn upsert_bootstrap(
     .await?;
     Ok(())
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub api_key: String,
+    pub name: String,
+    pub description: String,
+    pub enable: bool,
+    pub expired_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+const COLUMNS: &str = "api_key, name, description, enable, expired_at, created_at";
+
+pub async fn list(pool: &PgPool) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_keys ORDER BY created_at, name"
+    ))
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn get(pool: &PgPool, name: &str) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+}
+
+#[derive(Debug)]
+pub struct NewApiKey<'a> {
+    pub api_key: &'a str,
+    pub secret_sha256: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub enable: bool,
+    pub expired_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Inserts; `None` when the name is taken.
+pub async fn insert(pool: &PgPool, new: &NewApiKey<'_>) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "INSERT INTO api_keys (api_key, secret_sha256, name, description, enable, expired_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+    ))
+    .bind(new.api_key)
+    .bind(new.secret_sha256)
+    .bind(new.name)
+    .bind(new.description)
+    .bind(new.enable)
+    .bind(new.expired_at)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn update(
+    pool: &PgPool,
+    name: &str,
+    enable: Option<bool>,
+    description: Option<&str>,
+    expired_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
+) -> Result<Option<ApiKeyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE api_keys SET enable = COALESCE($2, enable), description = COALESCE($3, description),
+         expired_at = CASE WHEN $4 THEN $5 ELSE expired_at END
+         WHERE name = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(name)
+    .bind(enable)
+    .bind(description)
+    .bind(expired_at.is_some())
+    .bind(expired_at.flatten())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn delete(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM api_keys WHERE name = $1")
+        .bind(name)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

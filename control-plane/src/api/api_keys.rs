@@ -1,0 +1,192 @@
+//! `/api_key`: keys for people and consoles. The secret is returned once, at creation; only its
+//! SHA-256 is stored.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::envelope;
+use crate::auth::api_keys::{generate, hash_secret};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+use crate::store::api_keys::{self, ApiKeyRow, NewApiKey};
+use crate::validation::names;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(read)
+        .service(update)
+        .service(remove);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    pub name: String,
+    pub api_key: String,
+    pub description: String,
+    pub enable: bool,
+    pub expired_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApiKeyRow> for ApiKeyView {
+    fn from(row: ApiKeyRow) -> Self {
+        Self {
+            name: row.name,
+            api_key: row.api_key,
+            description: row.description,
+            enable: row.enable,
+            expired_at: row.expired_at,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// The creation response: the only time the secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKeyView,
+    pub api_secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKeyBody {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "enabled")]
+    pub enable: bool,
+    /// When the key stops working; never when absent.
+    #[serde(default)]
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyChanges {
+    pub enable: Option<bool>,
+    pub description: Option<String>,
+    /// `null` removes the expiry.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expired_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// Tells an explicit `null` (remove the expiry) from an absent field (keep it).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<DateTime<Utc>>>, D::Error> {
+    Option::<DateTime<Utc>>::deserialize(d).map(Some)
+}
+
+#[utoipa::path(tag = "api_keys", responses((status = 200, body = [ApiKeyView])))]
+#[get("/api_key")]
+async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let keys: Vec<ApiKeyView> = api_keys::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(HttpResponse::Ok().json(keys))
+}
+
+#[utoipa::path(
+    tag = "api_keys",
+    request_body = NewApiKeyBody,
+    responses((status = 200, description = "Created; `api_secret` is shown only now", body = CreatedApiKey), (status = 400, body = ErrorBody))
+)]
+#[post("/api_key")]
+async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult<HttpResponse> {
+    let body: NewApiKeyBody = envelope::decode(body.into_inner())?;
+    names::check("name", &body.name).map_err(|e| ApiError::Invalid(vec![e]))?;
+    let (api_key, api_secret) = (generate(16), generate(40));
+    let secret_sha256 = hash_secret(&api_secret);
+    let new = NewApiKey {
+        api_key: &api_key,
+        secret_sha256: &secret_sha256,
+        name: &body.name,
+        description: &body.description,
+        enable: body.enable,
+        expired_at: body.expired_at,
+    };
+    let row =
+        api_keys::insert(&state.pool, &new)
+            .await?
+            .ok_or_else(|| ApiError::AlreadyExists {
+                kind: "API key",
+                id: body.name.clone(),
+            })?;
+    tracing::info!(name = %row.name, api_key = %row.api_key, "API key created");
+    Ok(HttpResponse::Ok().json(CreatedApiKey {
+        key: row.into(),
+        api_secret,
+    }))
+}
+
+#[utoipa::path(
+    tag = "api_keys",
+    params(("name" = String, Path)),
+    responses((status = 200, body = ApiKeyView), (status = 404, body = ErrorBody))
+)]
+#[get("/api_key/{name}")]
+async fn read(state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    let row = api_keys::get(&state.pool, &name)
+        .await?
+        .ok_or_else(|| not_found(&name))?;
+    Ok(HttpResponse::Ok().json(ApiKeyView::from(row)))
+}
+
+#[utoipa::path(
+    tag = "api_keys",
+    params(("name" = String, Path)),
+    request_body = ApiKeyChanges,
+    responses((status = 200, body = ApiKeyView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+#[put("/api_key/{name}")]
+async fn update(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<Value>,
+) -> ApiResult<HttpResponse> {
+    let changes: ApiKeyChanges = envelope::decode(body.into_inner())?;
+    let row = api_keys::update(
+        &state.pool,
+        &name,
+        changes.enable,
+        changes.description.as_deref(),
+        changes.expired_at,
+    )
+    .await?
+    .ok_or_else(|| not_found(&name))?;
+    tracing::info!(name = %row.name, enable = row.enable, "API key updated");
+    Ok(HttpResponse::Ok().json(ApiKeyView::from(row)))
+}
+
+#[utoipa::path(
+    tag = "api_keys",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
+)]
+#[delete("/api_key/{name}")]
+async fn remove(state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<HttpResponse> {
+    if !api_keys::delete(&state.pool, &name).await? {
+        return Err(not_found(&name));
+    }
+    tracing::info!(name = %name, "API key deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: "API key",
+        id: name.to_owned(),
+    }
+}
