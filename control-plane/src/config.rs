@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use clap::{Args, Parser, Subcommand};
 use tributary_service::logging::LogArgs;
 
+use crate::grpc::LeaseArgs;
+
 #[derive(Debug, Parser)]
 #[command(name = "tributary-control", version, about = "Tributary control plane")]
 // `tributary-control openapi` must work without a database or a worker token.
@@ -53,6 +55,8 @@ pub struct ServeArgs {
     )]
     pub bootstrap_api_secret: Option<String>,
     #[command(flatten)]
+    pub lease: LeaseArgs,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 
@@ -70,6 +74,7 @@ impl std::fmt::Debug for ServeArgs {
                 "bootstrap_api_secret",
                 &self.bootstrap_api_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("lease", &self.lease)
             .field("log", &self.log)
             .finish()
     }

@@ -8,6 +8,8 @@ use clap::Parser;
 use prometheus_client::registry::Registry;
 use tributary_control_plane::auth::api_keys;
 use tributary_control_plane::config::{Cli, Command, ServeArgs};
+use tributary_control_plane::grpc::{self, GrpcConfig, LeaseSettings};
+use tributary_control_plane::metrics::ControlPlaneGauges;
 use tributary_control_plane::state::AppState;
 use tributary_control_plane::{app, server, store};
 use tributary_service::shutdown;
@@ -38,14 +40,28 @@ fn print_openapi() -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     args.log.init();
     let shutdown = shutdown::on_signal();
+    let grpc_config = GrpcConfig {
+        worker_token: args.worker_token.clone(),
+        lease: LeaseSettings::try_from(&args.lease)?,
+    };
     let pool = store::connect_and_migrate(&args.database_url).await?;
     if let (Some(key), Some(secret)) = (&args.bootstrap_api_key, &args.bootstrap_api_secret) {
         api_keys::ensure_bootstrap_key(&pool, key, secret).await?;
     }
-    let registry = Registry::default();
-    let state = AppState::new(pool, registry);
+    let mut registry = Registry::default();
+    let gauges = ControlPlaneGauges::register(&mut registry);
+    tokio::spawn(gauges.run(pool.clone(), shutdown.clone()));
+    let state = AppState::new(pool.clone(), registry);
     let http = server::serve_http(args.http_listen, state.clone(), shutdown.clone());
-    // The worker gRPC service runs next to HTTP, on `args.grpc_listen`, with the same shutdown.
-    tokio::try_join!(async { http.await.map_err(anyhow::Error::from) })?;
+    let stop_all = shutdown.clone();
+    let workers = async move {
+        let result = grpc::serve(args.grpc_listen, pool, grpc_config, shutdown).await;
+        // Without the worker service the process is only half up: stop HTTP too and exit.
+        if result.is_err() {
+            stop_all.cancel();
+        }
+        result.map_err(anyhow::Error::from)
+    };
+    tokio::try_join!(async { http.await.map_err(anyhow::Error::from) }, workers)?;
     Ok(())
 }

@@ -2,17 +2,20 @@
 //! call `store`, and shape the response; SQL lives in `store`, rules of validity in `validation`.
 
 pub mod actions;
-pub mod api_keys;
 pub mod bridges;
 pub mod connector_config;
 pub mod connectors;
 pub mod dry_run;
 pub mod envelope;
+pub mod flows;
 pub mod ids;
+pub mod metrics;
 pub mod rule_body;
 pub mod rule_test;
 pub mod rules;
 pub mod sources;
+pub mod status;
+pub mod workers;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -25,5 +28,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     rules::configure(cfg);
     rule_test::configure(cfg);
     dry_run::configure(cfg);
-    api_keys::configure(cfg);
+    metrics::configure(cfg);
+    workers::configure(cfg);
+    flows::configure(cfg);
+    status::configure(cfg);
 }

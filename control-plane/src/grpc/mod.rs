@@ -152,7 +152,9 @@ pub async fn serve_on(
     config: GrpcConfig,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
-    let addr = listener.local_addr().ok();
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "unknown".to_owned(), |addr| addr.to_string());
     let revisions = ConfigRevisions::follow(pool.clone(), shutdown.child_token()).await?;
     tokio::spawn(housekeeping::run(pool.clone(), shutdown.child_token()));
     let service = WorkerServiceImpl::new(Shared {
@@ -164,7 +166,7 @@ pub async fn serve_on(
     });
     let server =
         WorkerServiceServer::with_interceptor(service, WorkerTokenCheck::new(&config.worker_token));
-    tracing::info!(?addr, "worker gRPC service listening");
+    tracing::info!(%addr, "worker gRPC service listening");
     Server::builder()
         .add_service(server)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())

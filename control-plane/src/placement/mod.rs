@@ -12,10 +12,12 @@ mod desired_state;
 mod place;
 mod rule_flows;
 mod source_flows;
+mod topology;
 mod version;
 
 pub use desired_state::{
     ActionRow, ConnectorRow, DesiredState, LoadError, RuleRow, SourceRow, load_desired_state,
 };
 pub use place::{PlacedFlow, Placement, PlacementProblem, place};
+pub use topology::{EdgeKind, NodeKind, Topology, TopologyEdge, TopologyNode, topology};
 pub use version::flow_version;

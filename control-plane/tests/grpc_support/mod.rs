@@ -1,7 +1,10 @@
 //! A real worker gRPC server on an ephemeral port and a real tonic client, for the `grpc_*` and
 //! `workers_*` tests. Each test gets its own database from `#[sqlx::test]` (DATABASE_URL from
 //! `.test-stack/env`).
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code)]
+// each test binary uses a different part
+// Test helpers: a failed setup step should fail the test loudly, like in the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
