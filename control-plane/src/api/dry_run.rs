@@ -109,10 +109,7 @@ async fn dry_run(
         .await?
         .ok_or_else(|| not_found(&id))?;
     let rule = rule_test::parse(&row.sql)?;
-    let rows = match rule_test::evaluate(&rule, &body.context)? {
-        Value::Array(rows) if rule_is_foreach(&row.sql) => rows,
-        single => vec![single],
-    };
+    let rows = rule_test::evaluate(&rule, &body.context)?.into_rows();
     let refs: Vec<RuleActionRef> = serde_json::from_value(row.actions.0).map_err(|e| {
         ApiError::Internal(format!(
             "stored actions of rule `{}` do not decode: {e}",
@@ -207,11 +204,4 @@ async fn kafka_preview(
         enable: stored.enable,
         outputs,
     })
-}
-
-/// FOREACH rules output a list of rows; SELECT rules one row (which may itself hold lists).
-fn rule_is_foreach(sql: &str) -> bool {
-    sql.trim_start()
-        .get(..7)
-        .is_some_and(|word| word.eq_ignore_ascii_case("foreach"))
 }

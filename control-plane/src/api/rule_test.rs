@@ -26,7 +26,7 @@ pub struct RuleTestBody {
 
 /// Applies a rule to a test context the way a worker would: FROM must match the event, then
 /// WHERE; errors are the user's (their SQL or their sample), so they are 400s.
-pub fn evaluate(rule: &Rule, context: &Value) -> ApiResult<Value> {
+pub fn evaluate(rule: &Rule, context: &Value) -> ApiResult<Output> {
     let event = Event::from_test_context(context)
         .map_err(|e| ApiError::BadRequest(format!("invalid context: {e}")))?;
     if !rule.matches_input(&event) {
@@ -34,7 +34,7 @@ pub fn evaluate(rule: &Rule, context: &Value) -> ApiResult<Value> {
     }
     match rule.evaluate(&event) {
         Ok(Output::NoMatch) => Err(ApiError::NotMatch),
-        Ok(output) => output.to_json().ok_or(ApiError::NotMatch),
+        Ok(output) => Ok(output),
         Err(err) => Err(ApiError::BadRequest(err.to_string())),
     }
 }
@@ -60,5 +60,6 @@ pub fn parse(sql: &str) -> ApiResult<Rule> {
 #[post("/rule_test")]
 async fn rule_test(body: web::Json<RuleTestBody>) -> ApiResult<HttpResponse> {
     let rule = parse(&body.sql)?;
-    Ok(HttpResponse::Ok().json(evaluate(&rule, &body.context)?))
+    let output = evaluate(&rule, &body.context)?;
+    Ok(HttpResponse::Ok().json(output.to_json()))
 }
