@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use grpc_support::*;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tributary_control_plane::grpc::LeaseSettings;
+use tributary_control_plane::grpc::{ConfigRevisions, LeaseSettings};
 use tributary_control_plane::metrics::reset_metrics;
 use tributary_protocol::assignment::{FlowSpec, ResolvedAction};
 
@@ -153,4 +153,33 @@ async fn a_change_through_one_replica_reaches_workers_of_another_within_a_second
         .await
         .expect("stream on B still open after re-registration through A");
     assert_eq!(ended.unwrap_err().code(), tonic::Code::FailedPrecondition);
+}
+
+/// LISTEN/NOTIFY, not the one-second re-read, is what normally carries changes: five changes in
+/// a row each arrive well under the polling interval (by polling alone that would be ~1% likely).
+#[sqlx::test(migrations = "../migrations")]
+async fn changes_arrive_by_notification_faster_than_the_polling_fallback(pool: PgPool) {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let revisions = ConfigRevisions::follow(pool.clone(), shutdown.clone())
+        .await
+        .unwrap();
+    let mut latest = revisions.subscribe();
+    // Give the listener its connection before the first change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for index in 0..5 {
+        let changed_at = Instant::now();
+        insert_rule(&pool, &format!("r{index}"), r#"SELECT * FROM "t/#""#).await;
+        tokio::time::timeout(WITHIN_ONE_SECOND, latest.changed())
+            .await
+            .expect("no revision change within a second")
+            .unwrap();
+        let elapsed = changed_at.elapsed();
+        assert!(
+            elapsed < Duration::from_millis(400),
+            "change {index} took {elapsed:?}"
+        );
+        // Land the next change at a different phase of the polling interval.
+        tokio::time::sleep(Duration::from_millis(170)).await;
+    }
+    shutdown.cancel();
 }

@@ -368,3 +368,30 @@ fn placed_flow_debug_output_hides_the_spec() {
     assert!(text.contains("rule:r1"));
     assert!(!text.contains("secret"), "{text}");
 }
+
+#[test]
+fn rule_reading_only_events_is_not_placed_and_says_why() {
+    let mut state = base_state();
+    state.rules[0].sql = r#"SELECT * FROM "$events/client_connected""#.to_owned();
+    let placement = place(&state);
+    assert!(placement.flows.is_empty());
+    let problems = problems_of(&placement, "rule:r1");
+    assert!(
+        problems[0].contains("neither an MQTT topic filter nor a Kafka source"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn rule_reading_topics_and_a_source_runs_in_both_flows() {
+    let mut state = base_state();
+    state
+        .sources
+        .push(source("orders", "cc", json!({"topic": "orders"})));
+    state.rules[0].sql = r#"SELECT * FROM "t/#", "$bridges/kafka_consumer:orders""#.to_owned();
+    let placement = place(&state);
+    assert_eq!(rule_spec(&placement, "r1").rule_id, "r1");
+    let source = source_spec(&placement, "orders");
+    assert_eq!(source.rules.len(), 1);
+    assert_eq!(&source.rules[0], rule_spec(&placement, "r1"));
+}
