@@ -143,25 +143,21 @@ async fn two_workers_share_10000_records_and_a_killed_worker_loses_none() {
 
     let mut seen: HashSet<u64> = HashSet::new();
     let mut messages = 0usize;
-    let mut absorb = |received: Vec<(String, bytes::Bytes)>| {
-        for (_, payload) in received {
-            messages += 1;
-            let record: Value = serde_json::from_slice(&payload).unwrap_or_default();
-            let value: Value = serde_json::from_str(record["value"].as_str().unwrap_or_default())
-                .unwrap_or_default();
-            if let Some(n) = value["n"].as_u64() {
-                seen.insert(n);
-            }
-        }
-    };
-
     produce(0..TOTAL / 2).await;
-    absorb(subscriber.collect(2_000, DELIVERY).await);
+    absorb(
+        &mut seen,
+        &mut messages,
+        subscriber.collect(2_000, DELIVERY).await,
+    );
     // Both workers got partitions of the one group and delivered some of them.
     let resource = format!("source:kafka_consumer:{name}");
     let mut both = false;
     for _ in 0..100 {
-        absorb(subscriber.collect(500, Duration::from_millis(200)).await);
+        absorb(
+            &mut seen,
+            &mut messages,
+            subscriber.collect(500, Duration::from_millis(200)).await,
+        );
         if stack.worker_counter(0, &resource, "success").await > 0
             && stack.worker_counter(1, &resource, "success").await > 0
         {
@@ -180,7 +176,7 @@ async fn two_workers_share_10000_records_and_a_killed_worker_loses_none() {
         if received.is_empty() {
             break;
         }
-        absorb(received);
+        absorb(&mut seen, &mut messages, received);
     }
     let missing: Vec<usize> = (0..TOTAL)
         .filter(|n| !seen.contains(&(*n as u64)))
@@ -196,4 +192,17 @@ async fn two_workers_share_10000_records_and_a_killed_worker_loses_none() {
         messages - TOTAL
     );
     stack.stop_worker(1).await;
+}
+
+/// Records the `n` of each delivered record (`${.}` payload whose `value` is `{"n": ...}`).
+fn absorb(seen: &mut HashSet<u64>, messages: &mut usize, received: Vec<(String, bytes::Bytes)>) {
+    for (_, payload) in received {
+        *messages += 1;
+        let record: Value = serde_json::from_slice(&payload).unwrap_or_default();
+        let value: Value =
+            serde_json::from_str(record["value"].as_str().unwrap_or_default()).unwrap_or_default();
+        if let Some(n) = value["n"].as_u64() {
+            seen.insert(n);
+        }
+    }
 }
