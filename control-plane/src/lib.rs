@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod placement;
+pub mod probe;
 pub mod server;
 pub mod state;
 pub mod store;

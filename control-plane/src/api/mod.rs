@@ -2,6 +2,7 @@
 //! call `store`, and shape the response; SQL lives in `store`, rules of validity in `validation`.
 
 pub mod actions;
+pub mod api_keys;
 pub mod bridges;
 pub mod connector_config;
 pub mod connectors;
@@ -10,6 +11,7 @@ pub mod envelope;
 pub mod flows;
 pub mod ids;
 pub mod metrics;
+pub mod probes;
 pub mod rule_body;
 pub mod rule_test;
 pub mod rules;
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     rules::configure(cfg);
     rule_test::configure(cfg);
     dry_run::configure(cfg);
+    api_keys::configure(cfg);
+    probes::configure(cfg);
     metrics::configure(cfg);
     workers::configure(cfg);
     flows::configure(cfg);
