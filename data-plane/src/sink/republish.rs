@@ -1,6 +1,9 @@
 //! The `republish` action: a rule output row back to MQTT through a connector.
 //!
 //! Templates render with `Missing::Undefined`, as EMQX does (`repub/${nope}` -> `repub/undefined`).
+//! Except QoS and retain: when either is a single placeholder whose value the row lacks, EMQX
+//! (`replace_simple_var` in `emqx_rule_actions:republish`) falls back to QoS 0 and retain false,
+//! so the default `${qos}` works for rows without a `qos` (Kafka records, events).
 //! Used by MQTT rules here and by rules over Kafka records in `source/`.
 
 use std::sync::Arc;
@@ -40,8 +43,8 @@ pub struct Republisher {
 pub struct RepublishTemplates {
     topic: Template,
     payload: Template,
-    qos: Template,
-    retain: Template,
+    qos: FallbackTemplate,
+    retain: FallbackTemplate,
     user_properties: Option<Template>,
     content_type: Option<Template>,
 }
@@ -80,8 +83,8 @@ impl RepublishTemplates {
         Ok(Self {
             topic: compile("topic", &args.topic)?,
             payload: compile("payload", &args.payload)?,
-            qos: compile("qos", &args.qos)?,
-            retain: compile("retain", &args.retain)?,
+            qos: FallbackTemplate::new(compile("qos", &args.qos)?, &args.qos),
+            retain: FallbackTemplate::new(compile("retain", &args.retain)?, &args.retain),
             user_properties: args
                 .user_properties
                 .as_deref()
@@ -99,22 +102,24 @@ impl RepublishTemplates {
                 value: topic,
             });
         }
-        let qos_text = self.qos.render(row, Missing::Undefined);
-        let qos = match qos_text.trim() {
-            "0" => 0,
-            "1" => 1,
-            "2" => 2,
-            _ => {
-                return Err(RepublishError::Rendered {
-                    field: "qos",
-                    value: qos_text,
-                });
-            }
+        let qos = match self.qos.render(row) {
+            None => 0,
+            Some(text) => match text.trim() {
+                "0" => 0,
+                "1" => 1,
+                "2" => 2,
+                _ => {
+                    return Err(RepublishError::Rendered {
+                        field: "qos",
+                        value: text,
+                    });
+                }
+            },
         };
-        let retain = matches!(
-            self.retain.render(row, Missing::Undefined).trim(),
-            "true" | "1"
-        );
+        let retain = self
+            .retain
+            .render(row)
+            .is_some_and(|text| matches!(text.trim(), "true" | "1"));
         Ok(OutboundPublish {
             topic,
             payload: Bytes::from(self.payload.render(row, Missing::Undefined)),
@@ -131,6 +136,42 @@ impl RepublishTemplates {
                 .as_ref()
                 .map(|t| t.render(row, Missing::Undefined)),
         })
+    }
+}
+
+/// A QoS or retain template, which has a default when it is one placeholder the row lacks.
+#[derive(Debug, Clone)]
+struct FallbackTemplate {
+    template: Template,
+    single_placeholder: bool,
+}
+
+impl FallbackTemplate {
+    fn new(template: Template, text: &str) -> Self {
+        // `${path}` and nothing else: the first `}` closes the only placeholder at the very end.
+        let single_placeholder = !template.is_static()
+            && text
+                .strip_prefix("${")
+                .and_then(|rest| rest.strip_suffix('}'))
+                .is_some_and(|path| !path.contains('}'));
+        Self {
+            template,
+            single_placeholder,
+        }
+    }
+
+    /// The rendered text, or None when the single placeholder is undefined for this row.
+    fn render(&self, row: &Value) -> Option<String> {
+        if self.single_placeholder {
+            return self
+                .template
+                .single_placeholder_value(row)
+                .map(|value| match value {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                });
+        }
+        Some(self.template.render(row, Missing::Undefined))
     }
 }
 
@@ -182,6 +223,69 @@ mod tests {
             vec![("a".into(), "1".into())]
         );
         assert!(pairs(&json!(5)).is_empty());
+    }
+
+    fn args(qos: &str, retain: &str) -> RepublishArgs {
+        RepublishArgs {
+            topic: "out/${key}".into(),
+            qos: qos.into(),
+            retain: retain.into(),
+            payload: "${value}".into(),
+            mqtt_properties: serde_json::Map::new(),
+            user_properties: None,
+        }
+    }
+
+    #[test]
+    fn undefined_qos_and_retain_placeholders_fall_back_to_0_and_false() {
+        // A Kafka record has neither `qos` nor `flags`: the defaults `${qos}` and
+        // `${flags.retain}` must still publish, as in EMQX.
+        let defaults = RepublishTemplates::compile(&args("${qos}", "${flags.retain}")).unwrap();
+        let record = json!({"key": "k1", "value": "v", "topic": "kt", "offset": 3});
+        let message = defaults.render(&record).unwrap();
+        assert_eq!(
+            (message.topic.as_str(), message.qos, message.retain),
+            ("out/k1", 0, false)
+        );
+        assert_eq!(message.payload, Bytes::from("v"));
+
+        // Defined values are still used, as numbers, booleans or text.
+        let message = defaults
+            .render(&json!({"key": "k", "qos": 2, "flags": {"retain": true}}))
+            .unwrap();
+        assert_eq!((message.qos, message.retain), (2, true));
+        let message = defaults
+            .render(&json!({"key": "k", "qos": "1", "flags": {"retain": "false"}}))
+            .unwrap();
+        assert_eq!((message.qos, message.retain), (1, false));
+    }
+
+    #[test]
+    fn defined_but_invalid_qos_is_still_an_error() {
+        let templates = RepublishTemplates::compile(&args("${q}", "false")).unwrap();
+        for bad in [
+            json!("7"),
+            json!("abc"),
+            json!(-1),
+            json!(null),
+            json!({"x": 1}),
+        ] {
+            let error = templates
+                .render(&json!({"key": "k", "q": bad}))
+                .unwrap_err();
+            assert!(
+                matches!(&error, RepublishError::Rendered { field: "qos", .. }),
+                "{bad}: {error:?}"
+            );
+        }
+        // Only a lone placeholder falls back; a missing value inside more text is invalid.
+        let mixed = RepublishTemplates::compile(&args("${q}${r}", "false")).unwrap();
+        assert!(matches!(
+            mixed.render(&json!({"key": "k"})),
+            Err(RepublishError::Rendered { field: "qos", value }) if value == "undefinedundefined"
+        ));
+        let literal = RepublishTemplates::compile(&args("${$}", "false")).unwrap();
+        assert!(literal.render(&json!({"key": "k"})).is_err());
     }
 
     #[test]
