@@ -37,8 +37,9 @@ LOG_FILTER=${TRIBUTARY_LOG:-info}
 PRIVATE_DATABASE_URL=postgres://tributary@127.0.0.1:$PG_PORT/tributary
 
 [[ $WORKERS =~ ^[0-9]+$ ]] || die "TRIBUTARY_DEV_WORKERS must be a number, not '$WORKERS'"
+# .dev/ stays readable: as root, the private PostgreSQL runs as the `postgres` user and keeps its
+# data in .dev/postgres. The files holding secrets are private (umask 077 below).
 mkdir -p "$DEV" "$RUN" "$LOGS"
-chmod 700 "$DEV"
 lock_state "$DEV"
 
 # --- what the machine needs --------------------------------------------------------------------

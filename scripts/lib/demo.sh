@@ -22,7 +22,7 @@ create_demo_topics() {
 # The credentials go through a curl config file so that `ps` never shows the secret.
 api() {
   local method=$1 path=$2 body=${3:-}
-  printf 'user = "%s:%s"\n' "$TRIBUTARY_API_KEY" "$TRIBUTARY_API_SECRET" >"$DEMO_WORK/curl-auth"
+  (umask 077 && printf 'user = "%s:%s"\n' "$TRIBUTARY_API_KEY" "$TRIBUTARY_API_SECRET" >"$DEMO_WORK/curl-auth")
   local args=(-sS -m 15 -K "$DEMO_WORK/curl-auth" -o "$DEMO_WORK/response" -w '%{http_code}' -X "$method")
   if [ -n "$body" ]; then
     printf '%s' "$body" >"$DEMO_WORK/request"
