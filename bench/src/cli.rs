@@ -53,6 +53,13 @@ pub struct Args {
     /// A run has drained when nothing arrived for this long.
     #[arg(long, env = "TRIBUTARY_BENCH_IDLE_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+    /// Longest wait for the far end after the last message was sent; later ones count as missing.
+    #[arg(long, env = "TRIBUTARY_BENCH_DRAIN_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+    /// Messages allowed between the senders and the far end, so a slow pipeline is not buried
+    /// under a backlog that outlives its run.
+    #[arg(long, env = "TRIBUTARY_BENCH_WINDOW", default_value_t = 20_000)]
+    pub window: u64,
 
     /// MQTT publisher connections (the load is spread over them).
     #[arg(long, env = "TRIBUTARY_BENCH_MQTT_CONNECTIONS", default_value_t = 2)]

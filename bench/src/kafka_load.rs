@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{BenchError, Result};
-use crate::load::{LoadPlan, SendReport, due_at};
+use crate::load::{LoadPlan, SendReport, Window, due_at};
 use crate::payload;
 use crate::sink::MessageSink;
 
@@ -70,14 +70,27 @@ impl ProducerContext for DeliveryCounter {
     }
 }
 
-/// Produces `plan` to `topic` and waits for every delivery report.
-pub async fn produce(bootstrap: &str, topic: &str, plan: LoadPlan) -> Result<SendReport> {
+/// Produces `plan` to `topic` and waits for every delivery report; with a `window`, never more
+/// than its limit ahead of the far end.
+pub async fn produce(
+    bootstrap: &str,
+    topic: &str,
+    plan: LoadPlan,
+    window: Option<&Window>,
+) -> Result<SendReport> {
     let bootstrap = bootstrap.to_owned();
     let topic = topic.to_owned();
-    tokio::task::spawn_blocking(move || produce_blocking(&bootstrap, &topic, plan)).await?
+    let window = window.cloned();
+    tokio::task::spawn_blocking(move || produce_blocking(&bootstrap, &topic, plan, window.as_ref()))
+        .await?
 }
 
-fn produce_blocking(bootstrap: &str, topic: &str, plan: LoadPlan) -> Result<SendReport> {
+fn produce_blocking(
+    bootstrap: &str,
+    topic: &str,
+    plan: LoadPlan,
+    window: Option<&Window>,
+) -> Result<SendReport> {
     let counter = DeliveryCounter::default();
     // Flat out: let librdkafka batch. Paced (latency runs): 1 ms still batches enough that the
     // broker keeps up (with 0, nisshi fell behind at 40k records/s and latency grew to seconds).
@@ -90,9 +103,15 @@ fn produce_blocking(bootstrap: &str, topic: &str, plan: LoadPlan) -> Result<Send
         .map_err(|e| BenchError::kafka("producer", e))?;
 
     let start = Instant::now();
+    let deadline = start + plan.max_duration;
     let mut sent = 0;
     for index in 0..plan.count {
-        if start.elapsed() >= plan.max_duration {
+        if Instant::now() >= deadline {
+            break;
+        }
+        if let Some(window) = window
+            && !window.admit_blocking(deadline)
+        {
             break;
         }
         if let Some(rate) = plan.rate {

@@ -1,6 +1,10 @@
 //! What every load generator is asked to do and what it reports back, whatever protocol it speaks.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::sink::Progress;
 
 /// How much to send: `count` messages or until `max_duration`, whichever comes first, flat out or
 /// paced at `rate` messages per second.
@@ -64,6 +68,58 @@ pub fn due_at(start: Instant, index: u64, rate: f64) -> Instant {
     start + Duration::from_secs_f64(index as f64 / rate)
 }
 
+/// Keeps at most `limit` messages between the senders and the far end. Without it a flat-out
+/// sender fills a slow pipeline's queues (the broker's, a Kafka topic) with a backlog that takes
+/// minutes to drain and then distorts the next run; with it the far end still never starves.
+#[derive(Debug, Clone)]
+pub struct Window {
+    progress: Arc<Progress>,
+    admitted: Arc<AtomicU64>,
+    limit: u64,
+}
+
+impl Window {
+    pub fn new(progress: Arc<Progress>, limit: u64) -> Self {
+        Self {
+            progress,
+            admitted: Arc::new(AtomicU64::new(0)),
+            limit: limit.max(1),
+        }
+    }
+
+    fn full(&self) -> bool {
+        let outstanding = self
+            .admitted
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.progress.delivered());
+        outstanding >= self.limit
+    }
+
+    /// Waits for room for one more message; `false` when `deadline` passed first.
+    pub async fn admit(&self, deadline: Instant) -> bool {
+        while self.full() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// [`Window::admit`] for a sender on a blocking thread.
+    pub fn admit_blocking(&self, deadline: Instant) -> bool {
+        while self.full() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +136,22 @@ mod tests {
         assert_eq!(counts, vec![4, 3, 3]);
         assert_eq!(lane_plan(&plan, 3, 0).1, Some(300.0));
         assert_eq!(lane_plan(&plan, 0, 0).0, 10, "zero lanes means one");
+    }
+
+    #[tokio::test]
+    async fn window_admits_up_to_its_limit_then_waits_for_deliveries() {
+        let (mut sink, progress) = crate::sink::TrackingSink::new(0, 10);
+        let window = Window::new(progress, 2);
+        let soon = Instant::now() + Duration::from_millis(30);
+        assert!(window.admit(soon).await);
+        assert!(window.admit(soon).await);
+        assert!(
+            !window.admit(soon).await,
+            "third message must wait and time out"
+        );
+        use crate::sink::MessageSink;
+        sink.on_message(&crate::payload::build(0, 0));
+        assert!(window.admit_blocking(Instant::now() + Duration::from_millis(30)));
     }
 
     #[test]

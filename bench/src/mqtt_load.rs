@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{BenchError, Result};
-use crate::load::{LoadPlan, SendReport, due_at, lane_plan};
+use crate::load::{LoadPlan, SendReport, Window, due_at, lane_plan};
 use crate::payload;
 use crate::sink::MessageSink;
 
@@ -66,11 +66,13 @@ fn connect(options: MqttOptions, capacity: usize) -> (AsyncClient, EventLoop) {
     (client, eventloop)
 }
 
-/// Sends `plan` over `target.connections` connections and waits for every confirmation.
+/// Sends `plan` over `target.connections` connections and waits for every confirmation; with a
+/// `window`, never more than its limit ahead of the far end.
 pub async fn publish(
     endpoint: &MqttEndpoint,
     target: &PublishTarget,
     plan: LoadPlan,
+    window: Option<&Window>,
 ) -> Result<SendReport> {
     let lanes = target.connections.max(1);
     let tasks: Vec<JoinHandle<Result<SendReport>>> = (0..lanes)
@@ -86,6 +88,7 @@ pub async fn publish(
                 first_seq: plan.seq_base + lane,
                 stride: lanes,
                 max_duration: plan.max_duration,
+                window: window.cloned(),
             };
             let endpoint = endpoint.clone();
             tokio::spawn(async move { lane_run.run(&endpoint).await })
@@ -109,6 +112,7 @@ struct LaneRun {
     first_seq: u64,
     stride: u64,
     max_duration: Duration,
+    window: Option<Window>,
 }
 
 impl LaneRun {
@@ -128,8 +132,14 @@ impl LaneRun {
 
         let start = Instant::now();
         let mut sent = 0;
+        let deadline = start + self.max_duration;
         for index in 0..self.count {
-            if start.elapsed() >= self.max_duration {
+            if Instant::now() >= deadline {
+                break;
+            }
+            if let Some(window) = &self.window
+                && !window.admit(deadline).await
+            {
                 break;
             }
             if let Some(rate) = self.rate {

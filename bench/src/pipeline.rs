@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{BenchError, Result};
 use crate::kafka_load;
-use crate::load::{LoadPlan, SendReport};
+use crate::load::{LoadPlan, SendReport, Window};
 use crate::mqtt_load::{self, MqttEndpoint, PublishTarget};
 use crate::payload::PROBE_SEQ_BASE;
 use crate::proc_stats::{self, ProcSample};
@@ -45,8 +45,12 @@ pub enum Egress {
 pub struct Timing {
     /// How long a pipeline may take to pass its first probe.
     pub ready_within: Duration,
-    /// A run has drained when nothing arrived for this long.
+    /// A run has drained when nothing arrived for this long,
     pub idle_after: Duration,
+    /// or at the latest this long after the last message was sent (the rest count as missing).
+    pub drain_within: Duration,
+    /// Messages allowed between the senders and the far end (see [`Window`]).
+    pub window: u64,
 }
 
 /// CPU and memory of the processes watched during a run (the workers, or the Python bridge).
@@ -88,6 +92,7 @@ pub async fn measure(
 ) -> Result<Measurement> {
     let stop = CancellationToken::new();
     let (sink, progress) = TrackingSink::new(plan.seq_base, plan.count);
+    let progress: std::sync::Arc<Progress> = progress;
     let reader = match egress {
         Egress::Mqtt { filter, qos } => {
             let client_id = format!(
@@ -116,8 +121,9 @@ pub async fn measure(
     let outcome = async {
         wait_ready(endpoints, ingress, &progress, timing.ready_within).await?;
         let before = proc_stats::sample_all(watched);
-        let sent = send(endpoints, ingress, plan).await?;
-        wait_drained(&progress, sent.sent, timing.idle_after).await;
+        let window = Window::new(progress.clone(), timing.window);
+        let sent = send(endpoints, ingress, plan, Some(&window)).await?;
+        wait_drained(&progress, sent.sent, timing).await;
         Ok::<_, BenchError>((
             sent,
             resource_use(&before, &proc_stats::sample_all(watched)),
@@ -136,11 +142,16 @@ pub async fn measure(
     })
 }
 
-async fn send(endpoints: &Endpoints, ingress: &Ingress, plan: LoadPlan) -> Result<SendReport> {
+async fn send(
+    endpoints: &Endpoints,
+    ingress: &Ingress,
+    plan: LoadPlan,
+    window: Option<&Window>,
+) -> Result<SendReport> {
     match ingress {
-        Ingress::Mqtt(target) => mqtt_load::publish(&endpoints.mqtt, target, plan).await,
+        Ingress::Mqtt(target) => mqtt_load::publish(&endpoints.mqtt, target, plan, window).await,
         Ingress::Kafka { topic } => {
-            kafka_load::produce(&endpoints.kafka_bootstrap, topic, plan).await
+            kafka_load::produce(&endpoints.kafka_bootstrap, topic, plan, window).await
         }
     }
 }
@@ -164,7 +175,13 @@ async fn wait_ready(
     let deadline = Instant::now() + within;
     let mut probe = 0;
     while Instant::now() < deadline {
-        send(endpoints, &single, LoadPlan::probe(PROBE_SEQ_BASE + probe)).await?;
+        send(
+            endpoints,
+            &single,
+            LoadPlan::probe(PROBE_SEQ_BASE + probe),
+            None,
+        )
+        .await?;
         probe += 1;
         let wait_until = Instant::now() + Duration::from_secs(1);
         while Instant::now() < wait_until {
@@ -180,11 +197,12 @@ async fn wait_ready(
     ))
 }
 
-/// Waits until everything sent arrived, or nothing arrived for `idle_after`.
-async fn wait_drained(progress: &Progress, sent: u64, idle_after: Duration) {
+/// Waits until everything sent arrived, nothing arrived for a while, or the drain time is up.
+async fn wait_drained(progress: &Progress, sent: u64, timing: Timing) {
+    let give_up = Instant::now() + timing.drain_within;
     let mut last = progress.delivered();
     let mut last_change = Instant::now();
-    while last < sent && last_change.elapsed() < idle_after {
+    while last < sent && last_change.elapsed() < timing.idle_after && Instant::now() < give_up {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let now = progress.delivered();
         if now != last {

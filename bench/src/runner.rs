@@ -67,6 +67,8 @@ pub async fn run(args: Args) -> Result<()> {
         timing: Timing {
             ready_within: args.ready_timeout,
             idle_after: args.idle_timeout,
+            drain_within: args.drain_timeout,
+            window: args.window,
         },
         messages: args.messages,
         duration: args.duration,
@@ -189,11 +191,12 @@ async fn prepare_control_plane(args: &Args, flow_settings: &FlowSettings) -> Out
 
 fn shape(args: &Args) -> String {
     format!(
-        "throughput runs of up to {} messages or {:?}; latency runs of {:?} at half the sustained rate; \
+        "throughput runs of up to {} messages or {:?} with at most {} messages between sender and receiver; latency runs of {:?} at half the sustained rate; \
          {} MQTT publisher connections with {} QoS 1 messages in flight each; {} partitions per Kafka topic; \
          producer action max_linger_time {}; 200-byte JSON payloads",
         args.messages,
         args.duration,
+        args.window,
         args.latency_duration,
         args.mqtt_connections,
         args.mqtt_inflight,

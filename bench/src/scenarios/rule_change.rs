@@ -128,7 +128,8 @@ pub async fn run(settings: &Settings) -> Outcome<RuleChange> {
         seq_base: 0,
     };
     let endpoint = settings.endpoints.mqtt.clone();
-    let publisher = tokio::spawn(async move { mqtt_load::publish(&endpoint, &target, plan).await });
+    let publisher =
+        tokio::spawn(async move { mqtt_load::publish(&endpoint, &target, plan, None).await });
 
     let outcome = match reader {
         Ok(_) => observe(settings, &flow, &seen).await,
