@@ -14,8 +14,9 @@ use crate::grpc::LeaseArgs;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Absent only when a subcommand was given (clap then leaves the server's flags alone).
     #[command(flatten)]
-    pub serve: ServeArgs,
+    pub serve: Option<ServeArgs>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use prometheus_client::registry::Registry;
 use tributary_control_plane::auth::api_keys;
 use tributary_control_plane::config::{Cli, Command, ServeArgs};
@@ -17,9 +18,15 @@ use tributary_service::shutdown;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Openapi) => print_openapi(),
-        None => serve(cli.serve).await,
+    let result = match (cli.command, cli.serve) {
+        (Some(Command::Openapi), _) => print_openapi(),
+        (None, Some(args)) => serve(args).await,
+        (None, None) => Cli::command()
+            .error(
+                ErrorKind::MissingRequiredArgument,
+                "--database-url (DATABASE_URL) and --worker-token (TRIBUTARY_WORKER_TOKEN) are required",
+            )
+            .exit(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use tributary_protocol::resources::{ConnectorType, FieldError, KafkaProducerPara
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::bridges::{self, BridgeKind, BridgeView};
+use super::bridges::{self, BridgeKind, bridge_view};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::store::bridges::BridgeTable;
@@ -55,7 +55,11 @@ impl BridgeKind for KafkaProducerAction {
     }
 }
 
-pub type ActionView = BridgeView<KafkaProducerParameters>;
+bridge_view!(
+    /// A `kafka_producer` action as the API shows it.
+    ActionView,
+    KafkaProducerParameters
+);
 
 #[derive(Debug, Deserialize)]
 pub struct DeleteQuery {
@@ -64,34 +68,46 @@ pub struct DeleteQuery {
     pub also_delete_dep_actions: bool,
 }
 
-#[utoipa::path(tag = "actions", responses((status = 200, body = [ActionView])))]
+#[utoipa::path(operation_id = "list_actions", tag = "actions", responses((status = 200, body = [ActionView])))]
 #[get("/actions")]
 async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bridges::list::<KafkaProducerAction>(&state).await?))
+    Ok(HttpResponse::Ok().json(
+        bridges::list::<KafkaProducerAction>(&state)
+            .await?
+            .into_iter()
+            .map(ActionView::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 #[utoipa::path(
+    operation_id = "create_action",
     tag = "actions",
     request_body(content = ActionView, description = "`type`, `name`, `connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
     responses((status = 201, body = ActionView), (status = 400, description = "Invalid field, unknown connector, or `ALREADY_EXISTS`", body = ErrorBody))
 )]
 #[post("/actions")]
 async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created()
-        .json(bridges::create::<KafkaProducerAction>(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(ActionView::from(
+        bridges::create::<KafkaProducerAction>(&state, body.into_inner()).await?,
+    )))
 }
 
 #[utoipa::path(
+    operation_id = "get_action",
     tag = "actions",
     params(("id" = String, Path, description = "`kafka_producer:<name>`")),
     responses((status = 200, body = ActionView), (status = 404, body = ErrorBody))
 )]
 #[get("/actions/{id}")]
 async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bridges::read::<KafkaProducerAction>(&state, &id).await?))
+    Ok(HttpResponse::Ok().json(ActionView::from(
+        bridges::read::<KafkaProducerAction>(&state, &id).await?,
+    )))
 }
 
 #[utoipa::path(
+    operation_id = "update_action",
     tag = "actions",
     params(("id" = String, Path, description = "`kafka_producer:<name>`")),
     request_body(content = ActionView, description = "`connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
@@ -103,11 +119,13 @@ async fn update(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(bridges::update::<KafkaProducerAction>(&state, &id, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(ActionView::from(
+        bridges::update::<KafkaProducerAction>(&state, &id, body.into_inner()).await?,
+    )))
 }
 
 #[utoipa::path(
+    operation_id = "delete_action",
     tag = "actions",
     params(
         ("id" = String, Path, description = "`kafka_producer:<name>`"),
@@ -130,6 +148,7 @@ async fn remove(
 }
 
 #[utoipa::path(
+    operation_id = "set_enable_action",
     tag = "actions",
     params(("id" = String, Path, description = "`kafka_producer:<name>`"), ("enable" = bool, Path)),
     responses((status = 204, description = "Done"), (status = 404, body = ErrorBody))
@@ -149,7 +168,7 @@ async fn set_enable(
 #[serde(transparent)]
 pub struct ActionType(&'static str);
 
-#[utoipa::path(tag = "actions", responses((status = 200, body = [ActionType], example = json!(["kafka_producer"]))))]
+#[utoipa::path(operation_id = "list_action_types", tag = "actions", responses((status = 200, body = [ActionType], example = json!(["kafka_producer"]))))]
 #[get("/action_types")]
 async fn action_types() -> HttpResponse {
     HttpResponse::Ok().json([ActionType(KafkaProducerAction::TYPE)])

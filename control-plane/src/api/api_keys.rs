@@ -87,7 +87,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<DateTime<Utc
     Option::<DateTime<Utc>>::deserialize(d).map(Some)
 }
 
-#[utoipa::path(tag = "api_keys", responses((status = 200, body = [ApiKeyView])))]
+#[utoipa::path(operation_id = "list_api_keys", tag = "api_keys", responses((status = 200, body = [ApiKeyView])))]
 #[get("/api_key")]
 async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let keys: Vec<ApiKeyView> = api_keys::list(&state.pool)
@@ -99,6 +99,7 @@ async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 #[utoipa::path(
+    operation_id = "create_api_key",
     tag = "api_keys",
     request_body = NewApiKeyBody,
     responses((status = 200, description = "Created; `api_secret` is shown only now", body = CreatedApiKey), (status = 400, body = ErrorBody))
@@ -132,6 +133,7 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
 }
 
 #[utoipa::path(
+    operation_id = "get_api_key",
     tag = "api_keys",
     params(("name" = String, Path)),
     responses((status = 200, body = ApiKeyView), (status = 404, body = ErrorBody))
@@ -145,6 +147,7 @@ async fn read(state: web::Data<AppState>, name: web::Path<String>) -> ApiResult<
 }
 
 #[utoipa::path(
+    operation_id = "update_api_key",
     tag = "api_keys",
     params(("name" = String, Path)),
     request_body = ApiKeyChanges,
@@ -171,6 +174,7 @@ async fn update(
 }
 
 #[utoipa::path(
+    operation_id = "delete_api_key",
     tag = "api_keys",
     params(("name" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))

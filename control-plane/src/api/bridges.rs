@@ -61,21 +61,58 @@ impl Default for BridgeResourceOptions {
     }
 }
 
-/// An action or source as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
+/// An action or source as stored, with its parameters decoded. Shown through the per-type views
+/// that [`bridge_view!`] defines, so the OpenAPI document names each type's parameters.
+#[derive(Debug)]
 pub struct BridgeView<P> {
-    #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
     pub enable: bool,
     pub description: String,
-    /// Name of a connector of the same type.
     pub connector: String,
     pub parameters: P,
     pub resource_opts: BridgeResourceOptions,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Defines the response (and request) schema of one bridge type.
+macro_rules! bridge_view {
+    ($(#[$doc:meta])* $view:ident, $parameters:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $view {
+            #[serde(rename = "type")]
+            pub kind: String,
+            pub name: String,
+            pub enable: bool,
+            pub description: String,
+            /// Name of a connector of the same type.
+            pub connector: String,
+            pub parameters: $parameters,
+            pub resource_opts: $crate::api::bridges::BridgeResourceOptions,
+            pub created_at: chrono::DateTime<chrono::Utc>,
+            pub updated_at: chrono::DateTime<chrono::Utc>,
+        }
+
+        impl From<$crate::api::bridges::BridgeView<$parameters>> for $view {
+            fn from(v: $crate::api::bridges::BridgeView<$parameters>) -> Self {
+                Self {
+                    kind: v.kind,
+                    name: v.name,
+                    enable: v.enable,
+                    description: v.description,
+                    connector: v.connector,
+                    parameters: v.parameters,
+                    resource_opts: v.resource_opts,
+                    created_at: v.created_at,
+                    updated_at: v.updated_at,
+                }
+            }
+        }
+    };
+}
+pub(crate) use bridge_view;
 
 impl<P: DeserializeOwned> BridgeView<P> {
     pub fn from_row(row: &BridgeRow) -> ApiResult<Self> {

@@ -98,6 +98,7 @@ pub fn parse_new(body: Value) -> ApiResult<ConnectorInput> {
 }
 
 #[utoipa::path(
+    operation_id = "list_connectors",
     tag = "connectors",
     responses((status = 200, description = "All connectors", body = [ConnectorView]))
 )]
@@ -112,6 +113,7 @@ async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 #[utoipa::path(
+    operation_id = "create_connector",
     tag = "connectors",
     request_body(content = ConnectorView, description = "`type`, `name` and the type's fields; `created_at`/`updated_at` are ignored"),
     responses(
@@ -142,6 +144,7 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
 }
 
 #[utoipa::path(
+    operation_id = "get_connector",
     tag = "connectors",
     params(("id" = String, Path, description = "`<type>:<name>`, e.g. `kafka_producer:my_kafka`")),
     responses((status = 200, body = ConnectorView), (status = 404, body = ErrorBody))
@@ -156,6 +159,7 @@ async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<Ht
 }
 
 #[utoipa::path(
+    operation_id = "update_connector",
     tag = "connectors",
     params(("id" = String, Path, description = "`<type>:<name>`")),
     request_body(content = ConnectorView, description = "The type's fields (`type` and `name` may be omitted). Secrets sent as `******` keep their stored value."),
@@ -196,6 +200,7 @@ async fn update(
 }
 
 #[utoipa::path(
+    operation_id = "delete_connector",
     tag = "connectors",
     params(("id" = String, Path, description = "`<type>:<name>`")),
     responses(
@@ -242,6 +247,7 @@ async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<
 }
 
 #[utoipa::path(
+    operation_id = "set_enable_connector",
     tag = "connectors",
     params(
         ("id" = String, Path, description = "`<type>:<name>`"),

@@ -89,6 +89,7 @@ fn headers(pairs: Vec<(String, String)>) -> Vec<Header> {
 }
 
 #[utoipa::path(
+    operation_id = "dry_run",
     tag = "rules",
     params(("id" = String, Path, description = "Rule id")),
     request_body = DryRunBody,

@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 #[utoipa::path(
+    operation_id = "probe_connector",
     tag = "connectors",
     request_body(content = ConnectorView, description = "A connector as `POST /connectors` takes it. Secrets sent as `******` are taken from the stored connector of the same type and name."),
     responses(
@@ -61,6 +62,7 @@ async fn probe_connector(
 }
 
 #[utoipa::path(
+    operation_id = "probe_action",
     tag = "actions",
     request_body(content = ActionView, description = "An action as `POST /actions` takes it; its connector must exist"),
     responses(
@@ -97,6 +99,7 @@ async fn probe_action(
 }
 
 #[utoipa::path(
+    operation_id = "probe_source",
     tag = "sources",
     request_body(content = SourceView, description = "A source as `POST /sources` takes it; its connector must exist"),
     responses(

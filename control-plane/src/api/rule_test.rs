@@ -49,6 +49,7 @@ pub fn parse(sql: &str) -> ApiResult<Rule> {
 }
 
 #[utoipa::path(
+    operation_id = "rule_test",
     tag = "rules",
     request_body = RuleTestBody,
     responses(

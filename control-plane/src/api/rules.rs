@@ -117,6 +117,7 @@ impl ListQuery {
 }
 
 #[utoipa::path(
+    operation_id = "list_rules",
     tag = "rules",
     params(
         ("enable" = Option<bool>, Query, description = "Only enabled (`true`) or disabled (`false`) rules"),
@@ -167,6 +168,7 @@ async fn list(state: web::Data<AppState>, query: Query<ListQuery>) -> ApiResult<
 }
 
 #[utoipa::path(
+    operation_id = "create_rule",
     tag = "rules",
     request_body = RuleBody,
     responses(
@@ -229,6 +231,7 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
 }
 
 #[utoipa::path(
+    operation_id = "get_rule",
     tag = "rules",
     params(("id" = String, Path, description = "Rule id")),
     responses((status = 200, body = RuleView), (status = 404, body = ErrorBody))
@@ -242,6 +245,7 @@ async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<Ht
 }
 
 #[utoipa::path(
+    operation_id = "update_rule",
     tag = "rules",
     params(("id" = String, Path, description = "Rule id")),
     request_body(content = RuleBody, description = "Fields to change; absent fields keep their value"),
@@ -304,6 +308,7 @@ async fn update(
 }
 
 #[utoipa::path(
+    operation_id = "delete_rule",
     tag = "rules",
     params(("id" = String, Path, description = "Rule id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))

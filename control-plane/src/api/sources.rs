@@ -8,7 +8,7 @@ use tributary_protocol::resources::{ConnectorType, FieldError, KafkaConsumerPara
 use tributary_rules::RuleInput;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::bridges::{self, BridgeKind, BridgeView};
+use super::bridges::{self, BridgeKind, bridge_view};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::store::bridges::BridgeTable;
@@ -73,36 +73,52 @@ impl BridgeKind for KafkaConsumerSource {
     }
 }
 
-pub type SourceView = BridgeView<KafkaConsumerParameters>;
+bridge_view!(
+    /// A `kafka_consumer` source as the API shows it.
+    SourceView,
+    KafkaConsumerParameters
+);
 
-#[utoipa::path(tag = "sources", responses((status = 200, body = [SourceView])))]
+#[utoipa::path(operation_id = "list_sources", tag = "sources", responses((status = 200, body = [SourceView])))]
 #[get("/sources")]
 async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bridges::list::<KafkaConsumerSource>(&state).await?))
+    Ok(HttpResponse::Ok().json(
+        bridges::list::<KafkaConsumerSource>(&state)
+            .await?
+            .into_iter()
+            .map(SourceView::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 #[utoipa::path(
+    operation_id = "create_source",
     tag = "sources",
     request_body(content = SourceView, description = "`type`, `name`, `connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
     responses((status = 201, body = SourceView), (status = 400, description = "Invalid field, unknown connector, or `ALREADY_EXISTS`", body = ErrorBody))
 )]
 #[post("/sources")]
 async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created()
-        .json(bridges::create::<KafkaConsumerSource>(&state, body.into_inner()).await?))
+    Ok(HttpResponse::Created().json(SourceView::from(
+        bridges::create::<KafkaConsumerSource>(&state, body.into_inner()).await?,
+    )))
 }
 
 #[utoipa::path(
+    operation_id = "get_source",
     tag = "sources",
     params(("id" = String, Path, description = "`kafka_consumer:<name>`")),
     responses((status = 200, body = SourceView), (status = 404, body = ErrorBody))
 )]
 #[get("/sources/{id}")]
 async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(bridges::read::<KafkaConsumerSource>(&state, &id).await?))
+    Ok(HttpResponse::Ok().json(SourceView::from(
+        bridges::read::<KafkaConsumerSource>(&state, &id).await?,
+    )))
 }
 
 #[utoipa::path(
+    operation_id = "update_source",
     tag = "sources",
     params(("id" = String, Path, description = "`kafka_consumer:<name>`")),
     request_body(content = SourceView, description = "`connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
@@ -114,11 +130,13 @@ async fn update(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok()
-        .json(bridges::update::<KafkaConsumerSource>(&state, &id, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(SourceView::from(
+        bridges::update::<KafkaConsumerSource>(&state, &id, body.into_inner()).await?,
+    )))
 }
 
 #[utoipa::path(
+    operation_id = "delete_source",
     tag = "sources",
     params(("id" = String, Path, description = "`kafka_consumer:<name>`")),
     responses(
@@ -134,6 +152,7 @@ async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<
 }
 
 #[utoipa::path(
+    operation_id = "set_enable_source",
     tag = "sources",
     params(("id" = String, Path, description = "`kafka_consumer:<name>`"), ("enable" = bool, Path)),
     responses((status = 204, description = "Done"), (status = 404, body = ErrorBody))
