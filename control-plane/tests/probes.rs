@@ -3,6 +3,9 @@
 //!
 //! Needs `TRIBUTARY_TEST_KAFKA` and `TRIBUTARY_TEST_MQTT` (`source .test-stack/env`).
 
+// Helpers fail the test loudly when the stack is missing or misbehaves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -55,10 +55,10 @@ struct ProbeContext {
 
 impl ProbeContext {
     fn remember(&self, reason: String) {
-        if let Ok(mut reasons) = self.reasons.lock() {
-            if !reasons.contains(&reason) {
-                reasons.push(reason);
-            }
+        if let Ok(mut reasons) = self.reasons.lock()
+            && !reasons.contains(&reason)
+        {
+            reasons.push(reason);
         }
     }
 

@@ -2,7 +2,10 @@
 //! database (`#[sqlx::test]`), an authorized API key, and request helpers.
 //!
 //! Needs `DATABASE_URL` (`source .test-stack/env` after `scripts/test-stack.sh start`).
+// Each test binary uses a different part of these helpers.
 #![allow(dead_code)]
+// A failed setup step should fail the test loudly, like in the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
