@@ -56,7 +56,7 @@ pub enum ApiError {
 
     // --- ours ---
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -155,6 +155,23 @@ fn join_field_errors(errors: &[FieldError]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        // PostgreSQL refuses NUL characters in text and JSONB (SQLSTATE 22P05, 22021): that is
+        // the request's fault, not ours.
+        let code = err
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        match code.as_deref() {
+            Some("22P05" | "22021") => {
+                Self::BadRequest("text must not contain NUL (\\u0000) characters".to_owned())
+            }
+            _ => Self::Database(err),
+        }
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -132,3 +132,27 @@ async fn requests_are_counted_by_route_and_status(pool: PgPool) {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn nul_characters_are_client_errors(pool: PgPool) {
+    let app = test_app!(pool);
+    let mut connector = common::mqtt_connector("m");
+    connector["description"] = json!("a\u{0}b");
+    let (status, body) = call!(app, common::post("/api/v5/connectors", &connector));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let mut connector = common::mqtt_connector("m");
+    connector["clientid_prefix"] = json!("x\u{0}");
+    let (status, body) = call!(app, common::post("/api/v5/connectors", &connector));
+    assert!(status.is_client_error(), "{status} {body}");
+    for path in [
+        "/api/v5/rules/a%00b",
+        "/api/v5/connectors/mqtt:a%00b",
+        "/api/v5/api_key/a%00",
+    ] {
+        let (status, body) = call!(app, common::get(path));
+        assert!(status.is_client_error(), "{path}: {status} {body}");
+    }
+    let rule = json!({"sql": "SELECT * FROM \"t\"", "description": "\u{0}"});
+    let (status, body) = call!(app, common::post("/api/v5/rules", &rule));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
