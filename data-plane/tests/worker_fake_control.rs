@@ -4,6 +4,9 @@
 //!
 //! Needs `scripts/test-stack.sh start && source .test-stack/env`.
 
+// Setup helpers outside #[test] functions: a failed setup step must abort the test loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -332,13 +335,12 @@ async fn publish(topic: &str, count: usize, props: &[(&str, &str)]) {
     });
     let mut acked = 0;
     while acked < count {
-        match tokio::time::timeout(Duration::from_secs(10), eventloop.poll())
+        let event = tokio::time::timeout(Duration::from_secs(10), eventloop.poll())
             .await
             .unwrap()
-            .unwrap()
-        {
-            Event::Incoming(Packet::PubAck(_)) => acked += 1,
-            _ => {}
+            .unwrap();
+        if let Event::Incoming(Packet::PubAck(_)) = event {
+            acked += 1;
         }
     }
 }

@@ -55,9 +55,15 @@ pub struct Process {
 }
 
 impl Process {
-    pub fn spawn(binary_name: &str, label: &str, env: &BTreeMap<String, String>) -> Self {
+    pub fn spawn(
+        binary_name: &str,
+        label: &str,
+        env: &BTreeMap<String, String>,
+        args: &[String],
+    ) -> Self {
         let mut command = Command::new(binary(binary_name));
         command
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env)

@@ -63,10 +63,18 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
+        // The required flags also go on the command line: flags and their variables are equivalent,
+        // and an explicit flag does not depend on how the binary groups its subcommands.
         let control = Process::spawn(
             "tributary-control",
             &format!("control-{api_key}"),
             &control_env,
+            &[
+                "--database-url".to_owned(),
+                database_url.clone(),
+                "--worker-token".to_owned(),
+                worker_token.clone(),
+            ],
         );
         let mut stack = Self {
             env,
@@ -207,7 +215,7 @@ impl Stack {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         env.extend(extra_env.clone());
-        Process::spawn("tributary-worker", name, &env)
+        Process::spawn("tributary-worker", name, &env, &[])
     }
 }
 

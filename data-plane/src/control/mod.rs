@@ -125,6 +125,7 @@ async fn session(
         tokio::select! {
             () = shutdown.cancelled() => return SessionEnd::Shutdown,
             _ = heartbeat.tick() => {
+                supervisor.housekeeping();
                 let request = sources.request(&worker_id, epoch);
                 match client.heartbeat(request).await {
                     Ok(response) => lease.renew(millis(response.into_inner().lease_ttl_ms, 15_000)),

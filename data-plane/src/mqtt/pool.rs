@@ -7,7 +7,8 @@
 //! share `<prefix><worker name>`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tributary_protocol::assignment::NamedMqttConnector;
 use tributary_protocol::resources::MqttVersion;
@@ -21,7 +22,15 @@ pub struct MqttPool {
     worker_name: String,
     status: StatusBoard,
     metrics: MetricsHub,
-    connections: Arc<Mutex<HashMap<String, Weak<MqttConnection>>>>,
+    /// Held here too, so a flow restart (stop, then start) keeps the connection and its session
+    /// instead of reconnecting; [`MqttPool::release_idle`] closes the ones nobody uses.
+    connections: Arc<Mutex<HashMap<String, Pooled>>>,
+}
+
+#[derive(Debug)]
+struct Pooled {
+    connection: Arc<MqttConnection>,
+    unused_since: Option<Instant>,
 }
 
 impl MqttPool {
@@ -71,11 +80,11 @@ impl MqttPool {
             .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        connections.retain(|_, weak| weak.strong_count() > 0);
-        if let Some(existing) = connections.get(&client_id).and_then(Weak::upgrade) {
-            // An edited connector gets a fresh connection; the old one closes with its last flow.
-            if existing.config() == &connector.config {
-                return Ok(existing);
+        if let Some(existing) = connections.get_mut(&client_id) {
+            // An edited connector gets a fresh connection (same client id: it takes the session over).
+            if existing.connection.config() == &connector.config {
+                existing.unused_since = None;
+                return Ok(Arc::clone(&existing.connection));
             }
         }
         let connection = MqttConnection::start(
@@ -86,7 +95,30 @@ impl MqttPool {
             self.metrics.clone(),
             &self.worker_name,
         )?;
-        connections.insert(client_id, Arc::downgrade(&connection));
+        connections.insert(
+            client_id,
+            Pooled {
+                connection: Arc::clone(&connection),
+                unused_since: None,
+            },
+        );
         Ok(connection)
+    }
+
+    /// Closes connections no flow has used for `grace`.
+    pub fn release_idle(&self, grace: Duration) {
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        connections.retain(|_, pooled| {
+            if Arc::strong_count(&pooled.connection) > 1 {
+                pooled.unused_since = None;
+                return true;
+            }
+            let since = *pooled.unused_since.get_or_insert(now);
+            now.duration_since(since) < grace
+        });
     }
 }

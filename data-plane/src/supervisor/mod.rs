@@ -58,6 +58,11 @@ impl Supervisor {
         Arc::clone(&self.applied_revision)
     }
 
+    /// Periodic upkeep: closes MQTT connections no flow has used for a while.
+    pub fn housekeeping(&self) {
+        self.env.mqtt.release_idle(Duration::from_secs(30));
+    }
+
     pub fn running_flows(&self) -> usize {
         self.flows.len()
     }

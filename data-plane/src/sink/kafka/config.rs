@@ -215,9 +215,10 @@ mod tests {
 
     #[test]
     fn maps_sasl_and_tls() {
+        let mechanism = serde_json::to_value(SaslMechanism::ScramSha512).unwrap();
         let config = connection_config(&connector(serde_json::json!({
             "bootstrap_hosts": "k:9093",
-            "authentication": {"mechanism": "scram_sha_512", "username": "u", "password": "p"},
+            "authentication": {"mechanism": mechanism, "username": "u", "password": "p"},
             "ssl": {"enable": true, "verify": "verify_none"}
         })));
         assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));
