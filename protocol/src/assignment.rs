@@ -11,6 +11,9 @@ use crate::resources::{
     RepublishArgs,
 };
 
+// Specs are built once per assignment and held a handful at a time; boxing the larger variant
+// would only add indirection to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FlowSpec {
@@ -52,6 +55,8 @@ pub struct NamedMqttConnector {
     pub config: MqttConnectorConfig,
 }
 
+// Same reasoning as for `FlowSpec`: few, long-lived values.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ResolvedAction {

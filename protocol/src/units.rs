@@ -66,9 +66,9 @@ impl fmt::Display for HumanDuration {
         let ms = self.as_millis();
         match ms {
             0 => write!(f, "0ms"),
-            _ if ms % 3_600_000 == 0 => write!(f, "{}h", ms / 3_600_000),
-            _ if ms % 60_000 == 0 => write!(f, "{}m", ms / 60_000),
-            _ if ms % 1_000 == 0 => write!(f, "{}s", ms / 1_000),
+            _ if ms.is_multiple_of(3_600_000) => write!(f, "{}h", ms / 3_600_000),
+            _ if ms.is_multiple_of(60_000) => write!(f, "{}m", ms / 60_000),
+            _ if ms.is_multiple_of(1_000) => write!(f, "{}s", ms / 1_000),
             _ => write!(f, "{ms}ms"),
         }
     }
@@ -119,9 +119,9 @@ impl fmt::Display for ByteSize {
         let n = self.0;
         match n {
             0 => write!(f, "0B"),
-            _ if n % (1 << 30) == 0 => write!(f, "{}GB", n >> 30),
-            _ if n % (1 << 20) == 0 => write!(f, "{}MB", n >> 20),
-            _ if n % (1 << 10) == 0 => write!(f, "{}KB", n >> 10),
+            _ if n.is_multiple_of(1 << 30) => write!(f, "{}GB", n >> 30),
+            _ if n.is_multiple_of(1 << 20) => write!(f, "{}MB", n >> 20),
+            _ if n.is_multiple_of(1 << 10) => write!(f, "{}KB", n >> 10),
             _ => write!(f, "{n}B"),
         }
     }

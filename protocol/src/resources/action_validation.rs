@@ -9,13 +9,15 @@ impl Validate for KafkaProducerParameters {
         if self.topic.is_empty() {
             errors.push(FieldError::new("topic", "must not be empty"));
         } else if !rules::is_template(&self.topic)
-            && let Err(reason) = rules::kafka_topic(&self.topic) {
-                errors.push(FieldError::new("topic", reason));
-            }
+            && let Err(reason) = rules::kafka_topic(&self.topic)
+        {
+            errors.push(FieldError::new("topic", reason));
+        }
         if let Some(headers) = &self.kafka_headers
-            && let Err(reason) = rules::single_placeholder(headers) {
-                errors.push(FieldError::new("kafka_headers", reason));
-            }
+            && let Err(reason) = rules::single_placeholder(headers)
+        {
+            errors.push(FieldError::new("kafka_headers", reason));
+        }
         for (i, header) in self.kafka_ext_headers.iter().enumerate() {
             errors.check(
                 !header.kafka_ext_header_key.is_empty(),
@@ -62,9 +64,10 @@ impl Validate for KafkaProducerParameters {
             || "must be larger than 0B".into(),
         );
         if let Some(topic) = &self.dead_letter_topic
-            && let Err(reason) = rules::kafka_topic(topic) {
-                errors.push(FieldError::new("dead_letter_topic", reason));
-            }
+            && let Err(reason) = rules::kafka_topic(topic)
+        {
+            errors.push(FieldError::new("dead_letter_topic", reason));
+        }
         errors.finish()
     }
 }
@@ -73,9 +76,10 @@ impl Validate for RepublishArgs {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         if (!rules::is_template(&self.topic) || self.topic.is_empty())
-            && let Err(reason) = rules::mqtt_publish_topic(&self.topic) {
-                errors.push(FieldError::new("topic", reason));
-            }
+            && let Err(reason) = rules::mqtt_publish_topic(&self.topic)
+        {
+            errors.push(FieldError::new("topic", reason));
+        }
         errors.check(
             rules::is_template(&self.qos) || matches!(self.qos.as_str(), "0" | "1" | "2"),
             "qos",
@@ -104,9 +108,10 @@ impl Validate for RepublishArgs {
             );
         }
         if let Some(props) = &self.user_properties
-            && let Err(reason) = rules::single_placeholder(props) {
-                errors.push(FieldError::new("user_properties", reason));
-            }
+            && let Err(reason) = rules::single_placeholder(props)
+        {
+            errors.push(FieldError::new("user_properties", reason));
+        }
         errors.finish()
     }
 }

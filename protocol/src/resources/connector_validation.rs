@@ -93,9 +93,10 @@ impl Validate for TlsConfig {
         }
         // The mask is checked elsewhere: it is legal on updates.
         if let Some(key) = self.keyfile.as_deref().filter(|k| *k != MASKED_SECRET)
-            && let Err(reason) = rules::pem(key) {
-                errors.push(FieldError::new("keyfile", reason));
-            }
+            && let Err(reason) = rules::pem(key)
+        {
+            errors.push(FieldError::new("keyfile", reason));
+        }
         errors.check(
             self.certfile.is_some() == self.keyfile.is_some(),
             if self.certfile.is_some() {

@@ -31,9 +31,10 @@ impl Validate for KafkaConsumerParameters {
                 || format!("`{}` appears in more than one mapping", mapping.kafka_topic),
             );
             if (!rules::is_template(&mapping.mqtt_topic) || mapping.mqtt_topic.is_empty())
-                && let Err(reason) = rules::mqtt_publish_topic(&mapping.mqtt_topic) {
-                    errors.push(FieldError::new(at("mqtt_topic"), reason));
-                }
+                && let Err(reason) = rules::mqtt_publish_topic(&mapping.mqtt_topic)
+            {
+                errors.push(FieldError::new(at("mqtt_topic"), reason));
+            }
             errors.check(mapping.qos <= 2, &at("qos"), || "0, 1 or 2".into());
         }
         if let Some(group) = &self.group_id {
