@@ -10,13 +10,13 @@ use crate::grpc::LeaseArgs;
 #[derive(Debug, Parser)]
 #[command(name = "tributary-control", version, about = "Tributary control plane")]
 // `tributary-control openapi` must work without a database or a worker token.
-#[command(args_conflicts_with_subcommands = true)]
+// The server's required flags are waived for subcommands; clap still enforces them otherwise.
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Absent only when a subcommand was given (clap then leaves the server's flags alone).
     #[command(flatten)]
-    pub serve: Option<ServeArgs>,
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,8 +30,9 @@ pub enum Command {
 #[derive(Clone, Args)]
 pub struct ServeArgs {
     /// PostgreSQL connection URL; migrations are applied at startup.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: String,
+    /// Always present when serving (`required`); absent only under a subcommand.
+    #[arg(long, env = "DATABASE_URL", required = true)]
+    pub database_url: Option<String>,
     /// Address of the REST API, `/healthz` and `/metrics`.
     #[arg(long, env = "TRIBUTARY_HTTP_LISTEN", default_value = "127.0.0.1:18083")]
     pub http_listen: SocketAddr,
@@ -39,8 +40,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TRIBUTARY_GRPC_LISTEN", default_value = "127.0.0.1:18090")]
     pub grpc_listen: SocketAddr,
     /// Shared bearer token workers present on every gRPC call.
-    #[arg(long, env = "TRIBUTARY_WORKER_TOKEN")]
-    pub worker_token: String,
+    #[arg(long, env = "TRIBUTARY_WORKER_TOKEN", required = true)]
+    pub worker_token: Option<String>,
     /// An API key created (or whose secret is updated) at startup, so a fresh install can be used.
     #[arg(
         long,

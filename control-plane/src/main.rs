@@ -18,15 +18,20 @@ use tributary_service::shutdown;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match (cli.command, cli.serve) {
-        (Some(Command::Openapi), _) => print_openapi(),
-        (None, Some(args)) => serve(args).await,
-        (None, None) => Cli::command()
-            .error(
-                ErrorKind::MissingRequiredArgument,
-                "--database-url (DATABASE_URL) and --worker-token (TRIBUTARY_WORKER_TOKEN) are required",
-            )
-            .exit(),
+    let result = match cli.command {
+        Some(Command::Openapi) => print_openapi(),
+        None => match (cli.serve.database_url.clone(), cli.serve.worker_token.clone()) {
+            (Some(database_url), Some(worker_token)) => {
+                serve(cli.serve, database_url, worker_token).await
+            }
+            // Unreachable through clap (`required = true`), kept as a clear error all the same.
+            _ => Cli::command()
+                .error(
+                    ErrorKind::MissingRequiredArgument,
+                    "--database-url (DATABASE_URL) and --worker-token (TRIBUTARY_WORKER_TOKEN) are required",
+                )
+                .exit(),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,14 +49,14 @@ fn print_openapi() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, database_url: String, worker_token: String) -> anyhow::Result<()> {
     args.log.init();
     let shutdown = shutdown::on_signal();
     let grpc_config = GrpcConfig {
-        worker_token: args.worker_token.clone(),
+        worker_token,
         lease: LeaseSettings::try_from(&args.lease)?,
     };
-    let pool = store::connect_and_migrate(&args.database_url).await?;
+    let pool = store::connect_and_migrate(&database_url).await?;
     if let (Some(key), Some(secret)) = (&args.bootstrap_api_key, &args.bootstrap_api_secret) {
         api_keys::ensure_bootstrap_key(&pool, key, secret).await?;
     }
