@@ -81,7 +81,10 @@ pub struct SaslAuthentication {
 #[serde(rename_all = "snake_case")]
 pub enum SaslMechanism {
     Plain,
+    // EMQX spells these with an underscore before the digits, which snake_case would not produce.
+    #[serde(rename = "scram_sha_256")]
     ScramSha256,
+    #[serde(rename = "scram_sha_512")]
     ScramSha512,
 }
 
@@ -207,5 +210,25 @@ pub(crate) mod defaults {
     }
     pub fn mqtt_max_inflight() -> u16 {
         1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sasl_mechanisms_are_spelled_as_emqx_spells_them() {
+        for (mechanism, text) in [
+            (SaslMechanism::Plain, "\"plain\""),
+            (SaslMechanism::ScramSha256, "\"scram_sha_256\""),
+            (SaslMechanism::ScramSha512, "\"scram_sha_512\""),
+        ] {
+            assert_eq!(serde_json::to_string(&mechanism).unwrap(), text);
+            assert_eq!(
+                serde_json::from_str::<SaslMechanism>(text).unwrap(),
+                mechanism
+            );
+        }
     }
 }

@@ -165,7 +165,7 @@ mod tests {
             "connector_name": "c1",
             "kafka": {
                 "bootstrap_hosts": "k1:9092,k2:9092",
-                "authentication": {"mechanism": "scram_sha256", "username": "u", "password": "p"},
+                "authentication": {"mechanism": "scram_sha_256", "username": "u", "password": "p"},
                 "ssl": {"enable": true, "verify": "verify_none"}
             },
             "parameters": parameters,
