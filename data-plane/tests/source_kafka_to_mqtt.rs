@@ -452,3 +452,207 @@ async fn a_rule_reading_the_source_filters_on_a_header_and_republishes() {
     assert!(subscriber.next(Duration::from_millis(500)).await.is_none());
     running.stop().await;
 }
+
+/// A rule reading the source with a `kafka_producer` and a `republish` action.
+fn producing_rule(source: &str, kafka_action: Value, republish_topic: &str) -> Value {
+    json!([{
+        "rule_id": unique("r"),
+        "sql": format!("SELECT key, value FROM \"$bridges/kafka_consumer:{source}\""),
+        "mqtt": {"name": "default", "config": {"server": mqtt()}},
+        // QoS and retain left at their defaults (`${qos}`, `${flags.retain}`), which a Kafka
+        // record lacks: they fall back to 0 and false.
+        "actions": [kafka_action, {"type": "republish", "topic": republish_topic, "payload": "${value}"}]
+    }])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_reading_the_source_produces_to_kafka_and_republishes_before_the_commit() {
+    let topic = unique("in");
+    let out = unique("out");
+    let name = unique("src");
+    let prefix = unique("r");
+    create_topic(&topic, 2).await;
+    create_topic(&out, 1).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &format!("{prefix}/#")).await;
+    let (env, metrics, status) = flow_env("w1");
+    let rules = producing_rule(
+        &name,
+        kafka_action("sink", &kafka(), &out, "sync"),
+        &format!("{prefix}/${{key}}"),
+    );
+    let rule_id = rules[0]["rule_id"].as_str().unwrap().to_owned();
+    let group = unique("g");
+    let spec = spec(
+        &name,
+        json!({"topic": topic, "offset_reset_policy": "earliest", "group_id": group}),
+        rules,
+        &mqtt(),
+        false,
+    );
+    let running = RunningSource::start(spec, env);
+    let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).collect();
+    let values: Vec<String> = (0..10).map(|i| format!("v{i}")).collect();
+    let records: Vec<Produce> = (0..10)
+        .map(|i| Produce {
+            partition: i % 2,
+            key: Some(&keys[i as usize]),
+            value: values[i as usize].as_bytes(),
+            headers: &[],
+        })
+        .collect();
+    produce(&producer(), &topic, &records).await;
+
+    let mut produced = consume(&out, 10, DELIVERY).await;
+    produced.sort();
+    let expected: Vec<(Option<String>, String)> = (0..10)
+        .map(|i| (Some(format!("k{i}")), format!("v{i}")))
+        .collect();
+    assert_eq!(produced, expected);
+    let mut republished: Vec<(String, String)> = subscriber
+        .collect_until(DELIVERY, |all| all.len() >= 10)
+        .await
+        .into_iter()
+        .map(|(t, p)| (t, String::from_utf8_lossy(&p).into_owned()))
+        .collect();
+    republished.sort();
+    let expected: Vec<(String, String)> = (0..10)
+        .map(|i| (format!("{prefix}/k{i}"), format!("v{i}")))
+        .collect();
+    assert_eq!(republished, expected);
+
+    let rule = metrics.resource(&format!("rule:{rule_id}"));
+    let source = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(Duration::from_secs(10), || source.get("success") == 10).await,
+        "source success {}",
+        source.get("success")
+    );
+    assert_eq!(rule.get("actions.total"), 20);
+    assert_eq!(rule.get("actions.success"), 20);
+    assert_eq!(rule.get("actions.failed"), 0);
+    assert_eq!(
+        metrics
+            .resource("action:kafka_producer:sink")
+            .get("success"),
+        10
+    );
+    assert_eq!(
+        status
+            .snapshot()
+            .get("kafka_producer:test_kafka_out")
+            .map(|s| s.state),
+        Some(ConnectorState::Connected)
+    );
+    running.stop().await;
+    assert_eq!(committed(&group, &topic, 2).values().sum::<i64>(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_kafka_action_holds_offsets_until_kafka_acknowledged() {
+    let topic = unique("in");
+    let out = unique("out");
+    let name = unique("src");
+    let prefix = unique("r");
+    let group = unique("g");
+    create_topic(&topic, 1).await;
+    create_topic(&out, 1).await;
+    produce_numbered(&topic, 1, 0..20).await;
+    let parameters = json!({
+        "topic": topic,
+        "offset_reset_policy": "earliest",
+        "group_id": group,
+        "max_inflight": 5
+    });
+
+    // Nothing listens on this port: no produce is ever acknowledged.
+    let unreachable = format!("127.0.0.1:{}", free_port());
+    let (env, metrics, _) = flow_env("w1");
+    let rules = producing_rule(
+        &name,
+        kafka_action("sink", &unreachable, &out, "sync"),
+        &format!("{prefix}/x"),
+    );
+    let running = RunningSource::start(spec(&name, parameters.clone(), rules, &mqtt(), false), env);
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(DELIVERY, || m.get("received") == 5).await,
+        "received {}",
+        m.get("received")
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(m.get("received"), 5, "reading must stop at max_inflight");
+    assert_eq!(m.get("success") + m.get("failed"), 0);
+    running.stop().await;
+    assert!(
+        committed(&group, &topic, 1).is_empty(),
+        "nothing may be committed before Kafka acknowledged it"
+    );
+
+    // Same group, reachable Kafka: every record is produced, then everything is committed.
+    let (env, metrics, _) = flow_env("w1");
+    let rules = producing_rule(
+        &name,
+        kafka_action("sink", &kafka(), &out, "sync"),
+        &format!("{prefix}/x"),
+    );
+    let running = RunningSource::start(spec(&name, parameters, rules, &mqtt(), false), env);
+    let produced = consume(&out, 20, DELIVERY).await;
+    let numbers: std::collections::BTreeSet<u64> = produced
+        .iter()
+        .map(|(_, value)| {
+            serde_json::from_str::<Value>(value).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(numbers, (0..20).collect());
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(eventually(Duration::from_secs(10), || m.get("success") == 20).await);
+    running.stop().await;
+    assert_eq!(committed(&group, &topic, 1).get(&0), Some(&20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_produce_that_can_never_succeed_is_counted_and_the_offset_advances() {
+    let topic = unique("in");
+    let name = unique("src");
+    let prefix = unique("r");
+    let group = unique("g");
+    create_topic(&topic, 1).await;
+    let (env, metrics, _) = flow_env("w1");
+    // The action's topic does not exist (and is never auto-created).
+    let rules = producing_rule(
+        &name,
+        kafka_action("missing", &kafka(), &unique("absent"), "sync"),
+        &format!("{prefix}/x"),
+    );
+    let rule_id = rules[0]["rule_id"].as_str().unwrap().to_owned();
+    let running = RunningSource::start(
+        spec(
+            &name,
+            json!({"topic": topic, "offset_reset_policy": "earliest", "group_id": group}),
+            rules,
+            &mqtt(),
+            false,
+        ),
+        env,
+    );
+    produce_numbered(&topic, 1, 0..3).await;
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(DELIVERY, || m.get("failed") == 3).await,
+        "failed {}",
+        m.get("failed")
+    );
+    assert_eq!(m.get("failed.kafka_produce"), 3);
+    assert_eq!(m.get("success"), 0);
+    let rule = metrics.resource(&format!("rule:{rule_id}"));
+    assert_eq!(rule.get("actions.failed"), 3);
+    assert_eq!(
+        rule.get("actions.success"),
+        3,
+        "the republish actions still succeed"
+    );
+    running.stop().await;
+    assert_eq!(committed(&group, &topic, 1).get(&0), Some(&3));
+}

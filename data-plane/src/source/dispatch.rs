@@ -1,41 +1,43 @@
-//! From read records to finished tickets: plan each record, queue its PUBLISHes in read order,
-//! and when all of them ended report the record finished (so its offset may be committed) and
-//! count it. A record whose publishes were abandoned (shutdown) is not reported: it stays
-//! uncommitted and is read again.
+//! From read records to finished tickets: plan each record, start its actions in read order
+//! (queue its PUBLISHes, enqueue its Kafka records), and when all of them ended report the record
+//! finished (so its offset may be committed) and count it. A record with an abandoned action
+//! (shutdown) is not reported: it stays uncommitted and is read again.
 
-use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
 
 use super::consumer::Delivery;
 use super::failure::DeliveryFailure;
 use super::metrics::SourceMetrics;
 use super::offsets::Ticket;
-use super::plan::Planner;
-use super::publisher::{PublishError, Publisher};
-use crate::telemetry::ResourceMetrics;
+use super::plan::{ActionError, Planner, Work};
+use super::publisher::Publisher;
+use super::rules::count_action;
 
-/// A record whose publishes all ended.
+/// A record whose actions all ended.
 #[derive(Debug)]
 struct Ended {
     ticket: Ticket,
     /// Known before anything was sent (rendering, rules).
     failures: Vec<DeliveryFailure>,
-    publishes: Vec<PublishEnded>,
+    /// How each action ended (already counted towards its rule).
+    actions: Vec<Result<(), ActionError>>,
 }
 
-/// How one PUBLISH ended, and the rule whose action it was, if any.
-type PublishEnded = (Result<(), PublishError>, Option<Arc<ResourceMetrics>>);
-
+/// Runs until the consumer is gone (its channel closed), then accounts for what is still in
+/// flight until `actions_stopped` (the publisher and producers stopped; nothing can be committed
+/// any more by then).
 pub async fn dispatch(
     planner: Planner,
     publisher: Publisher,
     mut deliveries: UnboundedReceiver<Delivery>,
     finished: Sender<Ticket>,
     metrics: SourceMetrics,
+    actions_stopped: CancellationToken,
 ) {
     let mut in_progress = FuturesUnordered::new();
     loop {
@@ -49,19 +51,27 @@ pub async fn dispatch(
                     let _ = finished.send(ticket);
                     continue;
                 }
-                // Queued now, in read order; only the waiting happens concurrently.
-                let pending: Vec<_> = plan
-                    .publishes
-                    .into_iter()
-                    .map(|planned| (publisher.publish(planned.publish), planned.rule))
-                    .collect();
+                // Started now, in read order; only the waiting happens concurrently.
+                let mut pending = Vec::with_capacity(plan.actions.len());
+                for action in plan.actions {
+                    pending.push(match action.work {
+                        Work::Publish(publish) => {
+                            let outcome = publisher.publish(publish);
+                            let rule = action.rule;
+                            async move {
+                                let result = outcome.await;
+                                count_action(rule.as_deref(), &result);
+                                result
+                            }
+                            .boxed()
+                        }
+                        Work::Produce { producer, row } => producer.send(&row, action.rule).await,
+                    });
+                }
                 let failures = plan.failures;
                 in_progress.push(async move {
-                    let mut publishes = Vec::with_capacity(pending.len());
-                    for (outcome, rule) in pending {
-                        publishes.push((outcome.await, rule));
-                    }
-                    Ended { ticket, failures, publishes }
+                    let actions = futures::future::join_all(pending).await;
+                    Ended { ticket, failures, actions }
                 });
             }
             Some(ended) = in_progress.next(), if !in_progress.is_empty() => {
@@ -69,10 +79,15 @@ pub async fn dispatch(
             }
         }
     }
-    // The consumer is gone; what is still in flight ends when the publisher stops.
     drop(publisher);
-    while let Some(ended) = in_progress.next().await {
-        account(ended, &finished, &metrics);
+    loop {
+        tokio::select! {
+            ended = in_progress.next() => match ended {
+                Some(ended) => account(ended, &finished, &metrics),
+                None => break,
+            },
+            () = actions_stopped.cancelled() => break,
+        }
     }
 }
 
@@ -80,28 +95,14 @@ fn account(ended: Ended, finished: &Sender<Ticket>, metrics: &SourceMetrics) {
     let Ended {
         ticket,
         mut failures,
-        publishes,
+        actions,
     } = ended;
-    let mut abandoned = false;
-    for (outcome, rule) in publishes {
-        match outcome {
-            Ok(()) => {
-                if let Some(rule) = rule {
-                    rule.inc("actions.success");
-                }
-            }
-            Err(PublishError::Failed(failure)) => {
-                if let Some(rule) = rule {
-                    rule.inc("actions.failed");
-                    rule.inc("actions.failed.unknown");
-                }
-                failures.push(failure);
-            }
-            Err(PublishError::Abandoned) => abandoned = true,
+    for result in actions {
+        match result {
+            Ok(()) => {}
+            Err(ActionError::Failed(failure)) => failures.push(failure),
+            Err(ActionError::Abandoned) => return,
         }
-    }
-    if abandoned {
-        return;
     }
     if failures.is_empty() {
         metrics.success.inc();

@@ -11,6 +11,12 @@ pub enum SourceError {
     /// User error: the MQTT connector's configuration cannot work.
     #[error("invalid MQTT connector: {0}")]
     Mqtt(#[from] OptionsError),
+    /// User error: a rule's `kafka_producer` action cannot start (templates, producer settings).
+    #[error("action `{action}`: {source}")]
+    KafkaAction {
+        action: String,
+        source: crate::sink::kafka::SinkError,
+    },
     /// External: librdkafka refused to create the consumer or subscribe.
     #[error("Kafka consumer: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
@@ -30,7 +36,7 @@ impl SourceError {
     /// `user`, `external` or `internal`, for logs and status reasons.
     pub fn class(&self) -> &'static str {
         match self {
-            Self::InvalidConfig { .. } | Self::Mqtt(_) => "user",
+            Self::InvalidConfig { .. } | Self::Mqtt(_) | Self::KafkaAction { .. } => "user",
             Self::Kafka(_) => "external",
             Self::Thread(_) => "internal",
         }

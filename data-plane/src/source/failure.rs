@@ -15,9 +15,10 @@ pub enum DeliveryFailure {
     /// A rule reading the source failed on this record.
     #[error("rule `{rule_id}` failed: {error}")]
     RuleFailed { rule_id: String, error: EvalError },
-    /// The rule has an action this worker cannot run for sources.
-    #[error("rule `{rule_id}`: action `{action}` is not supported for Kafka sources")]
-    UnsupportedAction { rule_id: String, action: String },
+    /// A rule's `kafka_producer` action could not produce the row's record (render failure,
+    /// unknown topic, too large, not authorized; or given up on in `async` mode).
+    #[error("action `{action}` failed: {reason}")]
+    KafkaProduce { action: String, reason: String },
     /// Bigger than the broker (or MQTT) accepts.
     #[error("MQTT message of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
@@ -33,7 +34,7 @@ impl DeliveryFailure {
             Self::InvalidTopic { .. } => "failed.invalid_topic",
             Self::Unrenderable { .. } => "failed.render",
             Self::RuleFailed { .. } => "failed.rule_exception",
-            Self::UnsupportedAction { .. } => "failed.unsupported_action",
+            Self::KafkaProduce { .. } => "failed.kafka_produce",
             Self::TooLarge { .. } => "failed.too_large",
             Self::Rejected { .. } => "failed.rejected",
         }

@@ -2,10 +2,11 @@
 //!
 //! A consumer thread ([`consumer`]) reads the source's topics as a member of the source's
 //! consumer group and hands each record to the dispatcher ([`dispatch`]), which turns it into
-//! PUBLISHes ([`plan`]: the topic mapping and the rules reading the source) and sends them
-//! through the source's own MQTT connection ([`publisher`]). An offset is stored only once every
-//! PUBLISH of its record, and of every record before it in the partition, was acknowledged
-//! ([`offsets`]): at least once, never a gap.
+//! actions ([`plan`]: the topic mapping and the rules reading the source) and runs them: PUBLISHes
+//! through the source's own MQTT connection ([`publisher`]), records of `kafka_producer` actions
+//! through the worker's Kafka sink ([`produce`]). An offset is stored only once every action of
+//! its record, and of every record before it in the partition, finished ([`offsets`]): at least
+//! once, never a gap.
 
 mod consumer;
 mod dispatch;
@@ -15,6 +16,7 @@ mod mapping;
 mod metrics;
 mod offsets;
 mod plan;
+mod produce;
 mod publisher;
 mod record;
 mod rules;
@@ -33,6 +35,7 @@ pub use self::error::SourceError;
 use self::mapping::Mappings;
 use self::metrics::SourceMetrics;
 use self::plan::Planner;
+use self::produce::SourceProducer;
 use self::publisher::{Publisher, PublisherSettings};
 use self::record::RecordDecoder;
 use self::rules::SourceRules;
@@ -45,6 +48,10 @@ const REVOKE_DRAIN: Duration = Duration::from_secs(5);
 
 /// How long shutdown waits for in-flight records before committing what finished.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// How long shutdown waits for Kafka producers to deliver what they still hold (records of
+/// `async` actions, whose offsets were already stored).
+const PRODUCER_FLUSH: Duration = Duration::from_secs(5);
 
 /// Runs the source until `shutdown` is cancelled; returns once in-flight records finished or
 /// were left uncommitted. A configuration that cannot work is logged and reported on the status
@@ -68,7 +75,9 @@ pub async fn run(spec: SourceFlowSpec, env: FlowEnv, shutdown: CancellationToken
 /// The tasks of a started source.
 struct Running {
     consumer_done: oneshot::Receiver<()>,
-    publisher_shutdown: CancellationToken,
+    /// Stops the MQTT publisher and the Kafka producers, once the consumer is done.
+    actions_shutdown: CancellationToken,
+    producers: Vec<SourceProducer>,
     publisher: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
     rates: tokio::task::JoinHandle<()>,
@@ -78,7 +87,10 @@ impl Running {
     async fn finish(self) {
         // The consumer thread ends first: it drains and commits while the publisher still runs.
         let _ = self.consumer_done.await;
-        self.publisher_shutdown.cancel();
+        for producer in &self.producers {
+            producer.flush(PRODUCER_FLUSH).await;
+        }
+        self.actions_shutdown.cancel();
         for task in [self.dispatcher, self.publisher, self.rates] {
             if let Err(error) = task.await {
                 tracing::error!(%error, "a source task failed");
@@ -98,9 +110,13 @@ fn start(
         .metrics
         .resource(&format!("source:kafka_consumer:{}", spec.name));
     let metrics = SourceMetrics::new(resource.clone());
-    let planner = Planner::new(mappings, SourceRules::compile(&spec.rules, &env.metrics));
+    let actions_shutdown = CancellationToken::new();
+    // Stops the producers (and publisher) already started when a later step fails.
+    let started = actions_shutdown.clone().drop_guard();
+    let rules = SourceRules::compile(&spec.rules, env, &actions_shutdown)?;
+    let producers = rules.producers();
+    let planner = Planner::new(mappings, rules);
 
-    let publisher_shutdown = CancellationToken::new();
     let (publisher, publisher_task) = Publisher::spawn(
         PublisherSettings {
             client_id: format!(
@@ -111,7 +127,7 @@ fn start(
             status_id: format!("mqtt:{}", spec.mqtt.name),
             status: env.status.clone(),
         },
-        publisher_shutdown.clone(),
+        actions_shutdown.clone(),
     )?;
 
     let (finished_tx, finished_rx) = std::sync::mpsc::channel();
@@ -161,11 +177,14 @@ fn start(
         deliveries_rx,
         finished_tx,
         metrics.clone(),
+        actions_shutdown.clone(),
     ));
     let rates = tokio::spawn(metrics.report_rates(shutdown));
+    started.disarm();
     Ok(Running {
         consumer_done,
-        publisher_shutdown,
+        actions_shutdown,
+        producers,
         publisher: publisher_task,
         dispatcher,
         rates,

@@ -1,29 +1,52 @@
-//! What one record turns into: the PUBLISHes to send (from its topic mapping and from the rules
-//! reading the source), and the failures already known before anything is sent.
+//! What one record turns into: the actions to run (PUBLISHes from its topic mapping and the
+//! rules' `republish` actions, records for the rules' `kafka_producer` actions), and the
+//! failures already known before anything is sent.
 
 use std::sync::Arc;
 
+use serde_json::Value;
 use tributary_rules::{Event, KafkaRecord};
 
 use super::failure::DeliveryFailure;
 use super::mapping::Mappings;
+use super::produce::SourceProducer;
 use super::rules::SourceRules;
 use crate::mqtt::client::OutboundPublish;
 use crate::telemetry::ResourceMetrics;
 
 #[derive(Debug, Default)]
 pub struct DeliveryPlan {
-    pub publishes: Vec<PlannedPublish>,
+    pub actions: Vec<PlannedAction>,
     pub failures: Vec<DeliveryFailure>,
     /// Whether a mapping or a rule took the record at all; a record nobody takes is dropped.
     pub taken: bool,
 }
 
 #[derive(Debug)]
-pub struct PlannedPublish {
-    pub publish: OutboundPublish,
-    /// A rule action's publish also counts towards that rule's `actions.*` metrics.
+pub struct PlannedAction {
+    pub work: Work,
+    /// A rule action also counts towards that rule's `actions.*` metrics.
     pub rule: Option<Arc<ResourceMetrics>>,
+}
+
+#[derive(Debug)]
+pub enum Work {
+    /// Through the source's MQTT connection.
+    Publish(OutboundPublish),
+    /// A rule output row for a `kafka_producer` action (the sink renders it).
+    Produce {
+        producer: SourceProducer,
+        row: Value,
+    },
+}
+
+/// Why a planned action did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionError {
+    /// Final for this record: it can never succeed; its offset advances.
+    Failed(DeliveryFailure),
+    /// The source stopped first; the record stays uncommitted and is read again.
+    Abandoned,
 }
 
 /// Plans records of one source.
@@ -43,8 +66,8 @@ impl Planner {
         if let Some(mapping) = self.mappings.for_topic(&record.topic) {
             plan.taken = true;
             match mapping.render(&record.to_json()) {
-                Ok(publish) => plan.publishes.push(PlannedPublish {
-                    publish,
+                Ok(publish) => plan.actions.push(PlannedAction {
+                    work: Work::Publish(publish),
                     rule: None,
                 }),
                 Err(failure) => plan.failures.push(failure),

@@ -1,16 +1,21 @@
 //! Rules whose FROM names this source (`$bridges/kafka_consumer:<name>`), applied to each record.
-//! Their `republish` actions publish through the source's MQTT connection, so the record's offset
-//! waits for those PUBACKs too.
+//! Their `republish` actions publish through the source's MQTT connection and their
+//! `kafka_producer` actions produce through the worker's Kafka sink, so the record's offset waits
+//! for those acknowledgements too.
 
 use std::sync::Arc;
 
-use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
+use tokio_util::sync::CancellationToken;
+use tributary_protocol::assignment::{KafkaProducerAction, ResolvedAction, RuleFlowSpec};
 use tributary_rules::{Event, Output, Rule};
 
+use super::error::SourceError;
 use super::failure::{DeliveryFailure, check_topic};
-use super::plan::{DeliveryPlan, PlannedPublish};
+use super::plan::{ActionError, DeliveryPlan, PlannedAction, Work};
+use super::produce::SourceProducer;
+use crate::flow::FlowEnv;
 use crate::sink::republish::{RepublishError, RepublishTemplates};
-use crate::telemetry::{MetricsHub, ResourceMetrics};
+use crate::telemetry::ResourceMetrics;
 
 #[derive(Debug, Default)]
 pub struct SourceRules {
@@ -28,25 +33,36 @@ struct SourceRule {
 #[derive(Debug)]
 enum RuleAction {
     Republish(RepublishTemplates),
-    /// An action sources cannot run yet (`kafka_producer`): every output fails it, counted.
-    Unsupported(String),
+    KafkaProducer(SourceProducer),
 }
 
 impl SourceRules {
-    /// Compiles the rules; one that does not compile is logged and left out (the control plane
-    /// validates SQL and templates on write, so this only guards against version skew).
-    pub fn compile(specs: &[RuleFlowSpec], hub: &MetricsHub) -> Self {
-        let rules = specs
+    /// Compiles the rules and starts their Kafka producers (which stop with `stop`). A rule
+    /// whose SQL or templates do not compile is logged and left out (the control plane validates
+    /// them on write, so this only guards against version skew); a producer that cannot start
+    /// stops the source, so that no record passes it by.
+    pub fn compile(
+        specs: &[RuleFlowSpec],
+        env: &FlowEnv,
+        stop: &CancellationToken,
+    ) -> Result<Self, SourceError> {
+        let mut rules = Vec::with_capacity(specs.len());
+        for spec in specs {
+            rules.extend(compile_rule(spec, env, stop)?);
+        }
+        Ok(Self { rules })
+    }
+
+    /// Every Kafka producer of the rules, to flush at shutdown.
+    pub fn producers(&self) -> Vec<SourceProducer> {
+        self.rules
             .iter()
-            .filter_map(|spec| match compile_rule(spec, hub) {
-                Ok(rule) => Some(rule),
-                Err(reason) => {
-                    tracing::error!(rule_id = %spec.rule_id, %reason, "rule reading a source does not compile; it is skipped");
-                    None
-                }
+            .flat_map(|rule| &rule.actions)
+            .filter_map(|action| match action {
+                RuleAction::KafkaProducer(producer) => Some(producer.clone()),
+                RuleAction::Republish(_) => None,
             })
-            .collect();
-        Self { rules }
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -82,20 +98,19 @@ impl SourceRules {
             for row in &rows {
                 for action in &rule.actions {
                     rule.metrics.inc("actions.total");
-                    let rendered = match action {
-                        RuleAction::Republish(templates) => {
-                            templates.render(row).map_err(render_failure)
-                        }
-                        RuleAction::Unsupported(action) => {
-                            Err(DeliveryFailure::UnsupportedAction {
-                                rule_id: rule.id.clone(),
-                                action: action.clone(),
-                            })
-                        }
+                    let work = match action {
+                        RuleAction::Republish(templates) => templates
+                            .render(row)
+                            .map(Work::Publish)
+                            .map_err(render_failure),
+                        RuleAction::KafkaProducer(producer) => Ok(Work::Produce {
+                            producer: producer.clone(),
+                            row: row.clone(),
+                        }),
                     };
-                    match rendered {
-                        Ok(publish) => plan.publishes.push(PlannedPublish {
-                            publish,
+                    match work {
+                        Ok(work) => plan.actions.push(PlannedAction {
+                            work,
                             rule: Some(Arc::clone(&rule.metrics)),
                         }),
                         Err(failure) => {
@@ -110,26 +125,73 @@ impl SourceRules {
     }
 }
 
-fn compile_rule(spec: &RuleFlowSpec, hub: &MetricsHub) -> Result<SourceRule, String> {
-    let rule = Rule::parse(&spec.sql).map_err(|e| e.to_string())?;
-    let actions = spec
-        .actions
-        .iter()
-        .map(|action| match action {
-            ResolvedAction::Republish(args) => RepublishTemplates::compile(args)
-                .map(RuleAction::Republish)
-                .map_err(|e| e.to_string()),
-            ResolvedAction::KafkaProducer(producer) => {
-                Ok(RuleAction::Unsupported(producer.action_id.clone()))
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(SourceRule {
+/// Counts how a rule's action ended under the rule's `actions.*` metrics. An abandoned action
+/// (shutdown) is not counted: its record is read again.
+pub fn count_action(rule: Option<&ResourceMetrics>, result: &Result<(), ActionError>) {
+    let Some(rule) = rule else { return };
+    match result {
+        Ok(()) => rule.inc("actions.success"),
+        Err(ActionError::Failed(_)) => {
+            rule.inc("actions.failed");
+            rule.inc("actions.failed.unknown");
+        }
+        Err(ActionError::Abandoned) => {}
+    }
+}
+
+/// An action whose configuration compiled.
+enum Compiled<'a> {
+    Ready(RuleAction),
+    /// A producer, started once the whole rule compiled.
+    ToStart(&'a KafkaProducerAction),
+}
+
+/// The rule, or None (logged) when its SQL or templates do not compile; `Err` when one of its
+/// Kafka producers cannot start.
+fn compile_rule(
+    spec: &RuleFlowSpec,
+    env: &FlowEnv,
+    stop: &CancellationToken,
+) -> Result<Option<SourceRule>, SourceError> {
+    let skip = |reason: String| {
+        tracing::error!(rule_id = %spec.rule_id, %reason, "rule reading a source does not compile; it is skipped");
+        Ok(None)
+    };
+    let rule = match Rule::parse(&spec.sql) {
+        Ok(rule) => rule,
+        Err(error) => return skip(error.to_string()),
+    };
+    // Templates first, so that a skipped rule starts no producer.
+    let mut compiled = Vec::with_capacity(spec.actions.len());
+    for action in &spec.actions {
+        compiled.push(match action {
+            ResolvedAction::Republish(args) => match RepublishTemplates::compile(args) {
+                Ok(templates) => Compiled::Ready(RuleAction::Republish(templates)),
+                Err(error) => return skip(error.to_string()),
+            },
+            ResolvedAction::KafkaProducer(producer) => Compiled::ToStart(producer),
+        });
+    }
+    let mut actions = Vec::with_capacity(compiled.len());
+    for action in compiled {
+        actions.push(match action {
+            Compiled::Ready(action) => action,
+            Compiled::ToStart(producer) => RuleAction::KafkaProducer(
+                SourceProducer::start(producer, env, stop.child_token()).map_err(|source| {
+                    SourceError::KafkaAction {
+                        action: producer.action_id.clone(),
+                        source,
+                    }
+                })?,
+            ),
+        });
+    }
+    Ok(Some(SourceRule {
         id: spec.rule_id.clone(),
         rule,
         actions,
-        metrics: hub.resource(&format!("rule:{}", spec.rule_id)),
-    })
+        metrics: env.metrics.resource(&format!("rule:{}", spec.rule_id)),
+    }))
 }
 
 fn render_failure(error: RepublishError) -> DeliveryFailure {

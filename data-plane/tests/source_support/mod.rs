@@ -151,6 +151,60 @@ pub fn committed(group: &str, topic: &str, partitions: i32) -> BTreeMap<i32, i64
         .collect()
 }
 
+/// `(key, value)` of the records of `topic`, read from the beginning with a fresh group until
+/// `expected` arrived or `timeout` passed.
+pub async fn consume(
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<(Option<String>, String)> {
+    use rdkafka::consumer::StreamConsumer;
+    use rdkafka::message::Message;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka())
+        .set("group.id", unique("reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut records = Vec::new();
+    while records.len() < expected {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, consumer.recv()).await {
+            Ok(Ok(message)) => records.push((
+                message
+                    .key()
+                    .map(|k| String::from_utf8_lossy(k).into_owned()),
+                message
+                    .payload()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default(),
+            )),
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) => break,
+        }
+    }
+    records
+}
+
+/// A resolved `kafka_producer` action writing `${key}` / `${value}` of a rule's row to `topic`.
+pub fn kafka_action(name: &str, bootstrap: &str, topic: &str, query_mode: &str) -> Value {
+    json!({
+        "type": "kafka_producer",
+        "action_id": format!("kafka_producer:{name}"),
+        "connector_name": "test_kafka_out",
+        // A short metadata timeout keeps an unreachable broker from slowing the test down.
+        "connector": {"bootstrap_hosts": bootstrap, "metadata_request_timeout": "1s"},
+        "parameters": {
+            "topic": topic,
+            "message": {"key": "${key}", "value": "${value}", "timestamp": ""},
+            "query_mode": query_mode
+        }
+    })
+}
+
 /// An MQTT subscriber collecting everything published on `filter`.
 pub struct Subscriber {
     pub messages: mpsc::UnboundedReceiver<(String, Bytes)>,

@@ -18,19 +18,11 @@ use tributary_protocol::resources::MqttConnectorConfig;
 use self::inflight::Inflight;
 use self::session::{MQTT_MAX_PACKET, Session, SessionEvent};
 use super::failure::{DeliveryFailure, check_topic};
+use super::plan::ActionError;
 use crate::mqtt::backoff::Backoff;
 use crate::mqtt::client::OutboundPublish;
 use crate::mqtt::options::OptionsError;
 use crate::telemetry::{ConnectorState, StatusBoard};
-
-/// Why a PUBLISH did not end in an acknowledgement.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PublishError {
-    /// Final for this message: it can never succeed.
-    Failed(DeliveryFailure),
-    /// The publisher stopped first; the message may or may not have reached the broker.
-    Abandoned,
-}
 
 /// Where the publisher connects and reports.
 #[derive(Debug, Clone)]
@@ -77,20 +69,22 @@ impl Publisher {
     }
 
     /// Queues a PUBLISH; the future resolves when it was acknowledged or failed for good.
+    /// `Abandoned` means the publisher stopped first: the message may or may not have reached
+    /// the broker.
     pub fn publish(
         &self,
         publish: OutboundPublish,
-    ) -> impl Future<Output = Result<(), PublishError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), ActionError>> + Send + 'static {
         let (reply, outcome) = oneshot::channel();
         let queued = self.requests.send(Request { publish, reply }).is_ok();
         async move {
             if !queued {
-                return Err(PublishError::Abandoned);
+                return Err(ActionError::Abandoned);
             }
             match outcome.await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(failure)) => Err(PublishError::Failed(failure)),
-                Err(_) => Err(PublishError::Abandoned),
+                Ok(Err(failure)) => Err(ActionError::Failed(failure)),
+                Err(_) => Err(ActionError::Abandoned),
             }
         }
     }
