@@ -4,7 +4,7 @@
 #   cargo fmt --all --check
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   cargo build --workspace --bins --tests
-#   cargo test --workspace            (with .test-stack/env sourced; end-to-end tests included)
+#   cargo test --workspace --no-fail-fast   (with .test-stack/env sourced; end-to-end tests included)
 # and prints a summary. A failing step does not hide the others' results; the exit status is
 # non-zero when any failed.
 #
@@ -70,7 +70,8 @@ passed() { [ "${RESULTS[-1]}" = ok ]; }
 run_tests() {
   # shellcheck source=/dev/null
   source .test-stack/env
-  cargo test --workspace "${cargo_test_args[@]}" -- "${test_binary_args[@]}" 2>&1 | tee "$LOGS/cargo-test.log"
+  # --no-fail-fast: one failing test binary must not hide the results of the others.
+  cargo test --workspace --no-fail-fast "${cargo_test_args[@]}" -- "${test_binary_args[@]}" 2>&1 | tee "$LOGS/cargo-test.log"
   return "${PIPESTATUS[0]}"
 }
 
@@ -97,6 +98,7 @@ for i in "${!STEPS[@]}"; do
 done
 if [ -f "$LOGS/cargo-test.log" ] && [ "${STEPS[-1]}" = test ]; then
   # The sum over every test binary, in the one-line form CI reads.
+  grep -E '^test .* FAILED$' "$LOGS/cargo-test.log" | sed 's/^test /  failed: /; s/ \.\.\. FAILED$//' || true
   awk '/^test result:/ { p += $4; f += $6; s += $8 }
        END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$LOGS/cargo-test.log"
 fi
