@@ -50,6 +50,11 @@ async fn create_read_update_delete(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read["metadata"]["owner"], "ops");
 
+    // What a read returns is a valid write.
+    let (status, rewritten) = call!(app, common::put("/api/v5/rules/r1", &read));
+    assert_eq!(status, StatusCode::OK, "{rewritten}");
+    assert_eq!(rewritten["actions"], read["actions"]);
+
     // A partial update changes only what it names.
     let (status, updated) = call!(
         app,

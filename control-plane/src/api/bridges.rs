@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::envelope;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::{StatusView, WorkerRecord, aggregate_status, live_workers};
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeRow, BridgeTable, NewBridge};
 use crate::validation::{names, references};
@@ -72,6 +73,8 @@ pub struct BridgeView<P> {
     pub connector: String,
     pub parameters: P,
     pub resource_opts: BridgeResourceOptions,
+    /// Its connector's status as the live workers report it.
+    pub status: StatusView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +94,10 @@ macro_rules! bridge_view {
             pub connector: String,
             pub parameters: $parameters,
             pub resource_opts: $crate::api::bridges::BridgeResourceOptions,
+            /// `status`, `status_reason` and `node_status[]`: its connector's, as the live
+            /// workers report it.
+            #[serde(flatten)]
+            pub status: $crate::metrics::StatusView,
             pub created_at: chrono::DateTime<chrono::Utc>,
             pub updated_at: chrono::DateTime<chrono::Utc>,
         }
@@ -105,6 +112,7 @@ macro_rules! bridge_view {
                     connector: v.connector,
                     parameters: v.parameters,
                     resource_opts: v.resource_opts,
+                    status: v.status,
                     created_at: v.created_at,
                     updated_at: v.updated_at,
                 }
@@ -115,7 +123,7 @@ macro_rules! bridge_view {
 pub(crate) use bridge_view;
 
 impl<P: DeserializeOwned> BridgeView<P> {
-    pub fn from_row(row: &BridgeRow) -> ApiResult<Self> {
+    pub fn from_row(row: &BridgeRow, workers: &[WorkerRecord]) -> ApiResult<Self> {
         let stored = |what: &str, err: serde_json::Error| {
             ApiError::Internal(format!(
                 "stored {} `{}:{}` {what} does not decode: {err}",
@@ -132,6 +140,7 @@ impl<P: DeserializeOwned> BridgeView<P> {
                 .map_err(|e| stored("parameters", e))?,
             resource_opts: serde_json::from_value(row.resource_opts.0.clone())
                 .map_err(|e| stored("resource_opts", e))?,
+            status: aggregate_status(&format!("{}:{}", row.kind, row.connector), workers),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -238,10 +247,11 @@ pub fn parse_id<K: BridgeKind>(id: &str) -> ApiResult<String> {
 }
 
 pub async fn list<K: BridgeKind>(state: &AppState) -> ApiResult<Vec<BridgeView<K::Parameters>>> {
+    let workers = live_workers(&state.pool).await?;
     bridges::list(&state.pool, K::TABLE)
         .await?
         .iter()
-        .map(BridgeView::from_row)
+        .map(|row| BridgeView::from_row(row, &workers))
         .collect()
 }
 
@@ -253,7 +263,7 @@ pub async fn read<K: BridgeKind>(
     let row = bridges::get(&state.pool, K::TABLE, K::TYPE, &name)
         .await?
         .ok_or_else(|| not_found::<K>(&name))?;
-    BridgeView::from_row(&row)
+    BridgeView::from_row(&row, &live_workers(&state.pool).await?)
 }
 
 pub async fn create<K: BridgeKind>(
@@ -282,7 +292,7 @@ pub async fn create<K: BridgeKind>(
         })?;
     tx.commit().await?;
     tracing::info!(resource = %id_of::<K>(&row.name), "{} created", K::NOUN);
-    BridgeView::from_row(&row)
+    BridgeView::from_row(&row, &live_workers(&state.pool).await?)
 }
 
 pub async fn update<K: BridgeKind>(
@@ -313,7 +323,7 @@ pub async fn update<K: BridgeKind>(
         .ok_or_else(|| not_found::<K>(&name))?;
     tx.commit().await?;
     tracing::info!(resource = %id, "{} updated", K::NOUN);
-    BridgeView::from_row(&row)
+    BridgeView::from_row(&row, &live_workers(&state.pool).await?)
 }
 
 pub async fn delete<K: BridgeKind>(

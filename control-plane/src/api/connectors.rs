@@ -11,6 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::connector_config::ConnectorConfig;
 use super::{envelope, ids};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::metrics::{StatusView, WorkerRecord, aggregate_status, live_workers};
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeTable};
 use crate::store::{connectors, rules};
@@ -35,12 +36,15 @@ pub struct ConnectorView {
     pub description: String,
     #[serde(flatten)]
     pub config: ConnectorConfig,
+    /// `status`, `status_reason` and `node_status[]` as the live workers report them.
+    #[serde(flatten)]
+    pub status: StatusView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl ConnectorView {
-    fn from_row(row: &connectors::ConnectorRow) -> ApiResult<Self> {
+    fn from_row(row: &connectors::ConnectorRow, workers: &[WorkerRecord]) -> ApiResult<Self> {
         let kind = connector_type(&row.kind)?;
         Ok(Self {
             kind,
@@ -48,6 +52,7 @@ impl ConnectorView {
             enable: row.enable,
             description: row.description.clone(),
             config: ConnectorConfig::from_stored(kind, &row.config.0)?.masked(),
+            status: aggregate_status(&format!("{}:{}", row.kind, row.name), workers),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -105,9 +110,10 @@ pub fn parse_new(body: Value) -> ApiResult<ConnectorInput> {
 #[get("/connectors")]
 async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let rows = connectors::list(&state.pool).await?;
+    let workers = live_workers(&state.pool).await?;
     let views = rows
         .iter()
-        .map(ConnectorView::from_row)
+        .map(|row| ConnectorView::from_row(row, &workers))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(views))
 }
@@ -140,7 +146,10 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
             id: format!("{}:{}", input.kind.as_str(), input.name),
         })?;
     tracing::info!(connector = %format!("{}:{}", row.kind, row.name), "connector created");
-    Ok(HttpResponse::Created().json(ConnectorView::from_row(&row)?))
+    Ok(HttpResponse::Created().json(ConnectorView::from_row(
+        &row,
+        &live_workers(&state.pool).await?,
+    )?))
 }
 
 #[utoipa::path(
@@ -155,7 +164,10 @@ async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<Ht
     let row = connectors::get(&state.pool, kind.as_str(), &name)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(HttpResponse::Ok().json(ConnectorView::from_row(&row)?))
+    Ok(HttpResponse::Ok().json(ConnectorView::from_row(
+        &row,
+        &live_workers(&state.pool).await?,
+    )?))
 }
 
 #[utoipa::path(
@@ -196,7 +208,10 @@ async fn update(
         .ok_or_else(|| not_found(&id))?;
     tx.commit().await?;
     tracing::info!(connector = %id, "connector updated");
-    Ok(HttpResponse::Ok().json(ConnectorView::from_row(&row)?))
+    Ok(HttpResponse::Ok().json(ConnectorView::from_row(
+        &row,
+        &live_workers(&state.pool).await?,
+    )?))
 }
 
 #[utoipa::path(

@@ -15,13 +15,33 @@ pub struct Envelope {
     pub description: Option<String>,
 }
 
-/// Takes the envelope fields off a JSON object body; the rest is returned for typed decoding.
-pub fn split(body: Value) -> ApiResult<(Envelope, Map<String, Value>)> {
+/// Fields the API shows but nobody sets. They are dropped from request bodies so that a read,
+/// edited and sent back, is a valid write.
+const READ_ONLY: [&str; 6] = [
+    "created_at",
+    "updated_at",
+    "status",
+    "status_reason",
+    "node_status",
+    "from",
+];
+
+/// Drops [`READ_ONLY`] fields from a JSON object body.
+pub fn without_read_only(body: Value) -> ApiResult<Map<String, Value>> {
     let Value::Object(mut map) = body else {
         return Err(ApiError::BadRequest(
             "the request body must be a JSON object".into(),
         ));
     };
+    for field in READ_ONLY {
+        map.remove(field);
+    }
+    Ok(map)
+}
+
+/// Takes the envelope fields off a JSON object body; the rest is returned for typed decoding.
+pub fn split(body: Value) -> ApiResult<(Envelope, Map<String, Value>)> {
+    let mut map = without_read_only(body)?;
     let envelope = Envelope {
         kind: take_string(&mut map, "type")?,
         name: take_string(&mut map, "name")?,

@@ -48,12 +48,7 @@ pub struct RuleInputs {
 }
 
 pub fn decode(body: Value) -> ApiResult<RuleBody> {
-    if !body.is_object() {
-        return Err(ApiError::BadRequest(
-            "the request body must be a JSON object".into(),
-        ));
-    }
-    envelope::decode(body)
+    envelope::decode(Value::Object(envelope::without_read_only(body)?))
 }
 
 impl RuleInputs {
