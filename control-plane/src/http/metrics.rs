@@ -77,7 +77,15 @@ pub async fn record(
                 .unwrap_or_else(|| "unmatched".to_owned()),
             status: response.status().as_u16(),
         };
-        metrics.observe(&labels, started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed();
+        tracing::debug!(
+            method = %labels.method,
+            route = %labels.route,
+            status = labels.status,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "request served"
+        );
+        metrics.observe(&labels, elapsed.as_secs_f64());
     }
     Ok(response)
 }
