@@ -186,3 +186,77 @@ async fn a_probe_with_masked_secrets_uses_the_stored_ones(pool: PgPool) {
     let (status, body) = call!(app, common::post("/api/v5/connectors_probe", &read));
     common::assert_bad_field(status, &body, "password");
 }
+
+/// A private Mosquitto that refuses everyone, killed when dropped.
+struct LockedBroker {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl LockedBroker {
+    fn start() -> Self {
+        let port = closed_port();
+        let dir = std::env::temp_dir().join(fresh("tributary-locked-broker"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let passwords = dir.join("passwd");
+        let status = std::process::Command::new("mosquitto_passwd")
+            .args(["-b", "-c"])
+            .arg(&passwords)
+            .args(["alice", "right-password"])
+            .status()
+            .expect("mosquitto_passwd (package mosquitto) is needed for this test");
+        assert!(status.success());
+        let config = dir.join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!("listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\npersistence false\n", passwords.display()),
+        )
+        .unwrap();
+        let child = std::process::Command::new("mosquitto")
+            .arg("-c")
+            .arg(&config)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto (package mosquitto) is needed for this test");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { child, dir, port };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the private Mosquitto did not start on port {port}");
+    }
+}
+
+impl Drop for LockedBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn mqtt_authentication_failures_say_so(pool: PgPool) {
+    let app = test_app!(pool);
+    let broker = LockedBroker::start();
+    let server = format!("127.0.0.1:{}", broker.port);
+    for version in ["v4", "v5"] {
+        let wrong = json!({"type": "mqtt", "server": server, "proto_ver": version, "username": "alice", "password": "wrong"});
+        let (status, body) = call!(app, common::post("/api/v5/connectors_probe", &wrong));
+        assert_test_failed(status, &body, "MQTT connection refused");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("authentication failed")
+                || body["message"].as_str().unwrap().contains("not authorized"),
+            "{version}: {body}"
+        );
+
+        let right = json!({"type": "mqtt", "server": server, "proto_ver": version, "username": "alice", "password": "right-password"});
+        let (status, body) = call!(app, common::post("/api/v5/connectors_probe", &right));
+        assert_eq!(status, StatusCode::NO_CONTENT, "{version}: {body}");
+    }
+}
