@@ -219,12 +219,15 @@ impl LockedBroker {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("mosquitto (package mosquitto) is needed for this test");
+        // Owned by the guard from here on, so every path kills and reaps it.
+        let broker = Self { child, dir, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, dir, port };
+                return broker;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        drop(broker);
         panic!("the private Mosquitto did not start on port {port}");
     }
 }
