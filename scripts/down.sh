@@ -3,6 +3,12 @@
 # else. Data (the private database), secrets and logs stay; `rm -rf .dev` after this starts afresh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -gt 0 ]; then
+  # No arguments: everything is configured through the environment (see the comment above).
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+  [ "$1" = -h ] || [ "$1" = --help ] || { echo "error: $(basename "$0") takes no arguments" >&2; exit 2; }
+  exit 0
+fi
 # shellcheck source=lib/stack.sh
 source "$ROOT/scripts/lib/stack.sh"
 # shellcheck source=lib/tributary.sh
