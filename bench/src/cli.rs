@@ -73,6 +73,12 @@ pub struct Args {
     /// QoS of the Kafka -> MQTT topic mapping (and of its broker-alone baseline).
     #[arg(long, env = "TRIBUTARY_BENCH_K2M_QOS", default_value_t = 1)]
     pub k2m_qos: u8,
+    /// Source `max_wait_time` for the Tributary Kafka -> MQTT flow (the product default when absent).
+    #[arg(long, env = "TRIBUTARY_BENCH_SOURCE_MAX_WAIT_TIME")]
+    pub source_max_wait_time: Option<String>,
+    /// Source `max_inflight` for the Tributary Kafka -> MQTT flow (the product default when absent).
+    #[arg(long, env = "TRIBUTARY_BENCH_SOURCE_MAX_INFLIGHT")]
+    pub source_max_inflight: Option<u32>,
     /// Producer action `max_linger_time` for the Tributary MQTT -> Kafka flows.
     #[arg(long, env = "TRIBUTARY_BENCH_MAX_LINGER_TIME", default_value = "5ms")]
     pub max_linger_time: String,

@@ -28,6 +28,10 @@ pub struct FlowSettings {
     pub mqtt_server: String,
     /// Producer `max_linger_time`, e.g. `5ms`.
     pub max_linger_time: String,
+    /// Source `max_wait_time`; the product default when `None`.
+    pub source_max_wait_time: Option<String>,
+    /// Source `max_inflight`; the product default when `None`.
+    pub source_max_inflight: Option<u32>,
 }
 
 /// Removes every `bench_` resource, dependants first.
@@ -193,10 +197,7 @@ impl MqttToKafka {
     }
 
     pub async fn action_metrics(&self, api: &ApiClient) -> Result<BTreeMap<String, f64>> {
-        Ok(flatten_metrics(
-            &api.get(&format!("/actions/{}/metrics", self.action_id))
-                .await?,
-        ))
+        settled_metrics(api, &format!("/actions/{}/metrics", self.action_id)).await
     }
 
     pub async fn remove(&self, api: &ApiClient) -> Result<()> {
@@ -230,14 +231,23 @@ impl KafkaToMqtt {
                     "bootstrap_hosts": settings.kafka_bootstrap}),
         )
         .await?;
+        let mut parameters = json!({
+            "topic_mapping": [{"kafka_topic": kafka_topic, "mqtt_topic": mqtt_topic,
+                               "qos": qos, "payload_template": "${.value}"}],
+            "offset_reset_policy": "earliest",
+            "group_id": format!("{name}-group")});
+        if let Some(map) = parameters.as_object_mut() {
+            if let Some(wait) = &settings.source_max_wait_time {
+                map.insert("max_wait_time".to_owned(), Value::String(wait.clone()));
+            }
+            if let Some(inflight) = settings.source_max_inflight {
+                map.insert("max_inflight".to_owned(), Value::from(inflight));
+            }
+        }
         api.post(
             "/sources",
             &json!({"type": "kafka_consumer", "name": name, "connector": name, "enable": true,
-                    "parameters": {
-                        "topic_mapping": [{"kafka_topic": kafka_topic, "mqtt_topic": mqtt_topic,
-                                           "qos": qos, "payload_template": "${.value}"}],
-                        "offset_reset_policy": "earliest",
-                        "group_id": format!("{name}-group")}}),
+                    "parameters": parameters}),
         )
         .await?;
         Ok(Self {
@@ -247,10 +257,7 @@ impl KafkaToMqtt {
     }
 
     pub async fn source_metrics(&self, api: &ApiClient) -> Result<BTreeMap<String, f64>> {
-        Ok(flatten_metrics(
-            &api.get(&format!("/sources/{}/metrics", self.source_id))
-                .await?,
-        ))
+        settled_metrics(api, &format!("/sources/{}/metrics", self.source_id)).await
     }
 
     pub async fn remove(&self, api: &ApiClient) -> Result<()> {
@@ -258,6 +265,24 @@ impl KafkaToMqtt {
         api.delete(&format!("/connectors/{}", self.connector_id))
             .await
     }
+}
+
+/// Workers report counters with their heartbeats, so the control plane's sums trail the data by a
+/// few seconds: read until two reads a second apart agree (at most 10 s).
+async fn settled_metrics(api: &ApiClient, path: &str) -> Result<BTreeMap<String, f64>> {
+    let mut last = flatten_metrics(&api.get(path).await?);
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = flatten_metrics(&api.get(path).await?);
+        let settled = ["matched", "received", "success", "failed", "dropped"]
+            .iter()
+            .all(|k| now.get(*k) == last.get(*k));
+        last = now;
+        if settled {
+            break;
+        }
+    }
+    Ok(last)
 }
 
 /// The numeric counters of an EMQX-style metrics body (`{"metrics": {...}, "node_metrics": [...]}`

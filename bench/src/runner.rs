@@ -29,6 +29,8 @@ pub async fn run(args: Args) -> Result<()> {
         kafka_bootstrap: args.kafka_bootstrap.clone(),
         mqtt_server: format!("{}:{}", args.mqtt_host, args.mqtt_port),
         max_linger_time: args.max_linger_time.clone(),
+        source_max_wait_time: args.source_max_wait_time.clone(),
+        source_max_inflight: args.source_max_inflight,
     };
     let uses_tributary = [
         Scenario::MqttToKafka,
@@ -193,7 +195,7 @@ fn shape(args: &Args) -> String {
     format!(
         "throughput runs of up to {} messages or {:?} with at most {} messages between sender and receiver; latency runs of {:?} at half the sustained rate; \
          {} MQTT publisher connections with {} QoS 1 messages in flight each; {} partitions per Kafka topic; \
-         producer action max_linger_time {}; 200-byte JSON payloads",
+         producer action max_linger_time {}; source max_wait_time {} and max_inflight {}; 200-byte JSON payloads",
         args.messages,
         args.duration,
         args.window,
@@ -201,6 +203,11 @@ fn shape(args: &Args) -> String {
         args.mqtt_connections,
         args.mqtt_inflight,
         args.partitions,
-        args.max_linger_time
+        args.max_linger_time,
+        args.source_max_wait_time
+            .as_deref()
+            .unwrap_or("default (1s)"),
+        args.source_max_inflight
+            .map_or("default (1000)".to_owned(), |n| n.to_string())
     )
 }
