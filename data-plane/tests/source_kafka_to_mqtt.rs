@@ -656,3 +656,41 @@ async fn a_produce_that_can_never_succeed_is_counted_and_the_offset_advances() {
     running.stop().await;
     assert_eq!(committed(&group, &topic, 1).get(&0), Some(&3));
 }
+
+/// Known issue: stopping a consumer while its group join is in progress takes ~5 s, and against
+/// nisshi the next member of the same group is then never assigned (seen for 40 s). A source
+/// restarted after its join completed is fine (`group_members_share_partitions...`).
+#[ignore = "known issue: a source stopped mid group-join leaves its group unassignable on nisshi"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_restarted_before_its_group_join_finished_still_delivers() {
+    let topic = unique("rejoin");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}", unique("m"));
+    create_topic(&topic, 2).await;
+    produce_numbered(&topic, 2, 0..10).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
+    let parameters = json!({
+        "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+        "offset_reset_policy": "earliest",
+        "group_id": unique("g")
+    });
+    // A new assignment (e.g. a rule added) restarts the source while it is still joining.
+    let (env, _, _) = flow_env("w1");
+    let first = RunningSource::start(
+        spec(&name, parameters.clone(), json!([]), &mqtt(), false),
+        env,
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    first.stop().await;
+    eprintln!("stopped in {:?}", started.elapsed());
+    let (env, _, _) = flow_env("w1");
+    let second = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env);
+    let mut tally = Tally::default();
+    tally
+        .read_until(&mut subscriber, 10, Duration::from_secs(40))
+        .await;
+    eprintln!("delivered after {:?}", started.elapsed());
+    assert_eq!(tally.missing(10), Vec::<u64>::new());
+    second.stop().await;
+}

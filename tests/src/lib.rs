@@ -7,6 +7,7 @@
 //! binaries use.
 
 pub mod api;
+pub mod broker;
 pub mod env;
 pub mod kafka;
 pub mod mqtt;

@@ -1,0 +1,101 @@
+//! The MQTT broker restarted while a source delivers, with the real binaries: unacknowledged
+//! publishes are sent again after the reconnect and no offset is committed past them, so every
+//! record arrives (duplicates allowed, no gaps). The test's own Mosquitto is the `default` MQTT
+//! connector. Needs `scripts/test-stack.sh start && source .test-stack/env` and
+//! `cargo build --workspace --bins`.
+
+mod kafka_to_mqtt_support;
+
+use std::time::{Duration, Instant};
+
+use kafka_to_mqtt_support::*;
+use serde_json::json;
+use tributary_e2e::broker::{PrivateMosquitto, SessionSubscriber};
+use tributary_e2e::{Stack, kafka, unique};
+
+const TOTAL: u32 = 3_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_mid_stream_leaves_no_gap() {
+    let mut stack = Stack::start(1).await;
+    let mut broker = PrivateMosquitto::start();
+    let topic = unique("restart");
+    let mqtt_topic = format!("t/{}", unique("e2e-restart"));
+    kafka::create_topic(&stack.env.kafka, &topic, 3).await;
+    produce_numbered(&producer(&stack.env.kafka), &topic, 3, 0..TOTAL, &[]).await;
+    let mut subscriber = SessionSubscriber::start(&broker.server(), &mqtt_topic).await;
+
+    create_connectors(&stack, &broker.server()).await;
+    let source = unique("src");
+    create_source(
+        &stack,
+        &source,
+        json!({
+            "topic_mapping": [{
+                "kafka_topic": topic,
+                "mqtt_topic": mqtt_topic,
+                "qos": 1,
+                "payload_template": "${.value}"
+            }],
+            "offset_reset_policy": "earliest",
+            "max_inflight": 200
+        }),
+    )
+    .await;
+
+    let mut tally = Tally::default();
+    read(&mut subscriber, &mut tally, 300, Duration::from_secs(60)).await;
+    assert!(
+        tally.distinct() >= 300,
+        "only {} records arrived before the restart",
+        tally.distinct()
+    );
+    let before = tally.distinct();
+    let broker = tokio::task::spawn_blocking(move || {
+        broker.restart(Duration::from_secs(2));
+        broker
+    })
+    .await
+    .unwrap_or_else(|e| panic!("restart: {e}"));
+    read(
+        &mut subscriber,
+        &mut tally,
+        TOTAL as usize,
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_eq!(
+        tally.missing(0..u64::from(TOTAL)),
+        Vec::<u64>::new(),
+        "gaps after the restart ({before} had arrived before it)"
+    );
+    assert!(
+        before < TOTAL as usize,
+        "everything arrived before the restart: it proved nothing"
+    );
+    eprintln!(
+        "broker restart after {before} records: {} duplicates",
+        tally.duplicates()
+    );
+    let resource = format!("source:kafka_consumer:{source}");
+    assert!(stack.worker_counter(0, &resource, "success").await >= u64::from(TOTAL));
+    stack.stop_worker(0).await;
+    drop(broker);
+}
+
+/// Reads until `target` distinct records arrived or `within` passed.
+async fn read(
+    subscriber: &mut SessionSubscriber,
+    tally: &mut Tally,
+    target: usize,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    while tally.distinct() < target {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match subscriber.next(left).await {
+            Some((_, payload)) => tally.add(&payload),
+            None => break,
+        }
+    }
+}
