@@ -694,3 +694,74 @@ async fn a_source_restarted_before_its_group_join_finished_still_delivers() {
     assert_eq!(tally.missing(10), Vec::<u64>::new());
     second.stop().await;
 }
+
+/// `lag.<topic>.<partition>` of the source as the heartbeat snapshot reports it.
+fn reported_lag(
+    metrics: &tributary_data_plane::telemetry::MetricsHub,
+    source: &str,
+    topic: &str,
+) -> Option<f64> {
+    let id = format!("source:kafka_consumer:{source}");
+    metrics
+        .snapshot()
+        .into_iter()
+        .find(|resource| resource.resource_id == id)?
+        .gauges
+        .get(&format!("lag.{topic}.0"))
+        .copied()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lag_gauge_shows_the_backlog_while_mqtt_is_unreachable() {
+    let topic = unique("lag");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}", unique("m"));
+    let group = unique("g");
+    create_topic(&topic, 1).await;
+    let parameters = json!({
+        "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+        "offset_reset_policy": "earliest",
+        "group_id": group,
+        "max_inflight": 10
+    });
+
+    // First a committed position: 10 records delivered.
+    produce_numbered(&topic, 1, 0..10).await;
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(&name, parameters.clone(), json!([]), &mqtt(), false),
+        env,
+    );
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(eventually(DELIVERY, || m.get("success") == 10).await);
+    running.stop().await;
+    assert_eq!(committed(&group, &topic, 1).get(&0), Some(&10));
+
+    // MQTT unreachable: the source stops at max_inflight while 200 more records pile up.
+    produce_numbered(&topic, 1, 10..210).await;
+    let unreachable = format!("127.0.0.1:{}", free_port());
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(&name, parameters.clone(), json!([]), &unreachable, false),
+        env,
+    );
+    let backlog = eventually(DELIVERY, || {
+        reported_lag(&metrics, &name, &topic).is_some_and(|lag| lag >= 200.0)
+    })
+    .await;
+    assert!(backlog, "lag {:?}", reported_lag(&metrics, &name, &topic));
+    running.stop().await;
+
+    // Reachable again: the backlog drains and the gauge falls to zero.
+    let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env);
+    let mut tally = Tally::default();
+    tally.read_until(&mut subscriber, 200, DELIVERY).await;
+    let drained = eventually(Duration::from_secs(15), || {
+        reported_lag(&metrics, &name, &topic) == Some(0.0)
+    })
+    .await;
+    assert!(drained, "lag {:?}", reported_lag(&metrics, &name, &topic));
+    running.stop().await;
+}
