@@ -1,14 +1,14 @@
 //! `/actions`: stored sinks (`kafka_producer`) that rules send their output to.
 
 use actix_web::web::Query;
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, web};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::PgConnection;
 use tributary_protocol::resources::{ConnectorType, FieldError, KafkaProducerParameters};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::bridge_endpoints::bridge_endpoints;
 use super::bridges::{self, BridgeKind, bridge_view};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -68,60 +68,21 @@ pub struct DeleteQuery {
     pub also_delete_dep_actions: bool,
 }
 
-#[utoipa::path(operation_id = "list_actions", tag = "actions", responses((status = 200, body = [ActionView])))]
-#[get("/actions")]
-async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        bridges::list::<KafkaProducerAction>(&state)
-            .await?
-            .into_iter()
-            .map(ActionView::from)
-            .collect::<Vec<_>>(),
-    ))
-}
-
-#[utoipa::path(
-    operation_id = "create_action",
-    tag = "actions",
-    request_body(content = ActionView, description = "`type`, `name`, `connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
-    responses((status = 201, body = ActionView), (status = 400, description = "Invalid field, unknown connector, or `ALREADY_EXISTS`", body = ErrorBody))
-)]
-#[post("/actions")]
-async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(ActionView::from(
-        bridges::create::<KafkaProducerAction>(&state, body.into_inner()).await?,
-    )))
-}
-
-#[utoipa::path(
-    operation_id = "get_action",
-    tag = "actions",
-    params(("id" = String, Path, description = "`kafka_producer:<name>`")),
-    responses((status = 200, body = ActionView), (status = 404, body = ErrorBody))
-)]
-#[get("/actions/{id}")]
-async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(ActionView::from(
-        bridges::read::<KafkaProducerAction>(&state, &id).await?,
-    )))
-}
-
-#[utoipa::path(
-    operation_id = "update_action",
-    tag = "actions",
-    params(("id" = String, Path, description = "`kafka_producer:<name>`")),
-    request_body(content = ActionView, description = "`connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
-    responses((status = 200, body = ActionView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
-)]
-#[put("/actions/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    body: web::Json<Value>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(ActionView::from(
-        bridges::update::<KafkaProducerAction>(&state, &id, body.into_inner()).await?,
-    )))
+bridge_endpoints! {
+    kind: KafkaProducerAction,
+    view: ActionView,
+    tag: "actions",
+    id_format: "`kafka_producer:<name>`",
+    collection_path: "/actions",
+    item_path: "/actions/{id}",
+    enable_path: "/actions/{id}/enable/{enable}",
+    operation_ids: {
+        list: "list_actions",
+        create: "create_action",
+        read: "get_action",
+        update: "update_action",
+        set_enable: "set_enable_action",
+    },
 }
 
 #[utoipa::path(
@@ -144,22 +105,6 @@ async fn remove(
     query: Query<DeleteQuery>,
 ) -> ApiResult<HttpResponse> {
     bridges::delete::<KafkaProducerAction>(&state, &id, query.also_delete_dep_actions).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[utoipa::path(
-    operation_id = "set_enable_action",
-    tag = "actions",
-    params(("id" = String, Path, description = "`kafka_producer:<name>`"), ("enable" = bool, Path)),
-    responses((status = 204, description = "Done"), (status = 404, body = ErrorBody))
-)]
-#[put("/actions/{id}/enable/{enable}")]
-async fn set_enable(
-    state: web::Data<AppState>,
-    path: web::Path<(String, bool)>,
-) -> ApiResult<HttpResponse> {
-    let (id, enable) = path.into_inner();
-    bridges::set_enable::<KafkaProducerAction>(&state, &id, enable).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,5 +1,6 @@
 //! What actions and sources share: a typed `parameters` body on a named connector of the matching
-//! type. The endpoints in `actions.rs` and `sources.rs` are thin wrappers over these functions.
+//! type. The endpoints over these functions are defined once in `bridge_endpoints.rs` and
+//! instantiated per type in `actions.rs` and `sources.rs`.
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;

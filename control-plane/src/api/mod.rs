@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod api_keys;
+pub mod bridge_endpoints;
 pub mod bridges;
 pub mod connector_config;
 pub mod connectors;

@@ -1,13 +1,13 @@
 //! `/sources`: Kafka consumers (`kafka_consumer`) delivering records to MQTT through topic
 //! mappings, or feeding rules that name them in FROM.
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
-use serde_json::Value;
+use actix_web::{HttpResponse, delete, web};
 use sqlx::PgConnection;
 use tributary_protocol::resources::{ConnectorType, FieldError, KafkaConsumerParameters};
 use tributary_rules::RuleInput;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::bridge_endpoints::bridge_endpoints;
 use super::bridges::{self, BridgeKind, bridge_view};
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -79,60 +79,21 @@ bridge_view!(
     KafkaConsumerParameters
 );
 
-#[utoipa::path(operation_id = "list_sources", tag = "sources", responses((status = 200, body = [SourceView])))]
-#[get("/sources")]
-async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        bridges::list::<KafkaConsumerSource>(&state)
-            .await?
-            .into_iter()
-            .map(SourceView::from)
-            .collect::<Vec<_>>(),
-    ))
-}
-
-#[utoipa::path(
-    operation_id = "create_source",
-    tag = "sources",
-    request_body(content = SourceView, description = "`type`, `name`, `connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
-    responses((status = 201, body = SourceView), (status = 400, description = "Invalid field, unknown connector, or `ALREADY_EXISTS`", body = ErrorBody))
-)]
-#[post("/sources")]
-async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(SourceView::from(
-        bridges::create::<KafkaConsumerSource>(&state, body.into_inner()).await?,
-    )))
-}
-
-#[utoipa::path(
-    operation_id = "get_source",
-    tag = "sources",
-    params(("id" = String, Path, description = "`kafka_consumer:<name>`")),
-    responses((status = 200, body = SourceView), (status = 404, body = ErrorBody))
-)]
-#[get("/sources/{id}")]
-async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(SourceView::from(
-        bridges::read::<KafkaConsumerSource>(&state, &id).await?,
-    )))
-}
-
-#[utoipa::path(
-    operation_id = "update_source",
-    tag = "sources",
-    params(("id" = String, Path, description = "`kafka_consumer:<name>`")),
-    request_body(content = SourceView, description = "`connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
-    responses((status = 200, body = SourceView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
-)]
-#[put("/sources/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-    body: web::Json<Value>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(SourceView::from(
-        bridges::update::<KafkaConsumerSource>(&state, &id, body.into_inner()).await?,
-    )))
+bridge_endpoints! {
+    kind: KafkaConsumerSource,
+    view: SourceView,
+    tag: "sources",
+    id_format: "`kafka_consumer:<name>`",
+    collection_path: "/sources",
+    item_path: "/sources/{id}",
+    enable_path: "/sources/{id}/enable/{enable}",
+    operation_ids: {
+        list: "list_sources",
+        create: "create_source",
+        read: "get_source",
+        update: "update_source",
+        set_enable: "set_enable_source",
+    },
 }
 
 #[utoipa::path(
@@ -148,21 +109,5 @@ async fn update(
 #[delete("/sources/{id}")]
 async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     bridges::delete::<KafkaConsumerSource>(&state, &id, false).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[utoipa::path(
-    operation_id = "set_enable_source",
-    tag = "sources",
-    params(("id" = String, Path, description = "`kafka_consumer:<name>`"), ("enable" = bool, Path)),
-    responses((status = 204, description = "Done"), (status = 404, body = ErrorBody))
-)]
-#[put("/sources/{id}/enable/{enable}")]
-async fn set_enable(
-    state: web::Data<AppState>,
-    path: web::Path<(String, bool)>,
-) -> ApiResult<HttpResponse> {
-    let (id, enable) = path.into_inner();
-    bridges::set_enable::<KafkaConsumerSource>(&state, &id, enable).await?;
     Ok(HttpResponse::NoContent().finish())
 }
