@@ -6,8 +6,9 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
 
 /// A consumed record.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,65 +40,152 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
     }
 }
 
-/// Reads `topic` from the beginning with a fresh group until `expected` records arrived, or
-/// `timeout` passed (then returns what it has).
+/// Reads `topic` from the beginning until `expected` records arrived, or `timeout` passed (then
+/// returns what it has).
+///
+/// Partitions are assigned directly rather than joined through a consumer group: nisshi takes
+/// ~5 s (sometimes much more under load) to settle a group, and a reader that is still joining
+/// when its timeout ends would report records as missing.
 pub async fn consume(
     bootstrap: &str,
     topic: &str,
     expected: usize,
     timeout: Duration,
 ) -> Vec<Record> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", crate::unique("e2e-reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap_or_else(|e| panic!("consumer: {e}"));
-    consumer
-        .subscribe(&[topic])
-        .unwrap_or_else(|e| panic!("subscribe {topic}: {e}"));
+    let mut seen = 0;
+    consume_until(bootstrap, topic, timeout, |_| {
+        seen += 1;
+        seen >= expected
+    })
+    .await
+}
+
+/// Reads `topic` from the beginning until `done` returns true for a record (it sees every record
+/// once, in arrival order), or `timeout` passed.
+///
+/// Records are counted by reading them, never by watermarks: nisshi's high watermark can lag the
+/// records it already serves (seen: 3,253 reported while 5,000 acknowledged records were readable).
+pub async fn consume_until(
+    bootstrap: &str,
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&Record) -> bool,
+) -> Vec<Record> {
     let deadline = Instant::now() + timeout;
+    let consumer = reader(bootstrap, topic, deadline).await;
     let mut records = Vec::new();
-    while records.len() < expected {
+    loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
         match tokio::time::timeout(left, consumer.recv()).await {
-            Ok(Ok(message)) => records.push(Record {
-                partition: message.partition(),
-                offset: message.offset(),
-                key: message
-                    .key()
-                    .map(|k| String::from_utf8_lossy(k).into_owned()),
-                value: message
-                    .payload()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                    .unwrap_or_default(),
-                headers: message
-                    .headers()
-                    .map(|headers| {
-                        headers
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.key.to_owned(),
-                                    h.value
-                                        .map(|v| String::from_utf8_lossy(v).into_owned())
-                                        .unwrap_or_default(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                timestamp: message.timestamp().to_millis(),
-            }),
+            Ok(Ok(message)) => {
+                let record = record(&message);
+                let finished = done(&record);
+                records.push(record);
+                if finished {
+                    break;
+                }
+            }
             Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
             Err(_) => break,
         }
     }
     records
+}
+
+/// Everything `topic` holds: reads until no record arrived for `quiet` (or `timeout` passed).
+pub async fn consume_quiet(
+    bootstrap: &str,
+    topic: &str,
+    quiet: Duration,
+    timeout: Duration,
+) -> Vec<Record> {
+    let deadline = Instant::now() + timeout;
+    let consumer = reader(bootstrap, topic, deadline).await;
+    let mut records = Vec::new();
+    loop {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(quiet);
+        if left.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(left, consumer.recv()).await {
+            Ok(Ok(message)) => records.push(record(&message)),
+            Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) => break,
+        }
+    }
+    records
+}
+
+/// A consumer assigned every partition of `topic` from the beginning.
+async fn reader(bootstrap: &str, topic: &str, deadline: Instant) -> StreamConsumer {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", crate::unique("e2e-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap_or_else(|e| panic!("consumer: {e}"));
+    // A topic created a moment ago may not be in the metadata yet.
+    let mut ids = Vec::new();
+    while ids.is_empty() && Instant::now() < deadline {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("metadata of {topic}: {e}"));
+        ids = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if ids.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let mut assignment = TopicPartitionList::new();
+    for id in ids {
+        assignment
+            .add_partition_offset(topic, id, Offset::Beginning)
+            .unwrap_or_else(|e| panic!("assign {topic}/{id}: {e}"));
+    }
+    consumer
+        .assign(&assignment)
+        .unwrap_or_else(|e| panic!("assign {topic}: {e}"));
+    consumer
+}
+
+fn record(message: &BorrowedMessage<'_>) -> Record {
+    Record {
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned()),
+        value: message
+            .payload()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default(),
+        headers: message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            h.value
+                                .map(|v| String::from_utf8_lossy(v).into_owned())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        timestamp: message.timestamp().to_millis(),
+    }
 }
 
 pub async fn produce(bootstrap: &str, topic: &str, key: Option<&str>, value: &str) {

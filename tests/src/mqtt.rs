@@ -45,6 +45,17 @@ impl Message {
 
 /// Publishes every message at QoS 1 and returns once the broker acknowledged all of them.
 pub async fn publish_all(server: &str, client_id: &str, messages: Vec<Message>) {
+    publish_paced(server, client_id, messages, Duration::ZERO).await;
+}
+
+/// Like [`publish_all`], waiting `interval` between messages: traffic that keeps flowing while a
+/// test changes something.
+pub async fn publish_paced(
+    server: &str,
+    client_id: &str,
+    messages: Vec<Message>,
+    interval: Duration,
+) {
     let (client, mut eventloop) = AsyncClient::new(options(server, client_id), 1000);
     let total = messages.len();
     let sender = tokio::spawn(async move {
@@ -63,6 +74,9 @@ pub async fn publish_all(server: &str, client_id: &str, messages: Vec<Message>) 
                 )
                 .await
                 .unwrap_or_else(|e| panic!("publish: {e}"));
+            if !interval.is_zero() {
+                tokio::time::sleep(interval).await;
+            }
         }
         client
     });

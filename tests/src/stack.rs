@@ -161,6 +161,50 @@ impl Stack {
             .map_or(0, |v| v as u64)
     }
 
+    /// The lowest configuration revision the live workers report having applied (0 when none
+    /// reported yet). After a change, waiting for it to grow past the revision seen before the
+    /// change means every worker has applied the change.
+    pub async fn applied_revision(&self) -> i64 {
+        let (_, body) = self
+            .api()
+            .call(reqwest::Method::GET, "/workers", None)
+            .await;
+        body.as_array()
+            .map(|workers| {
+                workers
+                    .iter()
+                    .filter(|w| w["status"] == "up")
+                    .filter_map(|w| w["applied_revision"].as_i64())
+                    .min()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0)
+    }
+
+    /// Waits until every live worker applied a revision newer than `seen`.
+    pub async fn wait_applied_after(&self, seen: i64) {
+        assert!(
+            wait_until(Duration::from_secs(30), || async {
+                self.applied_revision().await > seen
+            })
+            .await,
+            "the workers did not apply a revision after {seen}"
+        );
+    }
+
+    /// Every resource counter of every worker (`<worker>: <metric line>`), for failure messages.
+    pub async fn counters_report(&self) -> String {
+        let mut report = String::new();
+        for i in 0..self.workers.len() {
+            for line in self.worker_metrics(i).await.lines() {
+                if line.starts_with("tributary_resource_total") && !line.ends_with(" 0") {
+                    report.push_str(&format!("\n  worker {i}: {line}"));
+                }
+            }
+        }
+        report
+    }
+
     /// Waits until `workers` workers report flow `flow_id` (`rule:<id>`) running, so that their
     /// subscriptions exist before a test publishes.
     pub async fn wait_flow_running(&self, flow_id: &str, workers: usize) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tributary_e2e::kafka::{self, Record};
 use tributary_e2e::mqtt::{Message, publish_all};
-use tributary_e2e::{Stack, unique};
+use tributary_e2e::{Stack, unique, wait_until};
 
 /// Two workers running one rule into a fresh topic; returns (stack, rule id, kafka topic, mqtt prefix).
 async fn two_workers(query_mode: &str, partitions: i32) -> (Stack, String, String, String) {
@@ -52,19 +52,21 @@ fn numbers(records: &[Record]) -> (BTreeSet<usize>, usize) {
     (distinct, duplicates)
 }
 
-/// Consumes until every number below `count` was seen (duplicates allowed) or the time is up.
+/// Reads the topic until every number below `count` was seen (duplicates allowed) or the time is
+/// up; returns the distinct numbers and how many duplicates came with them.
 async fn consume_all_numbers(
     bootstrap: &str,
     topic: &str,
     count: usize,
 ) -> (BTreeSet<usize>, usize) {
-    let mut records = Vec::new();
-    for _ in 0..6 {
-        records = kafka::consume(bootstrap, topic, usize::MAX, Duration::from_secs(20)).await;
-        if numbers(&records).0.len() >= count {
-            break;
+    let mut distinct = BTreeSet::new();
+    let records = kafka::consume_until(bootstrap, topic, Duration::from_secs(90), |record| {
+        if let Ok(n) = record.value.parse::<usize>() {
+            distinct.insert(n);
         }
-    }
+        distinct.len() >= count
+    })
+    .await;
     numbers(&records)
 }
 
@@ -73,13 +75,13 @@ async fn two_workers_share_ten_thousand_messages_and_deliver_every_one() {
     let (stack, rule, topic, prefix) = two_workers("async", 4).await;
     let count = 10_000;
     publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, count)).await;
-    let records = kafka::consume(&stack.env.kafka, &topic, count, Duration::from_secs(90)).await;
-    let (distinct, duplicates) = numbers(&records);
+    let (distinct, duplicates) = consume_all_numbers(&stack.env.kafka, &topic, count).await;
     assert_eq!(
         distinct.len(),
         count,
-        "missing {} messages",
-        count - distinct.len()
+        "missing {} messages; counters:{}",
+        count - distinct.len(),
+        stack.counters_report().await
     );
     assert_eq!(duplicates, 0, "no worker died, so no duplicates");
 
@@ -104,7 +106,7 @@ async fn a_worker_killed_mid_stream_in_sync_mode_loses_nothing() {
     });
     // Kill one worker once it has taken part of the stream.
     let resource = format!("rule:{rule}");
-    let started = tributary_e2e::wait_until(Duration::from_secs(30), || async {
+    let started = wait_until(Duration::from_secs(30), || async {
         stack.worker_counter(0, &resource, "matched").await > 200
     })
     .await;

@@ -2,7 +2,8 @@
 //! actions, and acknowledge the message when they are done with it.
 //!
 //! In-flight messages are bounded (the connector's `max_inflight`): at the bound the flow stops
-//! reading, its channel fills, and the broker stops sending (MQTT 5 receive maximum). In `sync`
+//! reading, its inbox fills with unacknowledged messages, and the broker stops sending (MQTT 5
+//! receive maximum; see `mqtt::inbox`). In `sync`
 //! mode a message is acknowledged only after Kafka acknowledged every record it produced, so a
 //! crash loses nothing acknowledged; in `async` mode it is acknowledged once enqueued.
 //!
@@ -16,7 +17,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::{BoxFuture, join_all};
 use futures::stream::FuturesUnordered;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::RuleFlowSpec;
 use tributary_rules::{Event, Output, Rule, RuleInput};
@@ -25,6 +25,7 @@ use super::FlowEnv;
 use super::actions::{self, Action};
 use super::status::FlowReporter;
 use crate::mqtt::InboundMessage;
+use crate::mqtt::inbox::{InboxReceiver, inbox};
 use crate::sink::kafka::Outcome;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::rates::RateMeter;
@@ -69,7 +70,7 @@ pub async fn run(
         Err(error) => return fail_until_stopped(&reporter, &stop, error.to_string()).await,
     };
     let capacity = usize::from(spec.mqtt.config.max_inflight.max(1));
-    let (sender, receiver) = mpsc::channel(capacity);
+    let (sender, receiver) = inbox(capacity);
     if let Err(error) = connection
         .attach_rule(&spec.rule_id, &filters, sender)
         .await
@@ -121,7 +122,7 @@ struct RuleRunner {
 impl RuleRunner {
     async fn consume(
         &self,
-        mut receiver: mpsc::Receiver<InboundMessage>,
+        mut receiver: InboxReceiver,
         capacity: usize,
         stop: &CancellationToken,
     ) {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::resources::MqttConnectorConfig;
 use tributary_rules::MessagePublish;
@@ -14,6 +14,7 @@ use super::backoff::Backoff;
 use super::client::{
     ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, ReceivedPublish,
 };
+use super::inbox::{InboxSender, Offer};
 use super::options::OptionsError;
 use super::routing::{RouteChange, Routes, Subscription};
 use super::{InboundMessage, v4, v5};
@@ -99,7 +100,7 @@ impl MqttConnection {
         &self,
         rule_id: &str,
         filters: &[String],
-        sender: mpsc::Sender<InboundMessage>,
+        sender: InboxSender,
     ) -> Result<(), ClientError> {
         let change = self.lock_routes().set(rule_id, filters, sender);
         apply_change(&self.client, change).await
@@ -242,16 +243,19 @@ fn dispatch(context: &Context, publish: ReceivedPublish) {
             message: message.clone(),
             ack: token.clone(),
         };
-        // QoS 1 cannot overflow: the broker sends at most `receive maximum` unacknowledged
-        // messages, and the channel holds that many. A full channel therefore means QoS 0 under
-        // overload, which may be dropped; a closed one means the rule is restarting, and dropping
-        // the token makes the broker redeliver to its successor.
-        if let Err(mpsc::error::TrySendError::Full(dropped)) = sender.try_send(inbound) {
-            context
-                .metrics
-                .resource(&context.connector_id)
-                .inc("dropped.queue_full");
-            dropped.ack.complete();
+        match sender.offer(inbound) {
+            Offer::Queued => {}
+            // QoS 0 under overload: at most once allows dropping it.
+            Offer::Shed(dropped) => {
+                context
+                    .metrics
+                    .resource(&context.connector_id)
+                    .inc("dropped.queue_full");
+                dropped.ack.complete();
+            }
+            // The rule is restarting: dropping the token unfinished makes the broker redeliver
+            // the message (to the restarted rule).
+            Offer::Closed(unfinished) => drop(unfinished),
         }
     }
     token.complete();

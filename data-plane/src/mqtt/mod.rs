@@ -5,6 +5,7 @@ pub mod ack_tracker;
 pub mod backoff;
 pub mod client;
 pub mod connection;
+pub mod inbox;
 pub mod options;
 pub mod pool;
 pub mod routing;

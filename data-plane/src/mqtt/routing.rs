@@ -19,10 +19,9 @@
 
 use std::collections::HashMap;
 
-use tokio::sync::mpsc;
 use tributary_rules::topic_matches;
 
-use super::InboundMessage;
+use super::inbox::InboxSender;
 
 #[derive(Debug, Default)]
 pub struct Routes {
@@ -36,7 +35,7 @@ pub struct Routes {
 struct RuleRoute {
     filters: Vec<String>,
     ids: Vec<usize>,
-    sender: mpsc::Sender<InboundMessage>,
+    sender: InboxSender,
 }
 
 /// A subscription to send to the broker.
@@ -57,12 +56,7 @@ pub struct RouteChange {
 impl Routes {
     /// Installs (or replaces) the route of `rule_id`. Filters it already had keep their
     /// subscription, so restarting a rule does not resubscribe.
-    pub fn set(
-        &mut self,
-        rule_id: &str,
-        filters: &[String],
-        sender: mpsc::Sender<InboundMessage>,
-    ) -> RouteChange {
+    pub fn set(&mut self, rule_id: &str, filters: &[String], sender: InboxSender) -> RouteChange {
         let filters = without_covered(filters);
         let old = self.rules.remove(rule_id);
         let mut change = RouteChange::default();
@@ -139,11 +133,7 @@ impl Routes {
     }
 
     /// The senders of the rules that must process this copy of a message.
-    pub fn route(
-        &self,
-        topic: &str,
-        subscription_ids: &[usize],
-    ) -> Vec<mpsc::Sender<InboundMessage>> {
+    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<InboxSender> {
         if subscription_ids.is_empty() {
             return self
                 .rules
@@ -152,7 +142,7 @@ impl Routes {
                 .map(|route| route.sender.clone())
                 .collect();
         }
-        let mut targets: Vec<(&str, mpsc::Sender<InboundMessage>)> = Vec::new();
+        let mut targets: Vec<(&str, InboxSender)> = Vec::new();
         for id in subscription_ids {
             let Some((rule_id, index)) = self.by_id.get(id) else {
                 continue;
@@ -216,6 +206,7 @@ fn covers(wide: &str, narrow: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqtt::inbox::inbox;
 
     fn filters(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -224,7 +215,7 @@ mod tests {
     #[test]
     fn each_filter_gets_its_own_shared_subscription() {
         let mut routes = Routes::default();
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = inbox(1);
         let change = routes.set("r1", &filters(&["t/#", "x/+"]), tx);
         assert_eq!(
             change.subscribe,
@@ -244,7 +235,7 @@ mod tests {
     #[test]
     fn overlapping_filters_of_one_rule_process_one_copy() {
         let mut routes = Routes::default();
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = inbox(1);
         // Neither filter covers the other, so both are subscribed and `t/1` arrives twice.
         routes.set("r1", &filters(&["+/1", "t/+"]), tx);
         assert_eq!(routes.route("t/1", &[1]).len(), 1, "first matching filter");
@@ -260,8 +251,8 @@ mod tests {
     #[test]
     fn two_rules_both_get_the_message() {
         let mut routes = Routes::default();
-        let (tx1, _rx1) = mpsc::channel(1);
-        let (tx2, _rx2) = mpsc::channel(1);
+        let (tx1, _rx1) = inbox(1);
+        let (tx2, _rx2) = inbox(1);
         routes.set("r1", &filters(&["t/#"]), tx1);
         routes.set("r2", &filters(&["t/1"]), tx2);
         assert_eq!(routes.route("t/1", &[1]).len(), 1);
@@ -288,7 +279,7 @@ mod tests {
     #[test]
     fn replacing_a_route_keeps_unchanged_filters_subscribed() {
         let mut routes = Routes::default();
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = inbox(1);
         routes.set("r1", &filters(&["a", "b"]), tx.clone());
         let change = routes.set("r1", &filters(&["b", "c"]), tx);
         assert_eq!(change.subscribe.len(), 1);
