@@ -6,6 +6,8 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool};
 
+use super::keyed_by_type_and_name::{self as keyed, RowLock};
+
 /// Which of the two tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BridgeTable {
@@ -65,14 +67,7 @@ pub async fn get(
     kind: &str,
     name: &str,
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {} WHERE type = $1 AND name = $2",
-        table.name()
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(pool)
-    .await
+    keyed::fetch(pool, table.name(), COLUMNS, kind, name, RowLock::None).await
 }
 
 /// See [`super::connectors::lock_shared`]: keeps the row alive while a referencing row is saved.
@@ -82,14 +77,7 @@ pub async fn lock_shared(
     kind: &str,
     name: &str,
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {} WHERE type = $1 AND name = $2 FOR SHARE",
-        table.name()
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(conn)
-    .await
+    keyed::fetch(conn, table.name(), COLUMNS, kind, name, RowLock::Shared).await
 }
 
 pub async fn lock_exclusive(
@@ -98,14 +86,7 @@ pub async fn lock_exclusive(
     kind: &str,
     name: &str,
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {} WHERE type = $1 AND name = $2 FOR UPDATE",
-        table.name()
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(conn)
-    .await
+    keyed::fetch(conn, table.name(), COLUMNS, kind, name, RowLock::Exclusive).await
 }
 
 /// Inserts; `None` when one of that type and name already exists.
@@ -114,20 +95,12 @@ pub async fn insert(
     table: BridgeTable,
     new: &NewBridge<'_>,
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "INSERT INTO {} (type, name, connector, enable, description, parameters, resource_opts)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
         table.name()
-    ))
-    .bind(new.kind)
-    .bind(new.name)
-    .bind(new.connector)
-    .bind(new.enable)
-    .bind(new.description)
-    .bind(Json(new.parameters))
-    .bind(Json(new.resource_opts))
-    .fetch_optional(conn)
-    .await
+    );
+    save(conn, &sql, new).await
 }
 
 pub async fn update(
@@ -135,20 +108,30 @@ pub async fn update(
     table: BridgeTable,
     new: &NewBridge<'_>,
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE {} SET connector = $3, enable = $4, description = $5, parameters = $6,
          resource_opts = $7, updated_at = now() WHERE type = $1 AND name = $2 RETURNING {COLUMNS}",
         table.name()
-    ))
-    .bind(new.kind)
-    .bind(new.name)
-    .bind(new.connector)
-    .bind(new.enable)
-    .bind(new.description)
-    .bind(Json(new.parameters))
-    .bind(Json(new.resource_opts))
-    .fetch_optional(conn)
-    .await
+    );
+    save(conn, &sql, new).await
+}
+
+/// Runs an insert or update that takes `new`'s fields as `$1`..`$7` in column order.
+async fn save(
+    conn: &mut PgConnection,
+    sql: &str,
+    new: &NewBridge<'_>,
+) -> Result<Option<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(sql)
+        .bind(new.kind)
+        .bind(new.name)
+        .bind(new.connector)
+        .bind(new.enable)
+        .bind(new.description)
+        .bind(Json(new.parameters))
+        .bind(Json(new.resource_opts))
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn set_enable(
@@ -158,16 +141,7 @@ pub async fn set_enable(
     name: &str,
     enable: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(&format!(
-        "UPDATE {} SET enable = $3, updated_at = now() WHERE type = $1 AND name = $2",
-        table.name()
-    ))
-    .bind(kind)
-    .bind(name)
-    .bind(enable)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    keyed::set_enable(pool, table.name(), kind, name, enable).await
 }
 
 pub async fn delete(
@@ -176,15 +150,7 @@ pub async fn delete(
     kind: &str,
     name: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(&format!(
-        "DELETE FROM {} WHERE type = $1 AND name = $2",
-        table.name()
-    ))
-    .bind(kind)
-    .bind(name)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    keyed::delete(conn, table.name(), kind, name).await
 }
 
 /// `<type>:<name>` of the actions or sources using a connector.

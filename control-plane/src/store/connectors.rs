@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
+
+use super::keyed_by_type_and_name::{self as keyed, RowLock};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ConnectorRow {
@@ -17,6 +19,7 @@ pub struct ConnectorRow {
     pub updated_at: DateTime<Utc>,
 }
 
+const TABLE: &str = "connectors";
 const COLUMNS: &str = "type, name, enable, description, config, created_at, updated_at";
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ConnectorRow>, sqlx::Error> {
@@ -32,13 +35,7 @@ pub async fn get(
     kind: &str,
     name: &str,
 ) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connectors WHERE type = $1 AND name = $2"
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(pool)
-    .await
+    keyed::fetch(pool, TABLE, COLUMNS, kind, name, RowLock::None).await
 }
 
 /// Reads a connector and locks it against deletion until the transaction ends, so that whatever
@@ -48,13 +45,7 @@ pub async fn lock_shared(
     kind: &str,
     name: &str,
 ) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connectors WHERE type = $1 AND name = $2 FOR SHARE"
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(conn)
-    .await
+    keyed::fetch(conn, TABLE, COLUMNS, kind, name, RowLock::Shared).await
 }
 
 /// Reads a connector and locks it for a change or a delete.
@@ -63,13 +54,7 @@ pub async fn lock_exclusive(
     kind: &str,
     name: &str,
 ) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connectors WHERE type = $1 AND name = $2 FOR UPDATE"
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(conn)
-    .await
+    keyed::fetch(conn, TABLE, COLUMNS, kind, name, RowLock::Exclusive).await
 }
 
 /// Carries the configuration with its secrets: `Debug` leaves it out.
@@ -86,34 +71,38 @@ pub async fn insert(
     pool: &PgPool,
     new: &NewConnector<'_>,
 ) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "INSERT INTO connectors (type, name, enable, description, config) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(new.kind)
-    .bind(new.name)
-    .bind(new.enable)
-    .bind(new.description)
-    .bind(Json(new.config))
-    .fetch_optional(pool)
-    .await
+    );
+    save(pool, &sql, new).await
 }
 
 pub async fn update(
     conn: &mut PgConnection,
     new: &NewConnector<'_>,
 ) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE connectors SET enable = $3, description = $4, config = $5, updated_at = now()
          WHERE type = $1 AND name = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(new.kind)
-    .bind(new.name)
-    .bind(new.enable)
-    .bind(new.description)
-    .bind(Json(new.config))
-    .fetch_optional(conn)
-    .await
+    );
+    save(conn, &sql, new).await
+}
+
+/// Runs an insert or update that takes `new`'s fields as `$1`..`$5` in column order.
+async fn save<'c>(
+    executor: impl PgExecutor<'c>,
+    sql: &str,
+    new: &NewConnector<'_>,
+) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    sqlx::query_as(sql)
+        .bind(new.kind)
+        .bind(new.name)
+        .bind(new.enable)
+        .bind(new.description)
+        .bind(Json(new.config))
+        .fetch_optional(executor)
+        .await
 }
 
 pub async fn set_enable(
@@ -122,24 +111,11 @@ pub async fn set_enable(
     name: &str,
     enable: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE connectors SET enable = $3, updated_at = now() WHERE type = $1 AND name = $2",
-    )
-    .bind(kind)
-    .bind(name)
-    .bind(enable)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    keyed::set_enable(pool, TABLE, kind, name, enable).await
 }
 
 pub async fn delete(conn: &mut PgConnection, kind: &str, name: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM connectors WHERE type = $1 AND name = $2")
-        .bind(kind)
-        .bind(name)
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
+    keyed::delete(conn, TABLE, kind, name).await
 }
 
 impl std::fmt::Debug for NewConnector<'_> {

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod bridges;
 pub mod connectors;
+pub mod keyed_by_type_and_name;
 pub mod rules;
 
 use std::time::Duration;

@@ -61,40 +61,41 @@ pub async fn insert(
     conn: &mut PgConnection,
     new: &NewRule<'_>,
 ) -> Result<Option<RuleRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "INSERT INTO rules (id, name, sql, actions, enable, description, metadata, mqtt_connector)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(new.id)
-    .bind(new.name)
-    .bind(new.sql)
-    .bind(Json(new.actions))
-    .bind(new.enable)
-    .bind(new.description)
-    .bind(Json(new.metadata))
-    .bind(new.mqtt_connector)
-    .fetch_optional(conn)
-    .await
+    );
+    save(conn, &sql, new).await
 }
 
 pub async fn update(
     conn: &mut PgConnection,
     new: &NewRule<'_>,
 ) -> Result<Option<RuleRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE rules SET name = $2, sql = $3, actions = $4, enable = $5, description = $6,
          metadata = $7, mqtt_connector = $8, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(new.id)
-    .bind(new.name)
-    .bind(new.sql)
-    .bind(Json(new.actions))
-    .bind(new.enable)
-    .bind(new.description)
-    .bind(Json(new.metadata))
-    .bind(new.mqtt_connector)
-    .fetch_optional(conn)
-    .await
+    );
+    save(conn, &sql, new).await
+}
+
+/// Runs an insert or update that takes `new`'s fields as `$1`..`$8` in column order.
+async fn save(
+    conn: &mut PgConnection,
+    sql: &str,
+    new: &NewRule<'_>,
+) -> Result<Option<RuleRow>, sqlx::Error> {
+    sqlx::query_as(sql)
+        .bind(new.id)
+        .bind(new.name)
+        .bind(new.sql)
+        .bind(Json(new.actions))
+        .bind(new.enable)
+        .bind(new.description)
+        .bind(Json(new.metadata))
+        .bind(new.mqtt_connector)
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn delete(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
