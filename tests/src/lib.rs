@@ -11,6 +11,7 @@ pub mod broker;
 pub mod env;
 pub mod kafka;
 pub mod mqtt;
+pub mod nisshi;
 pub mod process;
 pub mod stack;
 pub mod wait;

@@ -1,0 +1,114 @@
+//! Kafka goes away in `sync` mode and nothing is lost.
+//!
+//! The outage is a hung broker: a private nisshi is frozen with SIGSTOP for ~10 s and thawed with
+//! SIGCONT. Stopping and restarting nisshi instead would prove nothing, because its memory
+//! storage forgets every topic and record on restart, and a "lossless" check against an emptied
+//! broker cannot tell the worker's losses from the broker's. A hung broker is also the harder
+//! case for the worker: its connections stay open and requests go unanswered, so records time
+//! out (`sync_query_timeout`) and must be produced again.
+//!
+//! "Nothing acknowledged to MQTT before Kafka acknowledged it" is proven rather than assumed:
+//! while Kafka is still frozen the worker is killed with SIGKILL (no drain, no goodbye) and
+//! started again under the same name. Every message published during the outage must still
+//! arrive after it, which is only possible if the broker kept them unacknowledged for the
+//! worker's persistent session.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::json;
+use tributary_e2e::kafka;
+use tributary_e2e::mqtt::{Message, publish_all};
+use tributary_e2e::nisshi::PrivateKafka;
+use tributary_e2e::{Stack, unique, wait_until};
+
+const OUTAGE: Duration = Duration::from_secs(10);
+
+fn messages(prefix: &str, numbers: std::ops::Range<usize>) -> Vec<Message> {
+    numbers
+        .map(|n| Message::new(&format!("{prefix}/{}", n % 4), json!({"n": n}).to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_hung_for_ten_seconds_in_sync_mode_loses_nothing() {
+    let private = PrivateKafka::start().await;
+    let mut stack = Stack::start(1).await;
+    let api = stack.api();
+    api.create_default_mqtt_connector(&stack.env.mqtt).await;
+    api.create_kafka_producer_connector("kafka", &private.bootstrap)
+        .await;
+    let topic = unique("outage");
+    kafka::create_topic(&private.bootstrap, &topic, 2).await;
+    let action = unique("sink");
+    api.create_kafka_action(
+        &action,
+        "kafka",
+        json!({"topic": topic, "query_mode": "sync", "sync_query_timeout": "3s",
+               "max_linger_time": "5ms", "message": {"value": "${payload.n}"}}),
+    )
+    .await;
+    let prefix = unique("outage");
+    let rule = api
+        .create_rule(
+            &unique("rule"),
+            &format!("SELECT payload FROM \"{prefix}/#\""),
+            json!([format!("kafka_producer:{action}")]),
+        )
+        .await;
+    let resource = format!("rule:{rule}");
+    stack.wait_flow_running(&resource, 1).await;
+
+    // Before: the path works.
+    let (before, during, after) = (0..100, 100..400, 400..500);
+    publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, before)).await;
+    let delivered = wait_until(Duration::from_secs(30), || async {
+        stack.worker_counter(0, &resource, "actions.success").await >= 100
+    })
+    .await;
+    assert!(delivered, "the first 100 never reached Kafka");
+
+    // During: Kafka hangs; MQTT keeps accepting messages, the worker must keep them unacknowledged.
+    private.pause();
+    let paused_at = std::time::Instant::now();
+    publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, during)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let success_during = stack.worker_counter(0, &resource, "actions.success").await;
+    assert_eq!(
+        success_during, 100,
+        "nothing can be delivered to a frozen broker"
+    );
+    stack.kill_worker(0).await;
+    stack.restart_worker(0).await;
+    tokio::time::sleep(OUTAGE.saturating_sub(paused_at.elapsed())).await;
+    private.resume();
+
+    // After: new traffic, and everything from during the outage, arrives.
+    publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, after)).await;
+    let total = 500;
+    let mut distinct = BTreeSet::new();
+    let records = kafka::consume_until(
+        &private.bootstrap,
+        &topic,
+        Duration::from_secs(60),
+        |record| {
+            if let Ok(n) = record.value.parse::<usize>() {
+                distinct.insert(n);
+            }
+            distinct.len() >= total
+        },
+    )
+    .await;
+    let missing: Vec<usize> = (0..total).filter(|n| !distinct.contains(n)).collect();
+    assert!(
+        missing.is_empty(),
+        "lost {} messages (first 20: {:?}); counters:{}",
+        missing.len(),
+        &missing[..missing.len().min(20)],
+        stack.counters_report().await
+    );
+    eprintln!(
+        "Kafka hung {OUTAGE:?} in sync mode, worker killed meanwhile: {total} delivered, {} duplicates",
+        records.len() - distinct.len()
+    );
+}
