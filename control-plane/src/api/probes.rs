@@ -3,7 +3,10 @@
 
 use actix_web::{HttpResponse, post, web};
 use serde_json::Value;
-use tributary_protocol::resources::{ConnectorType, KafkaConnectorConfig, validation::rules};
+use tributary_protocol::resources::{
+    ConnectorType, KafkaConnectorConfig, KafkaConsumerParameters, KafkaProducerParameters,
+    validation::rules,
+};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::actions::{ActionView, KafkaProducerAction};
@@ -75,27 +78,20 @@ async fn probe_action(
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    let input = bridges::parse::<KafkaProducerAction>(body.into_inner(), None)?;
-    let kafka = stored_kafka_connector(
-        &state,
-        KafkaProducerAction::CONNECTOR_TYPE,
-        &input.connector,
-    )
-    .await?;
-    // A templated topic is only known per message; the dead-letter topic is always static.
-    let topics: Vec<String> = [
-        Some(&input.parameters.topic),
-        input.parameters.dead_letter_topic.as_ref(),
+    probe_kafka_bridge::<KafkaProducerAction>(&state, body.into_inner(), producer_topics).await
+}
+
+/// A templated topic is only known per message; the dead-letter topic is always static.
+fn producer_topics(parameters: &KafkaProducerParameters) -> Vec<String> {
+    [
+        Some(&parameters.topic),
+        parameters.dead_letter_topic.as_ref(),
     ]
     .into_iter()
     .flatten()
     .filter(|topic| !rules::is_template(topic))
     .cloned()
-    .collect();
-    report(
-        &format!("kafka_producer:{}", input.name),
-        probe::kafka::probe(&kafka, &topics).await,
-    )
+    .collect()
 }
 
 #[utoipa::path(
@@ -112,28 +108,29 @@ async fn probe_source(
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    let input = bridges::parse::<KafkaConsumerSource>(body.into_inner(), None)?;
-    let kafka = stored_kafka_connector(
-        &state,
-        KafkaConsumerSource::CONNECTOR_TYPE,
-        &input.connector,
-    )
-    .await?;
-    let topics: Vec<String> = input
-        .parameters
+    probe_kafka_bridge::<KafkaConsumerSource>(&state, body.into_inner(), consumer_topics).await
+}
+
+fn consumer_topics(parameters: &KafkaConsumerParameters) -> Vec<String> {
+    parameters
         .topic
         .iter()
-        .chain(
-            input
-                .parameters
-                .topic_mapping
-                .iter()
-                .map(|m| &m.kafka_topic),
-        )
+        .chain(parameters.topic_mapping.iter().map(|m| &m.kafka_topic))
         .cloned()
-        .collect();
+        .collect()
+}
+
+/// Checks that an action's or source's Kafka connector works and that `topics_to_check` exist.
+async fn probe_kafka_bridge<K: BridgeKind>(
+    state: &AppState,
+    body: Value,
+    topics_to_check: fn(&K::Parameters) -> Vec<String>,
+) -> ApiResult<HttpResponse> {
+    let input = bridges::parse::<K>(body, None)?;
+    let kafka = stored_kafka_connector(state, K::CONNECTOR_TYPE, &input.connector).await?;
+    let topics = topics_to_check(&input.parameters);
     report(
-        &format!("kafka_consumer:{}", input.name),
+        &format!("{}:{}", K::TYPE, input.name),
         probe::kafka::probe(&kafka, &topics).await,
     )
 }
