@@ -209,17 +209,7 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
         if attempt > 0 {
             id = rule_body::generate_id();
         }
-        let new = NewRule {
-            id: &id,
-            name: &rule.name,
-            sql: &rule.sql,
-            actions: &actions,
-            enable: rule.enable,
-            description: &rule.description,
-            metadata: &metadata,
-            mqtt_connector: rule.mqtt_connector.as_deref(),
-        };
-        inserted = rules::insert(&mut tx, &new).await?;
+        inserted = rules::insert(&mut tx, &new_rule(&rule, &id, &actions, &metadata)).await?;
         if inserted.is_some() {
             break;
         }
@@ -289,16 +279,7 @@ async fn update(
     rule.check_references(&mut tx).await?;
     let actions = to_json(&rule.actions)?;
     let metadata = Value::Object(rule.metadata.clone());
-    let new = NewRule {
-        id: &rule.id,
-        name: &rule.name,
-        sql: &rule.sql,
-        actions: &actions,
-        enable: rule.enable,
-        description: &rule.description,
-        metadata: &metadata,
-        mqtt_connector: rule.mqtt_connector.as_deref(),
-    };
+    let new = new_rule(&rule, &rule.id, &actions, &metadata);
     let row = rules::update(&mut tx, &new)
         .await?
         .ok_or_else(|| not_found(&rule.id))?;
@@ -320,6 +301,25 @@ async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<
     }
     tracing::info!(rule = %id, "rule deleted");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The row to store for a checked rule under `id`, `actions` and `metadata` already as JSON.
+fn new_rule<'a>(
+    rule: &'a RuleInputs,
+    id: &'a str,
+    actions: &'a Value,
+    metadata: &'a Value,
+) -> NewRule<'a> {
+    NewRule {
+        id,
+        name: &rule.name,
+        sql: &rule.sql,
+        actions,
+        enable: rule.enable,
+        description: &rule.description,
+        metadata,
+        mqtt_connector: rule.mqtt_connector.as_deref(),
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> ApiResult<Value> {
