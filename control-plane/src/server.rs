@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use actix_web::HttpServer;
 use tokio_util::sync::CancellationToken;
+use tributary_service::shutdown;
 
 use crate::app;
 use crate::state::AppState;
@@ -18,11 +19,6 @@ pub async fn serve_http(
         .disable_signals()
         .bind(addr)?
         .run();
-    let handle = server.handle();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        handle.stop(true).await;
-    });
     tracing::info!(%addr, "REST API listening");
-    server.await
+    shutdown::run_until_cancelled(server, shutdown).await
 }

@@ -7,6 +7,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
+use crate::shutdown;
+
 /// Answers whether the process is healthy, and why not.
 pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -33,13 +35,8 @@ pub async fn serve(
     .disable_signals()
     .bind(addr)?
     .run();
-    let handle = server.handle();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        handle.stop(true).await;
-    });
     tracing::info!(%addr, "admin endpoint listening");
-    server.await
+    shutdown::run_until_cancelled(server, shutdown).await
 }
 
 async fn healthz(state: web::Data<AdminState>) -> HttpResponse {
@@ -64,8 +61,14 @@ fn status_body(
 }
 
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    metrics_response(&state.registry)
+}
+
+/// `/metrics`: the registry in the OpenMetrics text format. Public so that other HTTP listeners
+/// (the control plane's API) serve it the same way.
+pub fn metrics_response(registry: &Registry) -> HttpResponse {
     let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+    match prometheus_client::encoding::text::encode(&mut text, registry) {
         Ok(()) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
             .body(text),

@@ -15,6 +15,20 @@ pub fn on_signal() -> CancellationToken {
     token
 }
 
+/// Runs an actix server until `shutdown` is cancelled, then stops it gracefully (in-flight
+/// requests finish).
+pub async fn run_until_cancelled(
+    server: actix_web::dev::Server,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        handle.stop(true).await;
+    });
+    server.await
+}
+
 #[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};

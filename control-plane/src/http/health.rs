@@ -20,14 +20,5 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
-        Ok(()) => HttpResponse::Ok()
-            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(text),
-        Err(err) => {
-            tracing::error!(error = %err, "encoding metrics failed");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+    tributary_service::admin::metrics_response(&state.registry)
 }
