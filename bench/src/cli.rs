@@ -39,13 +39,13 @@ pub struct Args {
     pub scenarios: Vec<Scenario>,
 
     /// Messages per throughput run (a run also stops at --duration).
-    #[arg(long, env = "TRIBUTARY_BENCH_MESSAGES", default_value_t = 300_000)]
+    #[arg(long, env = "TRIBUTARY_BENCH_MESSAGES", default_value_t = 200_000)]
     pub messages: u64,
     /// Longest sending time of one throughput run.
-    #[arg(long, env = "TRIBUTARY_BENCH_DURATION", default_value = "8s", value_parser = parse_duration)]
+    #[arg(long, env = "TRIBUTARY_BENCH_DURATION", default_value = "6s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Sending time of one latency run (at half the pipeline's sustained rate).
-    #[arg(long, env = "TRIBUTARY_BENCH_LATENCY_DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "TRIBUTARY_BENCH_LATENCY_DURATION", default_value = "4s", value_parser = parse_duration)]
     pub latency_duration: Duration,
     /// A pipeline must pass its first probe message within this time.
     #[arg(long, env = "TRIBUTARY_BENCH_READY_TIMEOUT", default_value = "60s", value_parser = parse_duration)]

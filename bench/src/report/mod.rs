@@ -196,7 +196,7 @@ impl Results {
 
     fn render_throughput(&self, out: &mut String) {
         out.push_str("### Sustained throughput (flat out, counted at the far end)\n\n");
-        out.push_str("| pipeline | msg/s | sent | delivered | missing | duplicates | × broker/Kafka alone | × Python bridge |\n");
+        out.push_str("| pipeline | msg/s | sent | delivered | missing¹ | duplicates | × broker/Kafka alone | × Python bridge |\n");
         out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for line in self.lines() {
             let cells = match &line.run.throughput {
@@ -214,7 +214,10 @@ impl Results {
             };
             let _ = writeln!(out, "| {} | {cells} |", line.name);
         }
-        out.push('\n');
+        out.push_str(
+            "\n¹ not received by the end of the drain (--idle-timeout without arrivals, at most \
+             --drain-timeout after the last send): lost, or late.\n\n",
+        );
     }
 
     fn render_latency(&self, out: &mut String) {

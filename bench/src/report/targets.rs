@@ -173,7 +173,7 @@ pub fn evaluate(results: &Results) -> Vec<TargetRow> {
         })();
         rows.push(row(
             format!("{name}: nothing lost (at least once)"),
-            "0 missing",
+            "0 missing at the end of the drain",
             judged,
         ));
     }
