@@ -12,6 +12,11 @@
 //! other copy is acknowledged and skipped. That decision needs nothing but the copy itself, so it
 //! holds across workers.
 //!
+//! Identifiers are derived from (rule id, filter), not counted: a restarted worker resumes its
+//! persistent session, whose queued messages carry the identifiers the previous process chose.
+//! Deriving them makes the new process read those copies correctly, and a copy whose identifiers
+//! are all unknown is routed by topic instead of being skipped (a possible duplicate, never a loss).
+//!
 //! Without subscription identifiers (MQTT 3.1.1), a copy cannot say which subscription delivered
 //! it. The pool gives each 3.1.1 rule a connection of its own, and filters another filter of the
 //! same rule already covers are not subscribed at all; partially overlapping filters
@@ -25,7 +30,6 @@ use super::inbox::InboxSender;
 
 #[derive(Debug, Default)]
 pub struct Routes {
-    next_id: usize,
     rules: HashMap<String, RuleRoute>,
     /// Subscription identifier to (rule id, index of the filter in the rule's filters).
     by_id: HashMap<usize, (String, usize)>,
@@ -68,8 +72,7 @@ impl Routes {
             let id = match old_pairs.iter().find(|(f, _)| f == filter) {
                 Some((_, id)) => *id,
                 None => {
-                    self.next_id += 1;
-                    let id = self.next_id;
+                    let id = self.free_id(rule_id, filter);
                     change.subscribe.push(Subscription {
                         shared_filter: shared_filter(rule_id, filter),
                         id,
@@ -132,9 +135,24 @@ impl Routes {
         subscriptions
     }
 
+    /// The identifier of (rule, filter): derived, so that it is the same in every process, and
+    /// moved on past an identifier another pair already holds.
+    fn free_id(&self, rule_id: &str, filter: &str) -> usize {
+        let mut id = derived_subscription_id(rule_id, filter);
+        while self.by_id.contains_key(&id) {
+            id = id % MAX_SUBSCRIPTION_ID + 1;
+        }
+        id
+    }
+
     /// The senders of the rules that must process this copy of a message.
     pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<InboxSender> {
-        if subscription_ids.is_empty() {
+        let known = subscription_ids
+            .iter()
+            .any(|id| self.by_id.contains_key(id));
+        if !known {
+            // No identifier, or only ones this process did not assign (a copy queued in the
+            // session before a restart, or before a route changed): route by topic.
             return self
                 .rules
                 .values()
@@ -165,6 +183,21 @@ impl Routes {
 
 /// `$share/<group>/<filter>`; the group is the rule id with characters MQTT forbids in a share
 /// name replaced.
+/// The largest subscription identifier MQTT 5 allows (a variable byte integer of 4 bytes).
+const MAX_SUBSCRIPTION_ID: usize = 268_435_455;
+
+/// A stable identifier in `1..=MAX_SUBSCRIPTION_ID` for (rule, filter): FNV-1a, which, unlike
+/// std's hasher, is specified and so the same in every build and process.
+fn derived_subscription_id(rule_id: &str, filter: &str) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in rule_id.bytes().chain([0]).chain(filter.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let id = hash % MAX_SUBSCRIPTION_ID as u64;
+    usize::try_from(id).unwrap_or(0) + 1
+}
+
 pub fn shared_filter(rule_id: &str, filter: &str) -> String {
     let group: String = rule_id
         .chars()
@@ -212,6 +245,10 @@ mod tests {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    fn id(rule_id: &str, filter: &str) -> usize {
+        derived_subscription_id(rule_id, filter)
+    }
+
     #[test]
     fn each_filter_gets_its_own_shared_subscription() {
         let mut routes = Routes::default();
@@ -222,14 +259,41 @@ mod tests {
             vec![
                 Subscription {
                     shared_filter: "$share/tributary_r1/t/#".into(),
-                    id: 1
+                    id: id("r1", "t/#")
                 },
                 Subscription {
                     shared_filter: "$share/tributary_r1/x/+".into(),
-                    id: 2
+                    id: id("r1", "x/+")
                 },
             ]
         );
+    }
+
+    #[test]
+    fn identifiers_are_the_same_in_every_process_and_in_range() {
+        // A restarted worker must read the identifiers its previous incarnation's session carries.
+        let (tx, _rx) = inbox(1);
+        let mut first = Routes::default();
+        first.set("r1", &filters(&["t/#"]), tx.clone());
+        first.set("r2", &filters(&["t/1"]), tx.clone());
+        let mut restarted = Routes::default();
+        restarted.set("r2", &filters(&["t/1"]), tx.clone());
+        restarted.set("r1", &filters(&["t/#"]), tx);
+        assert_eq!(first.all_subscriptions(), restarted.all_subscriptions());
+        for subscription in first.all_subscriptions() {
+            assert!((1..=MAX_SUBSCRIPTION_ID).contains(&subscription.id));
+        }
+    }
+
+    #[test]
+    fn a_taken_identifier_moves_on_instead_of_sharing() {
+        let (tx, _rx) = inbox(1);
+        let mut routes = Routes::default();
+        routes.set("r1", &filters(&["t/#"]), tx.clone());
+        let taken = id("r1", "t/#");
+        // Pretend another pair derived the same identifier.
+        routes.by_id.insert(taken, ("other".to_owned(), 0));
+        assert_ne!(routes.free_id("r1", "t/#"), taken);
     }
 
     #[test]
@@ -238,14 +302,23 @@ mod tests {
         let (tx, _rx) = inbox(1);
         // Neither filter covers the other, so both are subscribed and `t/1` arrives twice.
         routes.set("r1", &filters(&["+/1", "t/+"]), tx);
-        assert_eq!(routes.route("t/1", &[1]).len(), 1, "first matching filter");
+        let (first, second) = (id("r1", "+/1"), id("r1", "t/+"));
         assert_eq!(
-            routes.route("t/1", &[2]).len(),
+            routes.route("t/1", &[first]).len(),
+            1,
+            "first matching filter"
+        );
+        assert_eq!(
+            routes.route("t/1", &[second]).len(),
             0,
             "the second copy is skipped"
         );
-        assert_eq!(routes.route("t/1", &[1, 2]).len(), 1, "one copy, both ids");
-        assert_eq!(routes.route("t/2", &[2]).len(), 1);
+        assert_eq!(
+            routes.route("t/1", &[first, second]).len(),
+            1,
+            "one copy, both ids"
+        );
+        assert_eq!(routes.route("t/2", &[second]).len(), 1);
     }
 
     #[test]
@@ -255,10 +328,23 @@ mod tests {
         let (tx2, _rx2) = inbox(1);
         routes.set("r1", &filters(&["t/#"]), tx1);
         routes.set("r2", &filters(&["t/1"]), tx2);
-        assert_eq!(routes.route("t/1", &[1]).len(), 1);
-        assert_eq!(routes.route("t/1", &[2]).len(), 1);
+        assert_eq!(routes.route("t/1", &[id("r1", "t/#")]).len(), 1);
+        assert_eq!(routes.route("t/1", &[id("r2", "t/1")]).len(), 1);
         assert_eq!(routes.route("t/1", &[]).len(), 2, "without ids, by topic");
-        assert_eq!(routes.route("t/1", &[99]).len(), 0, "unknown id");
+    }
+
+    #[test]
+    fn a_copy_with_only_unknown_identifiers_is_routed_by_topic_not_dropped() {
+        // Queued in the session before a restart or a route change: skipping it would ack and
+        // lose it.
+        let mut routes = Routes::default();
+        let (tx1, _rx1) = inbox(1);
+        let (tx2, _rx2) = inbox(1);
+        routes.set("r1", &filters(&["t/#"]), tx1);
+        routes.set("r2", &filters(&["x/#"]), tx2);
+        let unknown = id("gone", "t/#");
+        assert_eq!(routes.route("t/1", &[unknown]).len(), 1);
+        assert_eq!(routes.route("y/1", &[unknown]).len(), 0, "no rule matches");
     }
 
     #[test]
