@@ -12,7 +12,8 @@ const LIBRDKAFKA_MAX_BYTES: u64 = 1_000_000_000;
 /// How long an `async` record may wait in librdkafka before it counts as `dropped.expired`.
 const ASYNC_MESSAGE_TIMEOUT_MS: u64 = 300_000;
 
-/// Connection, security and socket settings shared by every Kafka client.
+/// Connection, security and socket settings shared by every Kafka client: the action's producer,
+/// the source's consumer and the control plane's probes.
 pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -43,7 +44,7 @@ pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
         )
         .set(
             "socket.keepalive.enable",
-            (connector.socket_opts.tcp_keepalive != "none").to_string(),
+            (connector.socket_opts.tcp_keepalive.trim() != "none").to_string(),
         );
     let tls = &connector.ssl;
     let sasl = match &connector.authentication {

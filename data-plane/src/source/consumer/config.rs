@@ -2,10 +2,9 @@
 
 use rdkafka::ClientConfig;
 use tributary_protocol::assignment::SourceFlowSpec;
-use tributary_protocol::resources::{
-    KafkaAuthentication, KafkaConnectorConfig, OffsetResetPolicy, SaslMechanism, TlsVerify,
-    default_group_id,
-};
+use tributary_protocol::resources::{OffsetResetPolicy, default_group_id};
+
+use crate::sink::kafka::config::connection_config;
 
 /// How often librdkafka reports statistics; consumer lag and broker state are refreshed from them.
 pub const STATISTICS_INTERVAL_MS: u64 = 5_000;
@@ -30,8 +29,17 @@ pub fn group_id(spec: &SourceFlowSpec) -> String {
 /// by librdkafka every `offset_commit_interval_seconds`.
 pub fn consumer_config(spec: &SourceFlowSpec, client_id: &str) -> ClientConfig {
     let parameters = &spec.parameters;
-    let mut config = ClientConfig::new();
-    connector_settings(&spec.kafka, &mut config);
+    let mut config = connection_config(&spec.kafka);
+    // A consumer's requests are fetches and commits, bounded like metadata requests; producers
+    // keep librdkafka's longer default so a slow broker does not time out their produce requests.
+    config.set(
+        "socket.timeout.ms",
+        spec.kafka
+            .metadata_request_timeout
+            .as_millis()
+            .max(10)
+            .to_string(),
+    );
     let fetch_bytes = parameters.max_batch_bytes.0.max(1);
     config
         .set("client.id", client_id)
@@ -67,89 +75,6 @@ pub fn consumer_config(spec: &SourceFlowSpec, client_id: &str) -> ClientConfig {
         );
     }
     config
-}
-
-/// What every Kafka client of a connector shares: brokers, security, timeouts, sockets.
-pub fn connector_settings(kafka: &KafkaConnectorConfig, config: &mut ClientConfig) {
-    config
-        .set("bootstrap.servers", &kafka.bootstrap_hosts)
-        .set(
-            "socket.connection.setup.timeout.ms",
-            kafka.connect_timeout.as_millis().max(1000).to_string(),
-        )
-        .set(
-            "topic.metadata.refresh.fast.interval.ms",
-            kafka
-                .min_metadata_refresh_interval
-                .as_millis()
-                .max(1)
-                .to_string(),
-        )
-        .set(
-            "socket.timeout.ms",
-            kafka
-                .metadata_request_timeout
-                .as_millis()
-                .max(10)
-                .to_string(),
-        )
-        .set(
-            "socket.send.buffer.bytes",
-            kafka.socket_opts.sndbuf.0.to_string(),
-        )
-        .set(
-            "socket.receive.buffer.bytes",
-            kafka.socket_opts.recbuf.0.to_string(),
-        )
-        .set(
-            "socket.nagle.disable",
-            kafka.socket_opts.nodelay.to_string(),
-        )
-        .set(
-            "socket.keepalive.enable",
-            (kafka.socket_opts.tcp_keepalive.trim() != "none").to_string(),
-        );
-    let sasl = match &kafka.authentication {
-        KafkaAuthentication::None(_) => None,
-        KafkaAuthentication::Sasl(sasl) => Some(sasl),
-    };
-    let protocol = match (kafka.ssl.enable, sasl.is_some()) {
-        (false, false) => "plaintext",
-        (true, false) => "ssl",
-        (false, true) => "sasl_plaintext",
-        (true, true) => "sasl_ssl",
-    };
-    config.set("security.protocol", protocol);
-    if let Some(sasl) = sasl {
-        config
-            .set(
-                "sasl.mechanisms",
-                match sasl.mechanism {
-                    SaslMechanism::Plain => "PLAIN",
-                    SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
-                    SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
-                },
-            )
-            .set("sasl.username", &sasl.username)
-            .set("sasl.password", &sasl.password);
-    }
-    if kafka.ssl.enable {
-        let tls = &kafka.ssl;
-        if let Some(ca) = &tls.cacertfile {
-            config.set("ssl.ca.pem", ca);
-        }
-        if let Some(cert) = &tls.certfile {
-            config.set("ssl.certificate.pem", cert);
-        }
-        if let Some(key) = &tls.keyfile {
-            config.set("ssl.key.pem", key);
-        }
-        if tls.verify == TlsVerify::VerifyNone {
-            config
-                .set("enable.ssl.certificate.verification", "false")
-                .set("ssl.endpoint.identification.algorithm", "none");
-        }
-    }
 }
 
 #[cfg(test)]
