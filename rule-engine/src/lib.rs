@@ -10,6 +10,7 @@ mod functions;
 mod lexer;
 mod parser;
 mod plan;
+mod row;
 mod rule;
 mod template;
 mod topic;
@@ -17,6 +18,7 @@ mod value;
 
 pub use error::{ContextError, EvalError, ParseError, TemplateError, ValueError};
 pub use event::{Event, KafkaRecord, MessagePublish, TsType};
+pub use row::{Row, RowRef};
 pub use rule::{Output, Rule, RuleInput};
 pub use template::{Missing, Template};
 pub use topic::topic_matches;

@@ -14,7 +14,7 @@ pub(crate) struct Plan {
     pub(crate) fields: Vec<PlanField>,
     pub(crate) foreach: Option<PlanForeach>,
     pub(crate) condition: Option<Expr>,
-    /// `SELECT *` with no WHERE: the row is the event's columns, built without evaluation.
+    /// `SELECT *` with no WHERE: the row is a view of the event, made without evaluation.
     pub(crate) select_star_only: bool,
     /// Top-level payload keys the rule can read; `None` means decode everything.
     pub(crate) payload_keys: Option<Vec<String>>,

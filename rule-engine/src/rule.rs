@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::error::{EvalError, ParseError};
 use crate::event::Event;
 use crate::plan::Plan;
+use crate::row::Row;
 use crate::topic::{is_valid_filter, topic_matches};
 
 /// One source named in a rule's FROM clause.
@@ -21,24 +22,24 @@ pub enum RuleInput {
     Event(String),
 }
 
-/// The result of applying a rule to an event.
+/// The result of applying a rule to an event (`'e`: a `SELECT *` row reads the event in place).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Output {
+pub enum Output<'e> {
     /// The event did not match the FROM clause, or WHERE was false.
     NoMatch,
     /// A SELECT rule's output row (a JSON object).
-    Row(Value),
+    Row(Row<'e>),
     /// A FOREACH rule's output rows (each a JSON object), possibly empty.
     Rows(Vec<Value>),
 }
 
-impl Output {
+impl<'e> Output<'e> {
     /// The rows to hand to actions: none, one, or FOREACH's many.
-    pub fn into_rows(self) -> Vec<Value> {
+    pub fn into_rows(self) -> Vec<Row<'e>> {
         match self {
             Self::NoMatch => Vec::new(),
             Self::Row(row) => vec![row],
-            Self::Rows(rows) => rows,
+            Self::Rows(rows) => rows.into_iter().map(Row::from).collect(),
         }
     }
 
@@ -46,8 +47,17 @@ impl Output {
     pub fn to_json(&self) -> Option<Value> {
         match self {
             Self::NoMatch => None,
-            Self::Row(row) => Some(row.clone()),
+            Self::Row(row) => Some(row.to_json()),
             Self::Rows(rows) => Some(Value::Array(rows.clone())),
+        }
+    }
+
+    /// An output that no longer borrows the event (its row, if a view, is built as JSON).
+    pub fn into_owned(self) -> Output<'static> {
+        match self {
+            Self::NoMatch => Output::NoMatch,
+            Self::Row(row) => Output::Row(row.into_owned()),
+            Self::Rows(rows) => Output::Rows(rows),
         }
     }
 }
@@ -135,13 +145,14 @@ impl Rule {
 
     /// Applies the rule to an event.
     ///
-    /// Events from other inputs give [`Output::NoMatch`], as does a false WHERE.
-    pub fn evaluate(&self, event: &Event) -> Result<Output, EvalError> {
+    /// Events from other inputs give [`Output::NoMatch`], as does a false WHERE. A plain
+    /// `SELECT *` row is a view of `event` rather than a copy of it.
+    pub fn evaluate<'e>(&self, event: &'e Event) -> Result<Output<'e>, EvalError> {
         if !self.matches_input(event) {
             return Ok(Output::NoMatch);
         }
         if self.inner.plan.select_star_only {
-            return Ok(Output::Row(crate::eval::select_star(event)));
+            return Ok(Output::Row(Row::star(event)));
         }
         crate::eval::run(&self.inner.plan, event)
     }

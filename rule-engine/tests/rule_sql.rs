@@ -48,7 +48,7 @@ fn row(sql: &str, payload: &str) -> Value {
         .evaluate(&message("t/a", payload))
         .unwrap()
     {
-        Output::Row(row) => row,
+        Output::Row(row) => row.into_json(),
         other => panic!("expected a row, got {other:?}"),
     }
 }
@@ -318,7 +318,8 @@ fn foreach_forms() {
 #[test]
 fn kafka_records() {
     let rule = Rule::parse(r#"SELECT value.msg AS msg, key, headers.h1 AS h, offset, ts_type FROM "$sources/kafka_consumer:src""#).unwrap();
-    let Output::Row(row) = rule.evaluate(&kafka("src")).unwrap() else {
+    let record = kafka("src");
+    let Output::Row(row) = rule.evaluate(&record).unwrap() else {
         panic!()
     };
     assert_eq!(
@@ -364,7 +365,7 @@ fn output_helpers() {
     assert_eq!(Output::NoMatch.to_json(), None);
     assert!(Output::NoMatch.into_rows().is_empty());
     assert_eq!(
-        Output::Row(json!({"a": 1})).into_rows(),
+        Output::Row(json!({"a": 1}).into()).into_rows(),
         vec![json!({"a": 1})]
     );
     assert_eq!(Output::Rows(vec![json!(1)]).to_json(), Some(json!([1])));

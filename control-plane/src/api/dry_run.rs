@@ -8,6 +8,7 @@ use serde_json::Value;
 use tributary_data_plane::sink::kafka::record::RecordTemplates;
 use tributary_data_plane::sink::republish::RepublishTemplates;
 use tributary_protocol::resources::{InlineAction, KafkaProducerParameters, RuleActionRef};
+use tributary_rules::Row;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -110,7 +111,11 @@ async fn dry_run(
         .await?
         .ok_or_else(|| not_found(&id))?;
     let rule = rule_test::parse(&row.sql)?;
-    let rows = rule_test::evaluate(&rule, &body.context)?.into_rows();
+    let rows: Vec<Value> = rule_test::evaluate(&rule, &body.context)?
+        .into_rows()
+        .into_iter()
+        .map(Row::into_json)
+        .collect();
     let refs: Vec<RuleActionRef> = serde_json::from_value(row.actions.0).map_err(|e| {
         ApiError::Internal(format!(
             "stored actions of rule `{}` do not decode: {e}",

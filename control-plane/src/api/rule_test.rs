@@ -26,7 +26,7 @@ pub struct RuleTestBody {
 
 /// Applies a rule to a test context the way a worker would: FROM must match the event, then
 /// WHERE; errors are the user's (their SQL or their sample), so they are 400s.
-pub fn evaluate(rule: &Rule, context: &Value) -> ApiResult<Output> {
+pub fn evaluate(rule: &Rule, context: &Value) -> ApiResult<Output<'static>> {
     let event = Event::from_test_context(context)
         .map_err(|e| ApiError::BadRequest(format!("invalid context: {e}")))?;
     if !rule.matches_input(&event) {
@@ -34,7 +34,8 @@ pub fn evaluate(rule: &Rule, context: &Value) -> ApiResult<Output> {
     }
     match rule.evaluate(&event) {
         Ok(Output::NoMatch) => Err(ApiError::NotMatch),
-        Ok(output) => Ok(output),
+        // The event is local: a row that is a view of it becomes JSON.
+        Ok(output) => Ok(output.into_owned()),
         Err(err) => Err(ApiError::BadRequest(err.to_string())),
     }
 }

@@ -168,7 +168,9 @@ impl RuleRunner {
         }
         let metrics = &self.metrics;
         metrics.inc("matched");
-        let rows = match self.rule.evaluate(&Event::MessagePublish(message)) {
+        // The rows may be views of the event, so it lives as long as they do.
+        let event = Event::MessagePublish(message);
+        let rows = match self.rule.evaluate(&event) {
             Ok(Output::NoMatch) => {
                 metrics.inc("failed");
                 metrics.inc("failed.no_result");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 use tributary_protocol::resources::RepublishArgs;
-use tributary_rules::{Missing, Template, TemplateError};
+use tributary_rules::{Missing, RowRef, Template, TemplateError};
 
 use crate::mqtt::{ClientError, MqttConnection, OutboundPublish};
 
@@ -61,7 +61,7 @@ impl Republisher {
     }
 
     /// Renders `row` and queues the PUBLISH on the connection.
-    pub async fn publish(&self, row: &Value) -> Result<(), RepublishError> {
+    pub async fn publish<'r>(&self, row: impl Into<RowRef<'r>>) -> Result<(), RepublishError> {
         let message = self.templates.render(row)?;
         self.connection.publish(message).await?;
         Ok(())
@@ -94,7 +94,11 @@ impl RepublishTemplates {
         })
     }
 
-    pub fn render(&self, row: &Value) -> Result<OutboundPublish, RepublishError> {
+    pub fn render<'r>(
+        &self,
+        row: impl Into<RowRef<'r>>,
+    ) -> Result<OutboundPublish, RepublishError> {
+        let row = row.into();
         let topic = self.topic.render(row, Missing::Undefined);
         if topic.is_empty() || topic.contains(['+', '#']) {
             return Err(RepublishError::Rendered {
@@ -161,7 +165,7 @@ impl FallbackTemplate {
     }
 
     /// The rendered text, or None when the single placeholder is undefined for this row.
-    fn render(&self, row: &Value) -> Option<String> {
+    fn render(&self, row: RowRef<'_>) -> Option<String> {
         if self.single_placeholder {
             return self
                 .template

@@ -105,7 +105,7 @@ impl SourceRules {
                             .map_err(render_failure),
                         RuleAction::KafkaProducer(producer) => Ok(Work::Produce {
                             producer: producer.clone(),
-                            row: row.clone(),
+                            row: row.to_json(),
                         }),
                     };
                     match work {

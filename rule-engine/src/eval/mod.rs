@@ -3,19 +3,18 @@
 mod arith;
 mod compare;
 pub(crate) mod path;
-mod star;
 
 use crate::ast::{BinaryOp, LogicalOp};
 use crate::columns::{Column, column_value, columns_of};
 use crate::error::{EvalError, ValueError};
 use crate::event::Event;
 use crate::plan::{Expr, Plan, PlanField, Step, Var};
+use crate::row::Row;
 use crate::rule::Output;
 use crate::value::{Map, Value};
 
 pub(crate) use arith::apply as arith;
 pub(crate) use compare::{compare, exact_eq};
-pub(crate) use star::select_star;
 
 /// Everything an expression can see while one event is evaluated.
 #[derive(Debug)]
@@ -32,7 +31,7 @@ pub(crate) struct Scope<'e> {
     selected: Option<Map>,
 }
 
-pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output, EvalError> {
+pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalError> {
     let mut scope = Scope {
         event,
         payload_keys: plan.payload_keys.as_deref(),
@@ -58,7 +57,7 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output, EvalError> {
     }
     let selected = scope.selected.take().unwrap_or_default();
     let (Some(foreach), Some(items)) = (&plan.foreach, collection) else {
-        return Ok(Output::Row(Value::Map(selected).into_json()));
+        return Ok(Output::Row(Row::from(Value::Map(selected).into_json())));
     };
     let mut rows = Vec::with_capacity(items.len());
     for item in items {

@@ -14,11 +14,11 @@ use std::time::Duration;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
-use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::QueryMode;
+use tributary_rules::RowRef;
 
 use super::config::producer_config;
 use super::delivery::{FailureReason, Outcome, classify};
@@ -121,7 +121,7 @@ impl KafkaSink {
     /// Renders `row` and enqueues its record; the returned future resolves when Kafka answered
     /// for good (in `sync` mode a retriable failure is produced again until it succeeds or the
     /// flow stops).
-    pub async fn send(&self, row: &Value) -> PendingOutcome {
+    pub async fn send<'r>(&self, row: impl Into<RowRef<'r>>) -> PendingOutcome {
         let inner = &self.inner;
         inner.metrics.inc("matched");
         let record = match inner.templates.render(row) {

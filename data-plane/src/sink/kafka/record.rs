@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use tributary_protocol::resources::{HeaderValueEncodeMode, KafkaProducerParameters};
-use tributary_rules::{Missing, Template, TemplateError};
+use tributary_rules::{Missing, RowRef, Template, TemplateError};
 
 use crate::sink::republish::pairs;
 
@@ -76,7 +76,8 @@ impl RecordTemplates {
             .then(|| self.topic.render(&Value::Null, Missing::Empty))
     }
 
-    pub fn render(&self, row: &Value) -> Result<RenderedRecord, RenderError> {
+    pub fn render<'r>(&self, row: impl Into<RowRef<'r>>) -> Result<RenderedRecord, RenderError> {
+        let row = row.into();
         let topic = self.render_topic(row)?;
         let key = self.key.render(row, Missing::Empty);
         let timestamp = self
@@ -107,7 +108,7 @@ impl RecordTemplates {
 
     /// A topic placeholder missing from the row makes the message fail rather than go to a topic
     /// with a hole in its name: rendering with both missing-value styles tells them apart.
-    fn render_topic(&self, row: &Value) -> Result<String, RenderError> {
+    fn render_topic(&self, row: RowRef<'_>) -> Result<String, RenderError> {
         let topic = self.topic.render(row, Missing::Empty);
         if !self.topic.is_static() && topic != self.topic.render(row, Missing::Undefined) {
             return Err(RenderError::TopicPlaceholderMissing {

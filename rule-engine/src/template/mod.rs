@@ -5,12 +5,12 @@
 //! literal `$`. Anything that does not parse as a placeholder is kept literally. Lookups
 //! decode a JSON object held in a string when the path goes inside it.
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
+mod lookup;
 
 use serde_json::Value;
 
 use crate::error::TemplateError;
+use crate::row::RowRef;
 
 /// Templates longer than this are rejected; they are configuration, not data.
 const MAX_TEMPLATE_LEN: usize = 1 << 20;
@@ -78,34 +78,36 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// Renders the template against a row.
-    pub fn render(&self, row: &Value, missing: Missing) -> String {
+    /// Renders the template against a row (a rule's [`Row`](crate::Row) or any JSON value).
+    pub fn render<'r>(&self, row: impl Into<RowRef<'r>>, missing: Missing) -> String {
         let mut out = String::new();
         self.render_into(row, missing, &mut out);
         out
     }
 
     /// Renders the template against a row, appending to `out`.
-    pub fn render_into(&self, row: &Value, missing: Missing, out: &mut String) {
+    pub fn render_into<'r>(&self, row: impl Into<RowRef<'r>>, missing: Missing, out: &mut String) {
+        let row = row.into();
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
-                Part::Placeholder(path) => match lookup(row, path) {
-                    Some(value) => write_value(&value, out),
-                    None => out.push_str(match missing {
-                        Missing::Empty => "",
-                        Missing::Undefined => "undefined",
-                    }),
-                },
+                Part::Placeholder(path) => {
+                    if !lookup::write_at(row, path, out) {
+                        out.push_str(match missing {
+                            Missing::Empty => "",
+                            Missing::Undefined => "undefined",
+                        });
+                    }
+                }
             }
         }
     }
 
     /// When the template is exactly one `${path}`, the value at that path (unrendered),
     /// e.g. a map for Kafka headers given as `${pub_props}`.
-    pub fn single_placeholder_value(&self, row: &Value) -> Option<Value> {
+    pub fn single_placeholder_value<'r>(&self, row: impl Into<RowRef<'r>>) -> Option<Value> {
         match self.parts.as_slice() {
-            [Part::Placeholder(path)] => lookup(row, path).map(Cow::into_owned),
+            [Part::Placeholder(path)] => lookup::value_at(row.into(), path),
             _ => None,
         }
     }
@@ -128,31 +130,6 @@ fn split_path(path: &str) -> Vec<String> {
         return Vec::new();
     }
     body.split('.').map(str::to_owned).collect()
-}
-
-fn lookup<'v>(row: &'v Value, path: &[String]) -> Option<Cow<'v, Value>> {
-    let mut current = row;
-    for (i, key) in path.iter().enumerate() {
-        current = match current {
-            Value::Object(map) => map.get(key)?,
-            Value::String(text) => {
-                let decoded: Value = serde_json::from_str(text).ok()?;
-                let rest = path.get(i..)?;
-                return lookup(&decoded, rest).map(|v| Cow::Owned(v.into_owned()));
-            }
-            _ => return None,
-        };
-    }
-    Some(Cow::Borrowed(current))
-}
-
-fn write_value(value: &Value, out: &mut String) {
-    match value {
-        Value::String(s) => out.push_str(s),
-        other => {
-            let _ = write!(out, "{other}");
-        }
-    }
 }
 
 #[cfg(test)]
