@@ -67,7 +67,7 @@ pub async fn run(
         }
     }
     tracing::info!("stopping flows");
-    supervisor.stop_all().await;
+    supervisor.shutdown().await;
 }
 
 async fn register(

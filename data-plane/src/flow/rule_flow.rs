@@ -24,8 +24,8 @@ use tributary_rules::{Event, Output, Rule, RuleInput};
 use super::FlowEnv;
 use super::actions::{self, Action};
 use super::status::FlowReporter;
-use crate::mqtt::InboundMessage;
 use crate::mqtt::inbox::{InboxReceiver, inbox};
+use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
 use crate::sink::kafka::Outcome;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::rates::RateMeter;
@@ -35,9 +35,11 @@ use crate::telemetry::rates::RateMeter;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs until `stop`; when `detach` is set by then, the rule's subscriptions are removed too
-/// (the rule was deleted or disabled, not just restarted).
+/// (the rule was deleted or disabled, not just restarted). `claim` is the rule's route, claimed
+/// by the supervisor before this flow started.
 pub async fn run(
     spec: RuleFlowSpec,
+    claim: Result<RuleClaim, OptionsError>,
     env: FlowEnv,
     reporter: FlowReporter,
     stop: CancellationToken,
@@ -47,6 +49,8 @@ pub async fn run(
     let rule = match Rule::parse(&spec.sql) {
         Ok(rule) => rule,
         Err(error) => {
+            // Given up before waiting: a claim held while failed would hold the rule's copies.
+            drop(claim);
             return fail_until_stopped(&reporter, &stop, format!("rule SQL: {error}")).await;
         }
     };
@@ -58,25 +62,26 @@ pub async fn run(
             _ => None,
         })
         .collect();
-    let connection = match env.mqtt.for_rule(&spec.mqtt, &spec.rule_id) {
-        Ok(connection) => connection,
+    let claim = match claim {
+        Ok(claim) => claim,
         Err(error) => {
             return fail_until_stopped(&reporter, &stop, format!("mqtt connector: {error}")).await;
         }
     };
     let actions_stop = CancellationToken::new();
-    let actions = match actions::build(&spec, &env, &connection, &actions_stop) {
+    let actions = match actions::build(&spec, &env, claim.connection(), &actions_stop) {
         Ok(actions) => actions,
-        Err(error) => return fail_until_stopped(&reporter, &stop, error.to_string()).await,
+        Err(error) => {
+            drop(claim);
+            return fail_until_stopped(&reporter, &stop, error.to_string()).await;
+        }
     };
     let capacity = usize::from(spec.mqtt.config.max_inflight.max(1));
     let (sender, receiver) = inbox(capacity);
-    if let Err(error) = connection
-        .attach_rule(&spec.rule_id, &filters, sender)
-        .await
-    {
-        return fail_until_stopped(&reporter, &stop, error.to_string()).await;
-    }
+    let connection = match claim.attach(&filters, sender).await {
+        Ok(connection) => connection,
+        Err(error) => return fail_until_stopped(&reporter, &stop, error.to_string()).await,
+    };
     reporter.running();
     tracing::info!(rule = %spec.rule_id, ?filters, "rule flow running");
 
@@ -86,7 +91,9 @@ pub async fn run(
         rule,
         actions,
     };
-    runner.consume(receiver, capacity, &stop).await;
+    let mut receiver = runner.consume(receiver, capacity, &stop).await;
+    let unread: Vec<InboundMessage> = std::iter::from_fn(|| receiver.try_recv()).collect();
+    connection.requeue(&spec.rule_id, unread);
 
     if detach.load(Ordering::Relaxed) {
         let _ = connection.detach_rule(&spec.rule_id).await;
@@ -120,12 +127,14 @@ struct RuleRunner {
 }
 
 impl RuleRunner {
+    /// Runs until `stop` or until the inbox closes; returns the inbox, closed, with whatever it
+    /// still holds unread.
     async fn consume(
         &self,
         mut receiver: InboxReceiver,
         capacity: usize,
         stop: &CancellationToken,
-    ) {
+    ) -> InboxReceiver {
         let mut in_flight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         let mut rate = RateMeter::default();
@@ -154,6 +163,7 @@ impl RuleRunner {
         if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
             tracing::warn!("in-flight messages abandoned at stop; the broker will redeliver them");
         }
+        receiver
     }
 
     /// Evaluates one message and starts its actions; the returned future finishes the message.

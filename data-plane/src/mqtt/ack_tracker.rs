@@ -103,26 +103,32 @@ impl AckTracker {
     pub async fn next_work(&self) -> AckWork {
         loop {
             let notified = self.shared.ready.notified();
-            if let Some(work) = self.take_work() {
+            if let Some(work) = self.try_work() {
                 return work;
             }
             notified.await;
         }
     }
 
-    fn take_work(&self) -> Option<AckWork> {
+    /// What there is to do now, without waiting.
+    pub fn try_work(&self) -> Option<AckWork> {
         let mut state = self.lock();
-        if state.abandoned {
-            state.abandoned = false;
-            return Some(AckWork::Reconnect);
-        }
         let mut ready = Vec::new();
         while state.queue.front().is_some_and(|entry| entry.done) {
             if let Some(entry) = state.queue.pop_front() {
                 ready.push(entry.ack);
             }
         }
-        (!ready.is_empty()).then_some(AckWork::Send(ready))
+        // What finished before an abandoned message is acknowledged first: the reconnect
+        // discards unsent acknowledgements, and each one lost is a duplicate.
+        if !ready.is_empty() {
+            return Some(AckWork::Send(ready));
+        }
+        if state.abandoned {
+            state.abandoned = false;
+            return Some(AckWork::Reconnect);
+        }
+        None
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -232,11 +238,11 @@ mod tests {
         let b = tracker.track(ack(2));
         let c = tracker.track(ack(3));
         c.complete();
-        assert!(tracker.take_work().is_none(), "3 must wait for 1 and 2");
+        assert!(tracker.try_work().is_none(), "3 must wait for 1 and 2");
         a.complete();
-        assert_eq!(pkids(tracker.take_work()), vec![1]);
+        assert_eq!(pkids(tracker.try_work()), vec![1]);
         b.complete();
-        assert_eq!(pkids(tracker.take_work()), vec![2, 3]);
+        assert_eq!(pkids(tracker.try_work()), vec![2, 3]);
         assert_eq!(tracker.pending(), 0);
     }
 
@@ -246,9 +252,9 @@ mod tests {
         let token = tracker.track(ack(7));
         let copy = token.clone();
         token.complete();
-        assert!(tracker.take_work().is_none());
+        assert!(tracker.try_work().is_none());
         copy.complete();
-        assert_eq!(pkids(tracker.take_work()), vec![7]);
+        assert_eq!(pkids(tracker.try_work()), vec![7]);
     }
 
     #[test]
@@ -258,11 +264,24 @@ mod tests {
         let b = tracker.track(ack(2));
         drop(a);
         b.complete();
-        assert!(matches!(tracker.take_work(), Some(AckWork::Reconnect)));
+        assert!(matches!(tracker.try_work(), Some(AckWork::Reconnect)));
         assert!(
-            tracker.take_work().is_none(),
+            tracker.try_work().is_none(),
             "nothing after an abandoned message"
         );
+    }
+
+    #[test]
+    fn what_finished_before_an_abandoned_message_is_acknowledged_before_the_reconnect() {
+        let tracker = AckTracker::new();
+        let a = tracker.track(ack(1));
+        let b = tracker.track(ack(2));
+        let c = tracker.track(ack(3));
+        a.complete();
+        drop(b);
+        c.complete();
+        assert_eq!(pkids(tracker.try_work()), vec![1]);
+        assert!(matches!(tracker.try_work(), Some(AckWork::Reconnect)));
     }
 
     #[test]
@@ -272,16 +291,16 @@ mod tests {
         tracker.new_generation();
         let new = tracker.track(ack(1));
         old.complete();
-        assert!(tracker.take_work().is_none());
+        assert!(tracker.try_work().is_none());
         new.complete();
-        assert_eq!(pkids(tracker.take_work()), vec![1]);
+        assert_eq!(pkids(tracker.try_work()), vec![1]);
     }
 
     #[test]
     fn qos0_tokens_are_detached() {
         let tracker = AckTracker::new();
         drop(tracker.track(PendingAck::None));
-        assert!(tracker.take_work().is_none());
+        assert!(tracker.try_work().is_none());
         assert_eq!(tracker.pending(), 0);
     }
 }

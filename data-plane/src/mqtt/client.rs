@@ -50,6 +50,8 @@ pub enum NetEvent {
         session_present: bool,
     },
     Publish(Box<ReceivedPublish>),
+    /// Our DISCONNECT was written: the connection is closed on purpose.
+    Disconnected,
     /// Anything else (acks, pings, outgoing packets).
     Other,
 }

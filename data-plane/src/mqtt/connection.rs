@@ -1,10 +1,12 @@
 //! One MQTT connection: a poller task that owns the event loop, and an acknowledging task that
-//! sends PUBACKs in receive order. Rules attach routes; anyone can publish through it.
+//! sends PUBACKs in receive order. Rules claim, then attach, routes (see `dispatcher`); anyone
+//! can publish through it. The poller starts only when the pool says every rule of the first
+//! assignment has claimed its route, so a resumed session's backlog always finds its rules.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::resources::MqttConnectorConfig;
 use tributary_rules::MessagePublish;
@@ -12,11 +14,12 @@ use tributary_rules::MessagePublish;
 use super::ack_tracker::{AckTracker, AckWork};
 use super::backoff::Backoff;
 use super::client::{
-    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, ReceivedPublish,
+    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
 };
-use super::inbox::{InboxSender, Offer};
+use super::dispatcher::{Dispatcher, Tally};
+use super::inbox::InboxSender;
 use super::options::OptionsError;
-use super::routing::{RouteChange, Routes, Subscription};
+use super::routing::{RouteChange, Subscription};
 use super::{InboundMessage, v4, v5};
 use crate::telemetry::{ConnectorState, MetricsHub, StatusBoard};
 
@@ -26,8 +29,13 @@ use crate::telemetry::{ConnectorState, MetricsHub, StatusBoard};
 pub struct MqttConnection {
     connector_id: String,
     client: MqttClient,
-    routes: Arc<Mutex<Routes>>,
+    dispatcher: Arc<Mutex<Dispatcher>>,
+    metrics: MetricsHub,
     config: MqttConnectorConfig,
+    /// Asks the acknowledging task to send what is finished, then DISCONNECT.
+    closing: CancellationToken,
+    /// Cancelled when the poller has ended.
+    closed: CancellationToken,
     stop: CancellationToken,
 }
 
@@ -37,7 +45,7 @@ struct Context {
     connector_id: String,
     node: String,
     client: MqttClient,
-    routes: Arc<Mutex<Routes>>,
+    dispatcher: Arc<Mutex<Dispatcher>>,
     tracker: AckTracker,
     reconnect: Arc<Notify>,
     status: StatusBoard,
@@ -45,7 +53,8 @@ struct Context {
 }
 
 impl MqttConnection {
-    /// Starts connecting in the background; subscriptions and publishes queue until connected.
+    /// Connects in the background once `released` turns true; subscriptions and publishes queue
+    /// until connected.
     pub fn start(
         connector_name: &str,
         client_id: &str,
@@ -53,35 +62,47 @@ impl MqttConnection {
         status: StatusBoard,
         metrics: MetricsHub,
         node: &str,
+        released: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, OptionsError> {
         let (client, eventloop) = match config.proto_ver {
             tributary_protocol::resources::MqttVersion::V4 => v4::connect(client_id, config)?,
             tributary_protocol::resources::MqttVersion::V5 => v5::connect(client_id, config)?,
         };
         let connector_id = format!("mqtt:{connector_name}");
-        let routes = Arc::new(Mutex::new(Routes::default()));
+        let dispatcher = Arc::new(Mutex::new(Dispatcher::default()));
         let stop = CancellationToken::new();
+        let closing = CancellationToken::new();
+        let closed = CancellationToken::new();
         let context = Context {
             connector_id: connector_id.clone(),
             node: node.to_owned(),
             client: client.clone(),
-            routes: Arc::clone(&routes),
+            dispatcher: Arc::clone(&dispatcher),
             tracker: AckTracker::new(),
             reconnect: Arc::new(Notify::new()),
             status,
-            metrics,
+            metrics: metrics.clone(),
         };
         context
             .status
             .set(&connector_id, ConnectorState::Connecting, "starting");
-        tokio::spawn(poll_loop(context.clone(), eventloop, stop.clone()));
-        tokio::spawn(ack_loop(context, stop.clone()));
+        tokio::spawn({
+            let (context, stop, closed) = (context.clone(), stop.clone(), closed.clone());
+            async move {
+                poll_loop(context, eventloop, released, stop).await;
+                closed.cancel();
+            }
+        });
+        tokio::spawn(ack_loop(context, closing.clone(), stop.clone()));
         tracing::info!(connector = %connector_id, client_id, "MQTT connection starting");
         Ok(Arc::new(Self {
             connector_id,
             client,
-            routes,
+            dispatcher,
+            metrics,
             config: config.clone(),
+            closing,
+            closed,
             stop,
         }))
     }
@@ -94,21 +115,56 @@ impl MqttConnection {
         &self.connector_id
     }
 
+    /// Copies for `rule_id` wait for it from now on, until [`Self::attach_rule`] or
+    /// [`Self::abandon_claim`]. Use [`super::RuleClaim`], which guarantees one of the two.
+    pub(super) fn claim(&self, rule_id: &str) {
+        self.lock_dispatcher().claim(rule_id);
+    }
+
     /// Routes the messages of `rule_id`'s topic filters to `sender` (replacing an earlier route of
-    /// the same rule) and subscribes what is new.
-    pub async fn attach_rule(
+    /// the same rule, and first handing it the copies that waited for it) and subscribes what is
+    /// new.
+    pub(super) async fn attach_rule(
         &self,
         rule_id: &str,
         filters: &[String],
         sender: InboxSender,
     ) -> Result<(), ClientError> {
-        let change = self.lock_routes().set(rule_id, filters, sender);
+        let (change, tally) = self.lock_dispatcher().attach(rule_id, filters, sender);
+        record(&self.metrics, &self.connector_id, &tally);
         apply_change(&self.client, change).await
+    }
+
+    /// `rule_id` will not attach (its flow could not start): its copies are acknowledged and its
+    /// filters unsubscribed, so the other workers take its share.
+    pub(super) fn abandon_claim(&self, rule_id: &str) {
+        let (filters, tally) = self.lock_dispatcher().abandon_claim(rule_id);
+        record(&self.metrics, &self.connector_id, &tally);
+        if filters.is_empty() {
+            return;
+        }
+        let client = self.client.clone();
+        let change = RouteChange {
+            subscribe: Vec::new(),
+            unsubscribe: filters,
+        };
+        // Called from `Drop`: the unsubscribe is queued by a task of its own.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = apply_change(&client, change).await;
+            });
+        }
+    }
+
+    /// Hands back what `rule_id`'s stopped flow left unread, for its successor (see
+    /// [`Dispatcher::requeue`]).
+    pub fn requeue(&self, rule_id: &str, unread: Vec<InboundMessage>) {
+        self.lock_dispatcher().requeue(rule_id, unread);
     }
 
     /// Stops routing to `rule_id` and unsubscribes its filters.
     pub async fn detach_rule(&self, rule_id: &str) -> Result<(), ClientError> {
-        let filters = self.lock_routes().remove(rule_id);
+        let filters = self.lock_dispatcher().detach(rule_id);
         apply_change(
             &self.client,
             RouteChange {
@@ -125,8 +181,23 @@ impl MqttConnection {
         self.client.publish(message).await
     }
 
-    fn lock_routes(&self) -> std::sync::MutexGuard<'_, Routes> {
-        self.routes.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Closes the connection cleanly once its flows have stopped: acknowledges every finished
+    /// message (each unsent acknowledgement would be a duplicate after a restart), sends
+    /// DISCONNECT, and waits up to `grace` for it to be written. Unfinished messages stay in the
+    /// persistent session.
+    pub async fn close(&self, grace: Duration) {
+        self.closing.cancel();
+        if tokio::time::timeout(grace, self.closed.cancelled())
+            .await
+            .is_err()
+        {
+            tracing::warn!(connector = %self.connector_id, "MQTT connection did not close in time");
+        }
+        self.stop.cancel();
+    }
+
+    fn lock_dispatcher(&self) -> std::sync::MutexGuard<'_, Dispatcher> {
+        lock(&self.dispatcher)
     }
 }
 
@@ -148,7 +219,17 @@ async fn apply_change(client: &MqttClient, change: RouteChange) -> Result<(), Cl
 }
 
 /// Owns the event loop. Never awaits anything but the network, so keepalives keep flowing.
-async fn poll_loop(context: Context, mut eventloop: MqttEventLoop, stop: CancellationToken) {
+async fn poll_loop(
+    context: Context,
+    mut eventloop: MqttEventLoop,
+    mut released: watch::Receiver<bool>,
+    stop: CancellationToken,
+) {
+    tokio::select! {
+        () = stop.cancelled() => return,
+        // An error means the pool is gone, and with it every reason to wait.
+        _ = released.wait_for(|released| *released) => {}
+    }
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
     loop {
         let event = tokio::select! {
@@ -170,11 +251,7 @@ async fn poll_loop(context: Context, mut eventloop: MqttEventLoop, stop: Cancell
                     .set(&context.connector_id, ConnectorState::Connected, "");
                 tracing::info!(connector = %context.connector_id, session_present, "MQTT connected");
                 if !session_present {
-                    let subscriptions = context
-                        .routes
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .all_subscriptions();
+                    let subscriptions = lock(&context.dispatcher).all_subscriptions();
                     // Subscribing goes through the request channel the poller drains: never from here.
                     let client = context.client.clone();
                     tokio::spawn(async move {
@@ -187,6 +264,7 @@ async fn poll_loop(context: Context, mut eventloop: MqttEventLoop, stop: Cancell
                 }
             }
             Ok(NetEvent::Publish(publish)) => dispatch(&context, *publish),
+            Ok(NetEvent::Disconnected) => break,
             Ok(NetEvent::Other) => {}
             Err(reason) => {
                 context.tracker.new_generation();
@@ -213,17 +291,7 @@ async fn poll_loop(context: Context, mut eventloop: MqttEventLoop, stop: Cancell
 
 /// Hands a received PUBLISH to the rules that want it, without ever blocking the poller.
 fn dispatch(context: &Context, publish: ReceivedPublish) {
-    let targets = context
-        .routes
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .route(&publish.topic, &publish.subscription_ids);
-    let token = context.tracker.track(publish.ack);
-    if targets.is_empty() {
-        // No rule wants it any more (rule removed, or a duplicate copy): acknowledge and move on.
-        token.complete();
-        return;
-    }
+    let ack = context.tracker.track(publish.ack);
     let message = MessagePublish {
         id: message_id(),
         clientid: String::new(),
@@ -238,47 +306,63 @@ fn dispatch(context: &Context, publish: ReceivedPublish) {
         publish_received_at: now_ms(),
         node: context.node.clone(),
     };
-    for sender in targets {
-        let inbound = InboundMessage {
-            message: message.clone(),
-            ack: token.clone(),
-        };
-        match sender.offer(inbound) {
-            Offer::Queued => {}
-            // QoS 0 under overload: at most once allows dropping it.
-            Offer::Shed(dropped) => {
-                context
-                    .metrics
-                    .resource(&context.connector_id)
-                    .inc("dropped.queue_full");
-                dropped.ack.complete();
-            }
-            // The rule is restarting: dropping the token unfinished makes the broker redeliver
-            // the message (to the restarted rule).
-            Offer::Closed(unfinished) => drop(unfinished),
-        }
-    }
-    token.complete();
+    let tally = lock(&context.dispatcher)
+        .dispatch(InboundMessage { message, ack }, publish.subscription_ids);
+    record(&context.metrics, &context.connector_id, &tally);
 }
 
-/// Sends PUBACKs for the contiguous completed prefix, from outside the poller.
-async fn ack_loop(context: Context, stop: CancellationToken) {
+fn record(metrics: &MetricsHub, connector_id: &str, tally: &Tally) {
+    if *tally == Tally::default() {
+        return;
+    }
+    let resource = metrics.resource(connector_id);
+    for (name, count) in [
+        ("dropped.queue_full", tally.shed),
+        ("dropped.rule_unavailable", tally.rule_unavailable),
+        ("unrouted", tally.unwanted),
+    ] {
+        if count > 0 {
+            resource.add(name, count as u64);
+        }
+    }
+}
+
+fn lock(dispatcher: &Mutex<Dispatcher>) -> std::sync::MutexGuard<'_, Dispatcher> {
+    dispatcher.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Sends PUBACKs for the contiguous completed prefix, from outside the poller. On `closing`,
+/// sends what is finished and then DISCONNECT, behind those acknowledgements in the same queue.
+async fn ack_loop(context: Context, closing: CancellationToken, stop: CancellationToken) {
     loop {
         let work = tokio::select! {
-            () = stop.cancelled() => break,
+            () = stop.cancelled() => return,
+            () = closing.cancelled() => break,
             work = context.tracker.next_work() => work,
         };
         match work {
             AckWork::Send(acks) => {
-                for ack in &acks {
-                    if context.client.ack(ack).await.is_err() {
-                        return;
-                    }
+                if send_acks(&context.client, &acks).await.is_err() {
+                    return;
                 }
             }
             AckWork::Reconnect => context.reconnect.notify_one(),
         }
     }
+    // Closing: an abandoned message stops the prefix; it stays in the session, no reconnect.
+    while let Some(AckWork::Send(acks)) = context.tracker.try_work() {
+        if send_acks(&context.client, &acks).await.is_err() {
+            return;
+        }
+    }
+    context.client.disconnect().await;
+}
+
+async fn send_acks(client: &MqttClient, acks: &[PendingAck]) -> Result<(), ClientError> {
+    for ack in acks {
+        client.ack(ack).await?;
+    }
+    Ok(())
 }
 
 /// The message id rules see as `id`: unique per worker process and time-ordered.

@@ -77,6 +77,13 @@ impl InboxReceiver {
         Some(message)
     }
 
+    /// The next queued message, without waiting.
+    pub fn try_recv(&mut self) -> Option<InboundMessage> {
+        let message = self.receiver.try_recv().ok()?;
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+        Some(message)
+    }
+
     /// Messages waiting to be taken.
     pub fn len(&self) -> usize {
         self.depth.load(Ordering::Relaxed)

@@ -3,8 +3,10 @@
 
 pub mod ack_tracker;
 pub mod backoff;
+mod claim;
 pub mod client;
 pub mod connection;
+pub mod dispatcher;
 pub mod inbox;
 pub mod options;
 pub mod pool;
@@ -13,6 +15,7 @@ mod v4;
 mod v5;
 
 pub use ack_tracker::AckToken;
+pub use claim::RuleClaim;
 pub use client::{ClientError, OutboundPublish};
 pub use connection::MqttConnection;
 pub use options::OptionsError;

@@ -5,14 +5,21 @@
 //! MQTT 3.1.1: one connection per connector per rule (`<prefix><worker name>-<rule id>`), because
 //! 3.1.1 cannot tell which subscription delivered a message (see `routing`); publish-only users
 //! share `<prefix><worker name>`.
+//!
+//! A connection opened while the pool is held waits for [`MqttPool::release`] before connecting:
+//! the supervisor holds the pool while it applies an assignment and releases it once every rule
+//! has claimed its route, so the backlog a resumed session delivers at once always finds the rule
+//! it belongs to (see `dispatcher`). Connections already running are not affected.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tributary_protocol::assignment::NamedMqttConnector;
 use tributary_protocol::resources::MqttVersion;
 
+use super::claim::RuleClaim;
 use super::connection::MqttConnection;
 use super::options::OptionsError;
 use crate::telemetry::{MetricsHub, StatusBoard};
@@ -25,6 +32,7 @@ pub struct MqttPool {
     /// Held here too, so a flow restart (stop, then start) keeps the connection and its session
     /// instead of reconnecting; [`MqttPool::release_idle`] closes the ones nobody uses.
     connections: Arc<Mutex<HashMap<String, Pooled>>>,
+    released: Arc<watch::Sender<bool>>,
 }
 
 #[derive(Debug)]
@@ -40,22 +48,35 @@ impl MqttPool {
             status,
             metrics,
             connections: Arc::default(),
+            released: Arc::new(watch::Sender::new(true)),
         }
     }
 
-    /// The connection a rule subscribes on (and publishes through).
-    pub fn for_rule(
+    /// Connections opened from now on wait for [`Self::release`] before connecting.
+    pub fn hold(&self) {
+        self.released.send_replace(false);
+    }
+
+    /// Lets the waiting connections (and later ones) connect.
+    pub fn release(&self) {
+        self.released.send_replace(true);
+    }
+
+    /// Claims the route of `rule_id` on the connection it subscribes on (and publishes through):
+    /// copies for the rule wait for it from now on (see [`RuleClaim`]).
+    pub fn claim_for_rule(
         &self,
         connector: &NamedMqttConnector,
         rule_id: &str,
-    ) -> Result<Arc<MqttConnection>, OptionsError> {
-        match connector.config.proto_ver {
-            MqttVersion::V5 => self.shared(connector),
+    ) -> Result<RuleClaim, OptionsError> {
+        let connection = match connector.config.proto_ver {
+            MqttVersion::V5 => self.shared(connector)?,
             MqttVersion::V4 => {
                 let client_id = format!("{}-{rule_id}", self.base_client_id(connector));
-                self.get_or_start(connector, client_id)
+                self.get_or_start(connector, client_id)?
             }
-        }
+        };
+        Ok(RuleClaim::new(connection, rule_id))
     }
 
     /// The connection of a connector, for publishing.
@@ -94,6 +115,7 @@ impl MqttPool {
             self.status.clone(),
             self.metrics.clone(),
             &self.worker_name,
+            self.released.subscribe(),
         )?;
         connections.insert(
             client_id,
@@ -103,6 +125,19 @@ impl MqttPool {
             },
         );
         Ok(connection)
+    }
+
+    /// Closes every connection cleanly (see [`MqttConnection::close`]), for shutdown once the
+    /// flows have stopped.
+    pub async fn close_all(&self, grace: Duration) {
+        let connections: Vec<Arc<MqttConnection>> = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .map(|(_, pooled)| pooled.connection)
+            .collect();
+        futures::future::join_all(connections.iter().map(|c| c.close(grace))).await;
     }
 
     /// Closes connections no flow has used for `grace`.

@@ -145,8 +145,8 @@ impl Routes {
         id
     }
 
-    /// The senders of the rules that must process this copy of a message.
-    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<InboxSender> {
+    /// The rules (id and inbox) that must process this copy of a message.
+    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<(String, InboxSender)> {
         let known = subscription_ids
             .iter()
             .any(|id| self.by_id.contains_key(id));
@@ -155,12 +155,12 @@ impl Routes {
             // session before a restart, or before a route changed): route by topic.
             return self
                 .rules
-                .values()
-                .filter(|route| route.filters.iter().any(|f| topic_matches(f, topic)))
-                .map(|route| route.sender.clone())
+                .iter()
+                .filter(|(_, route)| route.filters.iter().any(|f| topic_matches(f, topic)))
+                .map(|(rule_id, route)| (rule_id.clone(), route.sender.clone()))
                 .collect();
         }
-        let mut targets: Vec<(&str, InboxSender)> = Vec::new();
+        let mut targets: Vec<(String, InboxSender)> = Vec::new();
         for id in subscription_ids {
             let Some((rule_id, index)) = self.by_id.get(id) else {
                 continue;
@@ -170,10 +170,10 @@ impl Routes {
             };
             let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
             if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
-                targets.push((rule_id, route.sender.clone()));
+                targets.push((rule_id.clone(), route.sender.clone()));
             }
         }
-        targets.into_iter().map(|(_, sender)| sender).collect()
+        targets
     }
 
     pub fn is_empty(&self) -> bool {

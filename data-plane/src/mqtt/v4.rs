@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
@@ -57,6 +57,7 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
         Event::Incoming(Packet::Publish(publish)) => {
             Ok(NetEvent::Publish(Box::new(received(publish))))
         }
+        Event::Outgoing(Outgoing::Disconnect) => Ok(NetEvent::Disconnected),
         _ => Ok(NetEvent::Other),
     }
 }

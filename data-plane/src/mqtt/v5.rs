@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, PublishProperties, SubscribeProperties};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
@@ -83,6 +84,7 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
         Event::Incoming(Packet::Publish(publish)) => {
             Ok(NetEvent::Publish(Box::new(received(publish))))
         }
+        Event::Outgoing(Outgoing::Disconnect) => Ok(NetEvent::Disconnected),
         _ => Ok(NetEvent::Other),
     }
 }

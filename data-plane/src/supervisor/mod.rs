@@ -15,6 +15,7 @@ use tributary_protocol::assignment::FlowSpec;
 use tributary_protocol::worker::v1::{Assignment, Flow};
 
 use crate::flow::{FlowEnv, FlowReporter, FlowStatuses, rule_flow};
+use crate::mqtt::{OptionsError, RuleClaim};
 use crate::source;
 
 /// A flow that does not stop within this time is left to finish on its own.
@@ -83,16 +84,30 @@ impl Supervisor {
                 "applying assignment"
             );
         }
+        // Every rule about to (re)start claims its route before anything can arrive for it:
+        // before its predecessor stops (whose unread copies then wait for it) and before a new
+        // connection connects (whose resumed session may hold a backlog for it).
+        self.env.mqtt.hold();
+        let launches: Vec<(Flow, Launch)> = plan
+            .restart
+            .into_iter()
+            .chain(plan.start)
+            .map(|flow| {
+                let launch = Launch::prepare(&flow, &self.env);
+                (flow, launch)
+            })
+            .collect();
         for id in &plan.stop {
             self.stop_flow(id, true).await;
             self.statuses.remove(id);
         }
-        for flow in &plan.restart {
+        for (flow, _) in &launches {
             self.stop_flow(&flow.id, false).await;
         }
-        for flow in plan.restart.into_iter().chain(plan.start) {
-            self.start_flow(flow);
+        for (flow, launch) in launches {
+            self.start_flow(flow, launch);
         }
+        self.env.mqtt.release();
         self.apply_metric_resets(&assignment.metric_resets);
         self.applied_revision
             .store(assignment.revision, Ordering::Relaxed);
@@ -117,25 +132,31 @@ impl Supervisor {
         self.applied_revision.store(0, Ordering::Relaxed);
     }
 
-    fn start_flow(&mut self, flow: Flow) {
+    /// Stops every flow, then closes the MQTT connections cleanly: the worker is exiting.
+    pub async fn shutdown(&mut self) {
+        self.stop_all().await;
+        self.env.mqtt.close_all(Duration::from_secs(5)).await;
+    }
+
+    fn start_flow(&mut self, flow: Flow, launch: Launch) {
         let reporter = FlowReporter::new(self.statuses.clone(), &flow.id, &flow.version);
         let stop = CancellationToken::new();
         let detach = Arc::new(AtomicBool::new(false));
         let env = self.env.clone();
-        // spec_json carries secrets: its parse error is reported without the text.
-        let task = match serde_json::from_str::<FlowSpec>(&flow.spec_json) {
-            Ok(FlowSpec::Rule(spec)) => tokio::spawn(rule_flow::run(
-                spec,
+        let task = match launch {
+            Launch::Rule(spec, claim) => tokio::spawn(rule_flow::run(
+                *spec,
+                claim,
                 env,
                 reporter,
                 stop.clone(),
                 Arc::clone(&detach),
             )),
-            Ok(FlowSpec::Source(spec)) => {
+            Launch::Source(spec) => {
                 reporter.running();
-                tokio::spawn(source::run(spec, env, stop.clone()))
+                tokio::spawn(source::run(*spec, env, stop.clone()))
             }
-            Err(error) => {
+            Launch::Unreadable(error) => {
                 tracing::error!(flow = %flow.id, line = error.line(), column = error.column(), "unreadable flow spec");
                 reporter.failed(format!(
                     "unreadable flow spec at line {}, column {}",
@@ -175,6 +196,30 @@ impl Supervisor {
                 Some(previous) if previous < *generation => self.env.metrics.reset(resource),
                 _ => {}
             }
+        }
+    }
+}
+
+/// A flow ready to start: its spec read and, for a rule, its route claimed.
+enum Launch {
+    Rule(
+        Box<tributary_protocol::assignment::RuleFlowSpec>,
+        Result<RuleClaim, OptionsError>,
+    ),
+    Source(Box<tributary_protocol::assignment::SourceFlowSpec>),
+    Unreadable(serde_json::Error),
+}
+
+impl Launch {
+    fn prepare(flow: &Flow, env: &FlowEnv) -> Self {
+        // spec_json carries secrets: its parse error is reported without the text.
+        match serde_json::from_str::<FlowSpec>(&flow.spec_json) {
+            Ok(FlowSpec::Rule(spec)) => {
+                let claim = env.mqtt.claim_for_rule(&spec.mqtt, &spec.rule_id);
+                Self::Rule(Box::new(spec), claim)
+            }
+            Ok(FlowSpec::Source(spec)) => Self::Source(Box::new(spec)),
+            Err(error) => Self::Unreadable(error),
         }
     }
 }
