@@ -96,10 +96,6 @@ async fn two_workers_share_ten_thousand_messages_and_deliver_every_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "KNOWN LOSS BUG (failed 1 of 3 recent CI rehearsals, ~20+ messages lost): suspected \
-cause: the restarted worker resumes its persistent session before its rule's route is installed, \
-and mqtt::connection::dispatch acknowledges and drops a PUBLISH no route claims. Fix: install \
-routes before connecting, or never acknowledge an unrouted QoS 1 copy. Kept as the reproduction."]
 async fn a_worker_killed_mid_stream_in_sync_mode_loses_nothing() {
     let (mut stack, rule, topic, prefix) = two_workers("sync", 2).await;
     let count = 4_000;
