@@ -1,7 +1,7 @@
 //! One MQTT connection: a poller task that owns the event loop, and an acknowledging task that
 //! sends PUBACKs in receive order. Rules claim, then attach, routes (see `dispatcher`); anyone
-//! can publish through it. The poller starts only when the pool says every rule of the first
-//! assignment has claimed its route, so a resumed session's backlog always finds its rules.
+//! can publish through it. The poller starts once the pool is released (see `pool`), so a resumed
+//! session's backlog always finds its rules claimed.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -126,15 +126,19 @@ impl Dispatcher {
             return Tally::default();
         }
         let mut tally = Tally::default();
-        let InboundMessage { message, ack } = message;
-        for (rule_id, sender) in targets {
+        let mut targets = targets.into_iter().peekable();
+        while let Some((rule_id, sender)) = targets.next() {
+            if targets.peek().is_none() {
+                // The last rule takes the message itself: one rule, no copy.
+                tally.add(self.offer(&rule_id, &sender, message));
+                break;
+            }
             let copy = InboundMessage {
-                message: message.clone(),
-                ack: ack.clone(),
+                message: message.message.clone(),
+                ack: message.ack.clone(),
             };
             tally.add(self.offer(&rule_id, &sender, copy));
         }
-        ack.complete();
         tally
     }
 
