@@ -30,11 +30,12 @@ pub async fn watch_connector(
     let mut ever_connected = false;
     status.set(&connector_id, ConnectorState::Connecting, "starting");
     loop {
-        let probe = producer.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            probe.client().fetch_metadata(None, timeout).map(|_| ())
-        })
-        .await;
+        // A broker may close an idle connection just as the probe uses it (librdkafka then
+        // reports a transport failure and reconnects): one failure alone is not an outage.
+        let mut result = probe(&producer, timeout).await;
+        if matches!(result, Ok(Err(_))) {
+            result = probe(&producer, timeout).await;
+        }
         match result {
             Ok(Ok(())) => {
                 ever_connected = true;
@@ -57,4 +58,13 @@ pub async fn watch_connector(
         }
     }
     status.remove(&connector_id);
+}
+
+async fn probe(
+    producer: &FutureProducer,
+    timeout: Duration,
+) -> Result<Result<(), rdkafka::error::KafkaError>, tokio::task::JoinError> {
+    let producer = producer.clone();
+    tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout).map(|_| ()))
+        .await
 }
