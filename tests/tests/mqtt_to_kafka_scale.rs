@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tributary_e2e::kafka::{self, Record};
-use tributary_e2e::mqtt::{Message, publish_all};
+use tributary_e2e::mqtt::{Message, publish_all, publish_paced};
 use tributary_e2e::{Stack, unique, wait_until};
 
 /// Two workers running one rule into a fresh topic; returns (stack, rule id, kafka topic, mqtt prefix).
@@ -100,9 +100,14 @@ async fn a_worker_killed_mid_stream_in_sync_mode_loses_nothing() {
     let (mut stack, rule, topic, prefix) = two_workers("sync", 2).await;
     let count = 4_000;
     let mqtt = stack.env.mqtt.clone();
+    // Paced, so the stream is still flowing when the worker dies and while it is away: the
+    // broker then queues the dead worker's share in its persistent session, which the restarted
+    // worker must process (a backlog that arrives before its rule is running).
     let publisher = tokio::spawn({
         let messages = messages(&prefix, count);
-        async move { publish_all(&mqtt, &unique("pub"), messages).await }
+        async move {
+            publish_paced(&mqtt, &unique("pub"), messages, Duration::from_millis(1)).await;
+        }
     });
     // Kill one worker once it has taken part of the stream.
     let resource = format!("rule:{rule}");
@@ -111,6 +116,10 @@ async fn a_worker_killed_mid_stream_in_sync_mode_loses_nothing() {
     })
     .await;
     assert!(started, "worker 0 never took messages");
+    assert!(
+        !publisher.is_finished(),
+        "the stream must still flow when the worker dies"
+    );
     stack.kill_worker(0).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.restart_worker(0).await;
