@@ -84,8 +84,16 @@ async fn sigterm_mid_stream_in_sync_mode_drains_and_loses_nothing() {
         missing.len(),
         &missing[..missing.len().min(20)]
     );
+    let duplicates = records.len() - distinct.len();
     eprintln!(
-        "SIGTERM in sync mode: stopped in {took:?}, {count} delivered, {} duplicates",
-        records.len() - distinct.len()
+        "SIGTERM in sync mode: stopped in {took:?}, {count} delivered, {duplicates} duplicates"
+    );
+    // A clean drain acknowledges every message it finished before disconnecting, and copies that
+    // arrive meanwhile wait instead of forcing a reconnect; duplicates then only come from a
+    // record still unacknowledged by Kafka when the drain time ran out (the worker before that
+    // fix left 700-2000 here).
+    assert!(
+        duplicates <= count / 100,
+        "{duplicates} duplicates after a clean shutdown"
     );
 }

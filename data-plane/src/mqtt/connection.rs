@@ -3,6 +3,7 @@
 //! can publish through it. The poller starts once the pool is released (see `pool`), so a resumed
 //! session's backlog always finds its rules claimed.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -156,6 +157,20 @@ impl MqttConnection {
         }
     }
 
+    /// Detaches the rules not in `keep` (and not claimed): those this worker no longer runs.
+    pub async fn retain_rules(&self, keep: &HashSet<String>) -> Result<(), ClientError> {
+        let (filters, tally) = self.lock_dispatcher().retain(keep);
+        record(&self.metrics, &self.connector_id, &tally);
+        apply_change(
+            &self.client,
+            RouteChange {
+                subscribe: Vec::new(),
+                unsubscribe: filters,
+            },
+        )
+        .await
+    }
+
     /// Hands back what `rule_id`'s stopped flow left unread, for its successor (see
     /// [`Dispatcher::requeue`]).
     pub fn requeue(&self, rule_id: &str, unread: Vec<InboundMessage>) {
@@ -164,7 +179,8 @@ impl MqttConnection {
 
     /// Stops routing to `rule_id` and unsubscribes its filters.
     pub async fn detach_rule(&self, rule_id: &str) -> Result<(), ClientError> {
-        let filters = self.lock_dispatcher().detach(rule_id);
+        let (filters, tally) = self.lock_dispatcher().detach(rule_id);
+        record(&self.metrics, &self.connector_id, &tally);
         apply_change(
             &self.client,
             RouteChange {

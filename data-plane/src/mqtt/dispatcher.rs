@@ -1,17 +1,21 @@
 //! Who gets a received copy, including while rules are (re)starting.
 //!
-//! A persistent session hands a (re)connecting worker its backlog at once, and a restarting rule
-//! keeps its subscriptions while its flow is replaced. A copy that arrives while the rule it
-//! belongs to is between flows has no one to take it; acknowledging it would lose it, abandoning
-//! it forces a reconnect and a redelivery storm. So the supervisor *claims* every rule it is about
-//! to start, before the connection receives anything (see `pool`), and copies wait here until the
-//! claimed rule attaches its new inbox:
-//! - a copy routed to a claimed rule whose old inbox is closed waits for that rule;
-//! - a copy no route matches waits while any rule is still claimed (it may be that rule's), and
-//!   is acknowledged as unwanted once none is (the rule was removed).
+//! A persistent session hands a (re)connecting worker its backlog at once, and a rule keeps its
+//! subscriptions while its flow is replaced or stopped for a while (shutdown, lease lost). A copy
+//! that arrives while the rule it belongs to is between flows has no one to take it:
+//! acknowledging it would lose it, and abandoning it forces a reconnect, after which the broker
+//! redelivers every unacknowledged message, including those being finished (a duplicate storm).
+//! So copies wait here instead:
+//! - a copy routed to a rule whose inbox is closed waits for the rule's next flow, and so does
+//!   what a stopped flow left unread ([`Dispatcher::requeue`]);
+//! - the supervisor *claims* every rule it is about to start, before the connection receives
+//!   anything (see `pool`); a copy no route matches waits while any rule is claimed (it may be
+//!   that rule's), and is acknowledged as unwanted once none is (a removed rule).
 //!
-//! A claim given up without attaching (the flow could not start) drops the rule's route, so its
-//! waiting copies are acknowledged and counted instead of blocking the connection's other rules.
+//! Waiting ends when the rule attaches its new inbox (the copies go first), when it is detached
+//! or not kept by the next assignment (acknowledged as unwanted), when its claim is given up
+//! because the flow could not start (acknowledged, counted as `rule_unavailable`), or when the
+//! connection closes (left unacknowledged in the persistent session).
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,7 +28,7 @@ pub struct Dispatcher {
     routes: Routes,
     /// Rules about to attach (claimed by the supervisor, flow not yet subscribed).
     claimed: HashSet<String>,
-    /// Copies for a claimed rule whose previous inbox was closed, in receive order.
+    /// Copies for a rule whose inbox is closed, in receive order.
     waiting: HashMap<String, Vec<InboundMessage>>,
     /// Copies no route matched while rules were claimed, with the identifiers they came with.
     unrouted: Vec<(InboundMessage, Vec<usize>)>,
@@ -89,11 +93,10 @@ impl Dispatcher {
         (filters, tally)
     }
 
-    /// Takes back what a stopped flow left unread in its inbox (received before anything that
-    /// waits for its successor, so it goes first). Without a successor claimed, the copies are
-    /// dropped unfinished, leaving them in the persistent session.
+    /// Takes back what a stopped flow left unread in its inbox, for the rule's next flow (it was
+    /// received before anything already waiting, so it goes first).
     pub fn requeue(&mut self, rule_id: &str, unread: Vec<InboundMessage>) {
-        if unread.is_empty() || !self.claimed.contains(rule_id) {
+        if unread.is_empty() {
             return;
         }
         let waiting = self.waiting.entry(rule_id.to_owned()).or_default();
@@ -101,9 +104,36 @@ impl Dispatcher {
         waiting.extend(later);
     }
 
-    /// Removes `rule_id`'s route (the rule was deleted or disabled); returns its filters.
-    pub fn detach(&mut self, rule_id: &str) -> Vec<String> {
-        self.routes.remove(rule_id)
+    /// Removes `rule_id`'s route (the rule was deleted or disabled) and acknowledges its waiting
+    /// copies; returns its filters, to unsubscribe.
+    pub fn detach(&mut self, rule_id: &str) -> (Vec<String>, Tally) {
+        let filters = self.routes.remove(rule_id);
+        let mut tally = Tally::default();
+        for message in self.waiting.remove(rule_id).unwrap_or_default() {
+            message.ack.complete();
+            tally.unwanted += 1;
+        }
+        (filters, tally)
+    }
+
+    /// Detaches every rule that is neither in `keep` nor claimed: after an assignment, the rules
+    /// this worker no longer runs (removed while its flows were stopped).
+    pub fn retain(&mut self, keep: &HashSet<String>) -> (Vec<String>, Tally) {
+        let gone: HashSet<String> = self
+            .routes
+            .rule_ids()
+            .chain(self.waiting.keys())
+            .filter(|rule_id| !keep.contains(*rule_id) && !self.claimed.contains(*rule_id))
+            .cloned()
+            .collect();
+        let mut filters = Vec::new();
+        let mut tally = Tally::default();
+        for rule_id in gone {
+            let (rule_filters, rule_tally) = self.detach(&rule_id);
+            filters.extend(rule_filters);
+            tally.add(rule_tally);
+        }
+        (filters, tally)
     }
 
     /// Every current subscription, to restore after a connection without a session.
@@ -154,15 +184,10 @@ impl Dispatcher {
                 }
             }
             Offer::Closed(unfinished) => {
-                if self.claimed.contains(rule_id) {
-                    self.waiting
-                        .entry(rule_id.to_owned())
-                        .or_default()
-                        .push(unfinished);
-                }
-                // Otherwise the worker is stopping this rule without a successor (shutting down,
-                // or its lease lapsed): dropping the token unfinished leaves the message in the
-                // persistent session for whoever runs the rule next.
+                self.waiting
+                    .entry(rule_id.to_owned())
+                    .or_default()
+                    .push(unfinished);
                 Tally::default()
             }
         }
@@ -303,9 +328,9 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_inbox_without_a_claim_abandons_the_copy() {
-        // Shutting down: the message must stay in the session, i.e. its token is dropped
-        // unfinished (which makes the tracker ask for a redelivery).
+    fn copies_for_a_stopped_rule_wait_until_it_is_detached() {
+        // Shutting down or lease lost: no reconnect storm; the copies wait for the rule's next
+        // flow, and are acknowledged only once the rule is gone for good.
         let mut dispatcher = Dispatcher::default();
         let (tx, rx) = inbox(10);
         dispatcher.attach("r1", &filters(&["t/#"]), tx);
@@ -314,7 +339,28 @@ mod tests {
             dispatcher.dispatch(message("t/1", 1), vec![]),
             Tally::default()
         );
-        assert!(dispatcher.waiting.is_empty());
+        assert_eq!(dispatcher.waiting["r1"].len(), 1);
+        let (unsubscribe, tally) = dispatcher.detach("r1");
+        assert_eq!(unsubscribe.len(), 1);
+        assert_eq!(tally.unwanted, 1);
+    }
+
+    #[test]
+    fn rules_an_assignment_no_longer_keeps_are_detached_unless_claimed() {
+        let mut dispatcher = Dispatcher::default();
+        let (tx, _rx) = inbox(10);
+        dispatcher.attach("kept", &filters(&["a/#"]), tx.clone());
+        dispatcher.attach("gone", &filters(&["b/#"]), tx.clone());
+        dispatcher.attach("starting", &filters(&["c/#"]), tx);
+        dispatcher.claim("starting");
+        let keep: HashSet<String> = ["kept".to_owned()].into();
+        let (unsubscribe, _) = dispatcher.retain(&keep);
+        assert_eq!(unsubscribe, vec!["$share/tributary_gone/b/#".to_owned()]);
+        assert_eq!(
+            dispatcher.dispatch(message("b/1", 1), vec![]),
+            Tally::default(),
+            "unrouted while a rule is claimed"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! has claimed its route, so the backlog a resumed session delivers at once always finds the rule
 //! it belongs to (see `dispatcher`). Connections already running are not affected.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -125,6 +125,23 @@ impl MqttPool {
             },
         );
         Ok(connection)
+    }
+
+    /// Detaches, on every connection, the rules not in `keep` and not claimed (see
+    /// [`MqttConnection::retain_rules`]).
+    pub async fn retain_rules(&self, keep: &HashSet<String>) {
+        for connection in self.connections() {
+            let _ = connection.retain_rules(keep).await;
+        }
+    }
+
+    fn connections(&self) -> Vec<Arc<MqttConnection>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|pooled| Arc::clone(&pooled.connection))
+            .collect()
     }
 
     /// Closes every connection cleanly (see [`MqttConnection::close`]), for shutdown once the

@@ -176,6 +176,11 @@ impl Routes {
         targets
     }
 
+    /// The rules routed here.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &String> {
+        self.rules.keys()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

@@ -4,7 +4,7 @@
 
 pub mod diff;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,6 +27,8 @@ struct RunningFlow {
     stop: CancellationToken,
     /// Set before `stop` when the flow is removed from the assignment (not merely restarted).
     detach: Arc<AtomicBool>,
+    /// The rule a rule flow runs.
+    rule_id: Option<String>,
     task: JoinHandle<()>,
 }
 
@@ -108,6 +110,13 @@ impl Supervisor {
             self.start_flow(flow, launch);
         }
         self.env.mqtt.release();
+        // Rules stopped earlier without being detached (lease lost) and not assigned any more.
+        let running_rules: HashSet<String> = self
+            .flows
+            .values()
+            .filter_map(|flow| flow.rule_id.clone())
+            .collect();
+        self.env.mqtt.retain_rules(&running_rules).await;
         self.apply_metric_resets(&assignment.metric_resets);
         self.applied_revision
             .store(assignment.revision, Ordering::Relaxed);
@@ -143,6 +152,10 @@ impl Supervisor {
         let stop = CancellationToken::new();
         let detach = Arc::new(AtomicBool::new(false));
         let env = self.env.clone();
+        let rule_id = match &launch {
+            Launch::Rule(spec, _) => Some(spec.rule_id.clone()),
+            _ => None,
+        };
         let task = match launch {
             Launch::Rule(spec, claim) => tokio::spawn(rule_flow::run(
                 *spec,
@@ -172,6 +185,7 @@ impl Supervisor {
                 version: flow.version,
                 stop,
                 detach,
+                rule_id,
                 task,
             },
         );
