@@ -165,6 +165,11 @@ pub fn read<S: MessageSink>(
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("fetch.wait.max.ms", "10")
+        // librdkafka postpones a partition's next fetch by this much (1 s by default) whenever
+        // its local queue is over `queued.min.messages`: at these rates that is the reader, not
+        // the pipeline, adding a second to the tail latency.
+        .set("fetch.queue.backoff.ms", "1")
+        .set("fetch.error.backoff.ms", "10")
         .create()
         .map_err(|e| BenchError::kafka("reader", e))?;
     let mut assignment = TopicPartitionList::new();
