@@ -82,6 +82,21 @@ async fn a_rule_edited_and_disabled_while_traffic_flows() {
         .filter(|n| !after_a.iter().any(|v| v.ends_with(&format!(":m{n}"))))
         .collect();
     assert!(missing.is_empty(), "lost across the edit: {missing:?}");
+    // Copies that arrive while the rule restarts wait for its new flow: no reconnect, so the
+    // broker redelivers nothing and every message is produced once.
+    let repeated: Vec<usize> = (0..streamed)
+        .filter(|n| {
+            after_a
+                .iter()
+                .filter(|v| v.ends_with(&format!(":m{n}")))
+                .count()
+                > 1
+        })
+        .collect();
+    assert!(
+        repeated.is_empty(),
+        "duplicated across the edit: {repeated:?}"
+    );
     let first_v2 = after_a.iter().position(|v| v.starts_with("v2:"));
     let last_v1 = after_a.iter().rposition(|v| v.starts_with("v1:"));
     assert!(

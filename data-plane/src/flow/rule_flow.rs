@@ -28,6 +28,7 @@ use crate::mqtt::inbox::{InboxReceiver, inbox};
 use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
 use crate::sink::kafka::Outcome;
 use crate::telemetry::ResourceMetrics;
+use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::rates::RateMeter;
 
 /// How long a stopping flow waits for its in-flight messages before abandoning them (the broker
@@ -85,8 +86,10 @@ pub async fn run(
     reporter.running();
     tracing::info!(rule = %spec.rule_id, ?filters, "rule flow running");
 
+    let metrics = env.metrics.resource(&rule_resource);
     let runner = RuleRunner {
-        metrics: env.metrics.resource(&rule_resource),
+        hot: HotCounters::new(&metrics),
+        metrics,
         wait_for_delivery: actions::acknowledge_after_delivery(&actions),
         rule,
         actions,
@@ -123,6 +126,8 @@ struct RuleRunner {
     rule: Rule,
     actions: Vec<Action>,
     metrics: Arc<ResourceMetrics>,
+    /// Handles of the counters every message bumps (one atomic add each, no lookup).
+    hot: HotCounters,
     wait_for_delivery: bool,
 }
 
@@ -177,7 +182,7 @@ impl RuleRunner {
             }
         }
         let metrics = &self.metrics;
-        metrics.inc("matched");
+        self.hot.matched.inc();
         // The rows may be views of the event, so it lives as long as they do.
         let event = Event::MessagePublish(message);
         let rows = match self.rule.evaluate(&event) {
@@ -196,15 +201,17 @@ impl RuleRunner {
                 return None;
             }
         };
-        metrics.inc("passed");
+        self.hot.passed.inc();
         let mut pending = Vec::new();
         for row in &rows {
             for action in &self.actions {
-                metrics.inc("actions.total");
+                self.hot.actions_total.inc();
                 match action {
                     Action::Kafka(sink) => pending.push(sink.send(row).await),
                     Action::Republish(republisher) => match republisher.publish(row).await {
-                        Ok(()) => metrics.inc("actions.success"),
+                        Ok(()) => {
+                            self.hot.actions_success.inc();
+                        }
                         Err(error) => {
                             metrics.inc("actions.failed");
                             metrics.inc("actions.failed.unknown");
@@ -215,6 +222,7 @@ impl RuleRunner {
             }
         }
         let metrics = Arc::clone(&self.metrics);
+        let actions_success = self.hot.actions_success.clone();
         let ack = if self.wait_for_delivery {
             Some(ack)
         } else {
@@ -226,7 +234,9 @@ impl RuleRunner {
             let mut abandoned = false;
             for outcome in &outcomes {
                 match outcome {
-                    Outcome::Delivered => metrics.inc("actions.success"),
+                    Outcome::Delivered => {
+                        actions_success.inc();
+                    }
                     Outcome::Abandoned => abandoned = true,
                     Outcome::Failed(_) | Outcome::Expired(_) => {
                         metrics.inc("actions.failed");
@@ -239,5 +249,24 @@ impl RuleRunner {
                 ack.complete();
             }
         }))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct HotCounters {
+    matched: CounterHandle,
+    passed: CounterHandle,
+    actions_total: CounterHandle,
+    actions_success: CounterHandle,
+}
+
+impl HotCounters {
+    fn new(metrics: &ResourceMetrics) -> Self {
+        Self {
+            matched: metrics.counter("matched"),
+            passed: metrics.counter("passed"),
+            actions_total: metrics.counter("actions.total"),
+            actions_success: metrics.counter("actions.success"),
+        }
     }
 }

@@ -114,23 +114,24 @@ impl ResourceMetrics {
 
     /// The handle of counter `name` (e.g. `matched`, `dropped.queue_full`), for hot paths.
     pub fn counter(&self, name: &'static str) -> CounterHandle {
-        self.cell(name).counter
+        self.with_cell(name, |cell| cell.counter.clone())
     }
 
     pub fn inc(&self, name: &'static str) {
-        self.cell(name).counter.inc();
+        self.with_cell(name, |cell| cell.counter.inc());
     }
 
     pub fn add(&self, name: &'static str, n: u64) {
-        self.cell(name).counter.inc_by(n);
+        self.with_cell(name, |cell| cell.counter.inc_by(n));
     }
 
     /// The current value of counter `name` since the last reset.
     pub fn get(&self, name: &'static str) -> u64 {
-        let cell = self.cell(name);
-        cell.counter
-            .get()
-            .saturating_sub(cell.baseline.load(Ordering::Relaxed))
+        self.with_cell(name, |cell| {
+            cell.counter
+                .get()
+                .saturating_sub(cell.baseline.load(Ordering::Relaxed))
+        })
     }
 
     pub fn set_gauge(&self, name: impl Into<String>, value: f64) {
@@ -148,22 +149,22 @@ impl ResourceMetrics {
         gauge.set(value);
     }
 
-    fn cell(&self, name: &'static str) -> CounterCell {
+    /// Runs `f` on the cell of `name` under the lock, without cloning its handles: counters are
+    /// bumped several times per message, and each clone is two atomic reference counts more.
+    fn with_cell<T>(&self, name: &'static str, f: impl FnOnce(&CounterCell) -> T) -> T {
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        counters
-            .entry(name)
-            .or_insert_with(|| CounterCell {
-                counter: self
-                    .hub
-                    .counters
-                    .get_or_create(&Labels {
-                        resource: self.id.clone(),
-                        metric: name.to_owned(),
-                    })
-                    .clone(),
-                baseline: Arc::default(),
-            })
-            .clone()
+        let cell = counters.entry(name).or_insert_with(|| CounterCell {
+            counter: self
+                .hub
+                .counters
+                .get_or_create(&Labels {
+                    resource: self.id.clone(),
+                    metric: name.to_owned(),
+                })
+                .clone(),
+            baseline: Arc::default(),
+        });
+        f(cell)
     }
 
     fn reset(&self) {

@@ -28,6 +28,7 @@ use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::ResourceMetrics;
+use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::rates::RateMeter;
 
 /// Why an action could not be started (a user error in its configuration, or librdkafka refusing
@@ -57,6 +58,9 @@ struct Inner {
     mode: QueryMode,
     dead_letter_topic: Option<String>,
     inflight: AtomicI64,
+    /// `matched` and `success`, bumped per record without a lookup.
+    matched: CounterHandle,
+    success: CounterHandle,
     /// Signalled whenever a delivery finishes: room in librdkafka's queue.
     delivered: Notify,
     stop: CancellationToken,
@@ -89,6 +93,8 @@ impl KafkaSink {
             .resource(&format!("action:{}", action.action_id));
         let inner = Arc::new(Inner {
             action_id: action.action_id.clone(),
+            matched: metrics.counter("matched"),
+            success: metrics.counter("success"),
             metrics,
             producer,
             templates,
@@ -123,7 +129,7 @@ impl KafkaSink {
     /// flow stops).
     pub async fn send<'r>(&self, row: impl Into<RowRef<'r>>) -> PendingOutcome {
         let inner = &self.inner;
-        inner.metrics.inc("matched");
+        inner.matched.inc();
         let record = match inner.templates.render(row) {
             Ok(record) => record,
             Err(error) => {
@@ -251,7 +257,7 @@ async fn fail(inner: Arc<Inner>, record: Option<RenderedRecord>, reason: Failure
     match record {
         Some(record) => finish(inner, record, outcome).await,
         None => {
-            count(&inner.metrics, &outcome);
+            count(&inner, &outcome);
             tracing::debug!(action = %inner.action_id, outcome = ?outcome, "record failed before rendering");
             outcome
         }
@@ -260,7 +266,7 @@ async fn fail(inner: Arc<Inner>, record: Option<RenderedRecord>, reason: Failure
 
 /// Counts the outcome and sends unrecoverable records to the dead-letter topic.
 async fn finish(inner: Arc<Inner>, record: RenderedRecord, outcome: Outcome) -> Outcome {
-    count(&inner.metrics, &outcome);
+    count(&inner, &outcome);
     if let Outcome::Failed(reason) = &outcome {
         tracing::debug!(action = %inner.action_id, topic = %record.topic, reason = %reason.describe(), "record failed");
         if let Some(dead_letter) = &inner.dead_letter_topic {
@@ -270,9 +276,12 @@ async fn finish(inner: Arc<Inner>, record: RenderedRecord, outcome: Outcome) -> 
     outcome
 }
 
-fn count(metrics: &ResourceMetrics, outcome: &Outcome) {
+fn count(inner: &Inner, outcome: &Outcome) {
+    let metrics = &inner.metrics;
     match outcome {
-        Outcome::Delivered => metrics.inc("success"),
+        Outcome::Delivered => {
+            inner.success.inc();
+        }
         Outcome::Failed(reason) => {
             metrics.inc("failed");
             if *reason == FailureReason::TooLarge {
