@@ -34,7 +34,12 @@ pub fn connect(
     if let Some(username) = &config.username {
         options.set_credentials(username, config.password.clone().unwrap_or_default());
     }
-    let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    let mut network = eventloop.network_options();
+    // PUBACKs are tiny writes the broker waits for before sending more (receive maximum):
+    // Nagle's algorithm would hold them back behind unacknowledged data.
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     Ok((
         MqttClient::V4(client),
         MqttEventLoop::V4(Box::new(eventloop)),

@@ -39,6 +39,11 @@ pub fn connect(
     if let Some(username) = &config.username {
         options.set_credentials(username, config.password.clone().unwrap_or_default());
     }
+    let mut network = options.network_options();
+    // PUBACKs are tiny writes the broker waits for before sending more (receive maximum):
+    // Nagle's algorithm would hold them back behind unacknowledged data.
+    network.set_tcp_nodelay(true);
+    options.set_network_options(network);
     let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
     Ok((
         MqttClient::V5(client),
