@@ -145,14 +145,10 @@ impl MqttConnection {
             return;
         }
         let client = self.client.clone();
-        let change = RouteChange {
-            subscribe: Vec::new(),
-            unsubscribe: filters,
-        };
         // Called from `Drop`: the unsubscribe is queued by a task of its own.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                let _ = apply_change(&client, change).await;
+                let _ = apply_change(&client, RouteChange::unsubscribing(filters)).await;
             });
         }
     }
@@ -160,15 +156,7 @@ impl MqttConnection {
     /// Detaches the rules not in `keep` (and not claimed): those this worker no longer runs.
     pub async fn retain_rules(&self, keep: &HashSet<String>) -> Result<(), ClientError> {
         let (filters, tally) = self.lock_dispatcher().retain(keep);
-        record(&self.metrics, &self.connector_id, &tally);
-        apply_change(
-            &self.client,
-            RouteChange {
-                subscribe: Vec::new(),
-                unsubscribe: filters,
-            },
-        )
-        .await
+        self.unsubscribe(filters, &tally).await
     }
 
     /// Hands back what `rule_id`'s stopped flow left unread, for its successor (see
@@ -180,15 +168,13 @@ impl MqttConnection {
     /// Stops routing to `rule_id` and unsubscribes its filters.
     pub async fn detach_rule(&self, rule_id: &str) -> Result<(), ClientError> {
         let (filters, tally) = self.lock_dispatcher().detach(rule_id);
-        record(&self.metrics, &self.connector_id, &tally);
-        apply_change(
-            &self.client,
-            RouteChange {
-                subscribe: Vec::new(),
-                unsubscribe: filters,
-            },
-        )
-        .await
+        self.unsubscribe(filters, &tally).await
+    }
+
+    /// Counts what detaching did with the waiting copies and unsubscribes the filters.
+    async fn unsubscribe(&self, filters: Vec<String>, tally: &Tally) -> Result<(), ClientError> {
+        record(&self.metrics, &self.connector_id, tally);
+        apply_change(&self.client, RouteChange::unsubscribing(filters)).await
     }
 
     /// Queues a PUBLISH. Returns once the connection accepted it, not when the broker acknowledged

@@ -246,6 +246,16 @@ mod tests {
         topics
     }
 
+    /// `r1` on `t/#`, its flow stopped (inbox closed) and its successor claimed.
+    fn restarting_r1() -> Dispatcher {
+        let mut dispatcher = Dispatcher::default();
+        let (old_tx, old_rx) = inbox(10);
+        dispatcher.attach("r1", &filters(&["t/#"]), old_tx);
+        dispatcher.claim("r1");
+        drop(old_rx);
+        dispatcher
+    }
+
     #[test]
     fn a_backlog_arriving_before_its_rule_attached_waits_for_it() {
         let mut dispatcher = Dispatcher::default();
@@ -278,11 +288,7 @@ mod tests {
 
     #[test]
     fn copies_for_a_restarting_rule_wait_for_its_new_inbox_in_order() {
-        let mut dispatcher = Dispatcher::default();
-        let (old_tx, old_rx) = inbox(10);
-        dispatcher.attach("r1", &filters(&["t/#"]), old_tx);
-        dispatcher.claim("r1");
-        drop(old_rx);
+        let mut dispatcher = restarting_r1();
         dispatcher.dispatch(message("t/1", 1), vec![]);
         dispatcher.dispatch(message("t/2", 1), vec![]);
         let (new_tx, mut new_rx) = inbox(10);
@@ -310,11 +316,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_claim_releases_its_copies_and_its_subscriptions() {
-        let mut dispatcher = Dispatcher::default();
-        let (old_tx, old_rx) = inbox(10);
-        dispatcher.attach("r1", &filters(&["t/#"]), old_tx);
-        dispatcher.claim("r1");
-        drop(old_rx);
+        let mut dispatcher = restarting_r1();
         dispatcher.dispatch(message("t/1", 1), vec![]);
         let (unsubscribe, tally) = dispatcher.abandon_claim("r1");
         assert_eq!(unsubscribe, vec!["$share/tributary_r1/t/#".to_owned()]);

@@ -57,6 +57,16 @@ pub struct RouteChange {
     pub unsubscribe: Vec<String>,
 }
 
+impl RouteChange {
+    /// A change that only unsubscribes `filters`.
+    pub fn unsubscribing(filters: Vec<String>) -> Self {
+        Self {
+            subscribe: Vec::new(),
+            unsubscribe: filters,
+        }
+    }
+}
+
 impl Routes {
     /// Installs (or replaces) the route of `rule_id`. Filters it already had keep their
     /// subscription, so restarting a rule does not resubscribe.
