@@ -6,7 +6,7 @@
 //! 3.1.1 cannot tell which subscription delivered a message (see `routing`); publish-only users
 //! share `<prefix><worker name>`.
 //!
-//! A connection opened while the pool is held waits for [`MqttPool::release`] before connecting:
+//! A connection opened while the pool is held waits for the hold to end before connecting:
 //! the supervisor holds the pool while it applies an assignment and releases it once every rule
 //! has claimed its route, so the backlog a resumed session delivers at once always finds the rule
 //! it belongs to (see `dispatcher`). Connections already running are not affected.
@@ -52,14 +52,15 @@ impl MqttPool {
         }
     }
 
-    /// Connections opened from now on wait for [`Self::release`] before connecting.
-    pub fn hold(&self) {
+    /// Connections opened from now on wait to connect until the returned hold is dropped (a
+    /// guard, so that no path out of the holder, early return or cancellation, leaves them
+    /// waiting for good).
+    #[must_use = "the pool is released when the hold is dropped"]
+    pub fn hold(&self) -> PoolHold {
         self.released.send_replace(false);
-    }
-
-    /// Lets the waiting connections (and later ones) connect.
-    pub fn release(&self) {
-        self.released.send_replace(true);
+        PoolHold {
+            released: Arc::clone(&self.released),
+        }
     }
 
     /// Claims the route of `rule_id` on the connection it subscribes on (and publishes through):
@@ -172,5 +173,17 @@ impl MqttPool {
             let since = *pooled.unused_since.get_or_insert(now);
             now.duration_since(since) < grace
         });
+    }
+}
+
+/// See [`MqttPool::hold`]: dropping it lets the waiting connections (and later ones) connect.
+#[derive(Debug)]
+pub struct PoolHold {
+    released: Arc<watch::Sender<bool>>,
+}
+
+impl Drop for PoolHold {
+    fn drop(&mut self) {
+        self.released.send_replace(true);
     }
 }

@@ -89,7 +89,7 @@ impl Supervisor {
         // Every rule about to (re)start claims its route before anything can arrive for it:
         // before its predecessor stops (whose unread copies then wait for it) and before a new
         // connection connects (whose resumed session may hold a backlog for it).
-        self.env.mqtt.hold();
+        let hold = self.env.mqtt.hold();
         let launches: Vec<(Flow, Launch)> = plan
             .restart
             .into_iter()
@@ -109,7 +109,7 @@ impl Supervisor {
         for (flow, launch) in launches {
             self.start_flow(flow, launch);
         }
-        self.env.mqtt.release();
+        drop(hold);
         // Rules stopped earlier without being detached (lease lost) and not assigned any more.
         let running_rules: HashSet<String> = self
             .flows
