@@ -1,9 +1,9 @@
-//! Which topics exist, from cached metadata.
+//! Which topics exist and how many partitions they have, from cached metadata.
 //!
 //! librdkafka keeps a record for an unknown topic queued for `message.timeout.ms` before failing
-//! it; checking first fails such a message at once. Known topics are trusted until the partition
-//! refresh interval passes; unknown ones are re-checked after the minimum metadata refresh
-//! interval (someone may create them).
+//! it; checking first fails such a message at once. Known topics (and their partition counts) are
+//! trusted until the partition refresh interval passes; missing ones are re-checked after the
+//! minimum metadata refresh interval (someone may create them).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,10 +23,23 @@ pub enum TopicState {
 #[derive(Clone)]
 pub struct TopicCache {
     producer: FutureProducer,
-    entries: Arc<Mutex<HashMap<String, (TopicState, Instant)>>>,
+    entries: Arc<Mutex<HashMap<String, Cached>>>,
     exists_ttl: Duration,
     missing_ttl: Duration,
     request_timeout: Duration,
+}
+
+/// What is known of a topic. `partitions` is set when it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub state: TopicState,
+    pub partitions: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    info: TopicInfo,
+    at: Instant,
 }
 
 impl std::fmt::Debug for TopicCache {
@@ -51,24 +64,30 @@ impl TopicCache {
         }
     }
 
-    pub async fn state(&self, topic: &str) -> TopicState {
-        if let Some(state) = self.cached(topic) {
-            return state;
+    pub async fn info(&self, topic: &str) -> TopicInfo {
+        if let Some(info) = self.cached(topic) {
+            return info;
         }
         let producer = self.producer.clone();
         let name = topic.to_owned();
         let timeout = self.request_timeout;
         // fetch_metadata blocks the calling thread on a broker round trip.
-        let state = tokio::task::spawn_blocking(move || lookup(&producer, &name, timeout))
+        let info = tokio::task::spawn_blocking(move || lookup(&producer, &name, timeout))
             .await
-            .unwrap_or(TopicState::Unknown);
-        if state != TopicState::Unknown {
+            .unwrap_or(UNKNOWN);
+        if info.state != TopicState::Unknown {
             self.entries
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(topic.to_owned(), (state, Instant::now()));
+                .insert(
+                    topic.to_owned(),
+                    Cached {
+                        info,
+                        at: Instant::now(),
+                    },
+                );
         }
-        state
+        info
     }
 
     /// Forgets a topic, e.g. after the broker said it does not exist while the cache thought it did.
@@ -79,33 +98,47 @@ impl TopicCache {
             .remove(topic);
     }
 
-    fn cached(&self, topic: &str) -> Option<TopicState> {
+    fn cached(&self, topic: &str) -> Option<TopicInfo> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (state, at) = entries.get(topic)?;
-        let ttl = match state {
+        let cached = entries.get(topic)?;
+        let ttl = match cached.info.state {
             TopicState::Exists => self.exists_ttl,
             _ => self.missing_ttl,
         };
-        (at.elapsed() < ttl).then_some(*state)
+        (cached.at.elapsed() < ttl).then_some(cached.info)
     }
 }
 
-fn lookup(producer: &FutureProducer, topic: &str, timeout: Duration) -> TopicState {
+const UNKNOWN: TopicInfo = TopicInfo {
+    state: TopicState::Unknown,
+    partitions: None,
+};
+
+const MISSING: TopicInfo = TopicInfo {
+    state: TopicState::Missing,
+    partitions: None,
+};
+
+fn lookup(producer: &FutureProducer, topic: &str, timeout: Duration) -> TopicInfo {
     let metadata = match producer.client().fetch_metadata(Some(topic), timeout) {
         Ok(metadata) => metadata,
-        Err(_) => return TopicState::Unknown,
+        Err(_) => return UNKNOWN,
     };
     let Some(entry) = metadata.topics().iter().find(|t| t.name() == topic) else {
-        return TopicState::Missing;
+        return MISSING;
     };
+    let partitions = entry.partitions().len();
     match entry.error().map(RDKafkaErrorCode::from) {
-        None if !entry.partitions().is_empty() => TopicState::Exists,
+        None if partitions > 0 => TopicInfo {
+            state: TopicState::Exists,
+            partitions: i32::try_from(partitions).ok(),
+        },
         None
         | Some(
             RDKafkaErrorCode::UnknownTopicOrPartition
             | RDKafkaErrorCode::UnknownTopic
             | RDKafkaErrorCode::InvalidTopic,
-        ) => TopicState::Missing,
-        Some(_) => TopicState::Unknown,
+        ) => MISSING,
+        Some(_) => UNKNOWN,
     }
 }
