@@ -229,7 +229,8 @@ impl RuleRunner {
             ack.complete();
             None
         };
-        Some(Box::pin(async move {
+        let has_pending = !pending.is_empty();
+        let outcomes = async move {
             let outcomes = join_all(pending).await;
             let mut abandoned = false;
             for outcome in &outcomes {
@@ -248,7 +249,16 @@ impl RuleRunner {
             if let Some(ack) = ack.filter(|_| !abandoned) {
                 ack.complete();
             }
-        }))
+        };
+        if self.wait_for_delivery {
+            return Some(Box::pin(outcomes));
+        }
+        // Acknowledged already: only counting is left, and it must not hold the rule back (the
+        // `async` records wait in the action's bounded memory buffer, not in the rule).
+        if has_pending {
+            tokio::spawn(outcomes);
+        }
+        None
     }
 }
 

@@ -98,6 +98,15 @@ pub fn producer_config(
         .max_batch_bytes
         .0
         .clamp(1000, LIBRDKAFKA_MAX_BYTES);
+    let queue_kbytes = match parameters.query_mode {
+        // Sync records wait in librdkafka's queue (the push-back), bounded by the buffer limit.
+        QueryMode::Sync => parameters.buffer.per_partition_limit.0 / 1024,
+        // Async records wait in the memory buffer, bounded per partition; librdkafka only needs
+        // room for the batches it has on the wire, as EMQX's producer keeps `max_inflight`.
+        QueryMode::Async => {
+            max_batch_bytes.saturating_mul(u64::from(parameters.max_inflight.max(1))) / 1024
+        }
+    };
     let message_timeout_ms = match parameters.query_mode {
         // A sync record that times out is produced again (the MQTT message stays unacknowledged),
         // so its timeout is the sync query timeout.
@@ -134,12 +143,12 @@ pub fn producer_config(
             "max.in.flight.requests.per.connection",
             parameters.max_inflight.clamp(1, 1_000_000).to_string(),
         )
+        // Async records come with their partition chosen (`partitioner.rs`); this partitioner
+        // serves sync records and async ones whose partition count was not known yet.
         .set("partitioner", partitioner(parameters.partition_strategy))
         .set(
             "queue.buffering.max.kbytes",
-            (parameters.buffer.per_partition_limit.0 / 1024)
-                .clamp(1, 2_147_483_647)
-                .to_string(),
+            queue_kbytes.clamp(1, 2_147_483_647).to_string(),
         )
         .set("message.timeout.ms", message_timeout_ms.to_string());
     config
@@ -212,6 +221,19 @@ mod tests {
         assert_eq!(get("message.timeout.ms").as_deref(), Some("7000"));
         assert_eq!(get("queue.buffering.max.kbytes").as_deref(), Some("16384"));
         assert_eq!(get("security.protocol").as_deref(), Some("plaintext"));
+    }
+
+    #[test]
+    fn async_records_wait_in_the_memory_buffer_not_in_librdkafka() {
+        let config = producer_config(
+            &connector(serde_json::json!({"bootstrap_hosts": "k:9092"})),
+            &parameters(serde_json::json!({
+                "topic": "t", "query_mode": "async", "max_batch_bytes": "100KB",
+                "max_inflight": 4, "buffer": {"per_partition_limit": "1GB"}
+            })),
+        );
+        // Room for `max_inflight` batches; the 1GB is per partition, in the memory buffer.
+        assert_eq!(config.get("queue.buffering.max.kbytes"), Some("400"));
     }
 
     #[test]

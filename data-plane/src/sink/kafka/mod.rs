@@ -1,9 +1,12 @@
 //! The `kafka_producer` action.
 
+mod buffer;
 pub mod config;
 pub mod delivery;
 mod health;
+mod partitioner;
 pub mod producer;
+mod pump;
 pub mod record;
 pub mod topics;
 

@@ -1,28 +1,34 @@
 //! The `kafka_producer` action: render, enqueue without waiting, resolve deliveries concurrently.
 //!
-//! [`KafkaSink::send`] enqueues the record into librdkafka right away (so records keep the order
-//! of their messages and librdkafka batches them) and returns a future of its outcome. The caller
-//! keeps many of those futures in flight. On `QueueFull` the send waits for a delivery to finish:
-//! that is the push-back that stops the rule from taking more MQTT messages.
+//! In `sync` mode [`KafkaSink::send`] enqueues the record into librdkafka right away (so records
+//! keep the order of their messages and librdkafka batches them) and returns a future of its
+//! outcome. The caller keeps many of those futures in flight. On `QueueFull` the send waits for a
+//! delivery to finish: that is the push-back that stops the rule from taking more MQTT messages.
+//!
+//! In `async` mode the send never waits for librdkafka: the sink chooses the partition itself and
+//! puts the record in the memory buffer (`pump.rs`), bounded per partition, whose pump feeds
+//! librdkafka.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
-use tributary_protocol::resources::QueryMode;
+use tributary_protocol::resources::{PartitionStrategy, QueryMode};
 use tributary_rules::RowRef;
 
 use super::config::producer_config;
 use super::delivery::{FailureReason, Outcome, classify};
 use super::health::watch_connector;
+use super::partitioner::choose_partition;
+use super::pump::{Handoff, MemoryBuffer};
 use super::record::{RecordTemplates, RenderedRecord};
 use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
@@ -56,13 +62,16 @@ struct Inner {
     templates: RecordTemplates,
     topics: TopicCache,
     mode: QueryMode,
+    partition_strategy: PartitionStrategy,
+    /// `async` mode only: where records wait for room in librdkafka.
+    buffer: Option<Arc<MemoryBuffer>>,
     dead_letter_topic: Option<String>,
     inflight: AtomicI64,
     /// `matched` and `success`, bumped per record without a lookup.
     matched: CounterHandle,
     success: CounterHandle,
     /// Signalled whenever a delivery finishes: room in librdkafka's queue.
-    delivered: Notify,
+    delivered: Arc<Notify>,
     stop: CancellationToken,
 }
 
@@ -91,6 +100,12 @@ impl KafkaSink {
         let metrics = env
             .metrics
             .resource(&format!("action:{}", action.action_id));
+        let buffer = (action.parameters.query_mode == QueryMode::Async).then(|| {
+            Arc::new(MemoryBuffer::new(
+                action.parameters.buffer.per_partition_limit.0,
+                &metrics,
+            ))
+        });
         let inner = Arc::new(Inner {
             action_id: action.action_id.clone(),
             matched: metrics.counter("matched"),
@@ -100,9 +115,11 @@ impl KafkaSink {
             templates,
             topics,
             mode: action.parameters.query_mode,
+            partition_strategy: action.parameters.partition_strategy,
+            buffer,
             dead_letter_topic: action.parameters.dead_letter_topic.clone(),
             inflight: AtomicI64::new(0),
-            delivered: Notify::new(),
+            delivered: Arc::new(Notify::new()),
             stop: stop.clone(),
         });
         tokio::spawn(watch_connector(
@@ -113,6 +130,13 @@ impl KafkaSink {
             stop.clone(),
         ));
         tokio::spawn(report_gauges(Arc::clone(&inner)));
+        if let Some(buffer) = &inner.buffer {
+            tokio::spawn(Arc::clone(buffer).pump(
+                inner.producer.clone(),
+                Arc::clone(&inner.delivered),
+                stop,
+            ));
+        }
         Ok(Self { inner })
     }
 
@@ -124,9 +148,9 @@ impl KafkaSink {
         &self.inner.action_id
     }
 
-    /// Renders `row` and enqueues its record; the returned future resolves when Kafka answered
-    /// for good (in `sync` mode a retriable failure is produced again until it succeeds or the
-    /// flow stops).
+    /// Renders `row` and enqueues its record (`sync`) or buffers it (`async`); the returned future
+    /// resolves when Kafka answered for good (in `sync` mode a retriable failure is produced again
+    /// until it succeeds or the flow stops) or the record was dropped from the buffer.
     pub async fn send<'r>(&self, row: impl Into<RowRef<'r>>) -> PendingOutcome {
         let inner = &self.inner;
         inner.matched.inc();
@@ -141,9 +165,19 @@ impl KafkaSink {
                 return Box::pin(outcome);
             }
         };
-        if inner.topics.state(&record.topic).await == TopicState::Missing {
+        let topic = inner.topics.info(&record.topic).await;
+        if topic.state == TopicState::Missing {
             let reason = FailureReason::UnknownTopic(record.topic.clone());
             return Box::pin(fail(Arc::clone(inner), Some(record), reason));
+        }
+        if let Some(buffer) = &inner.buffer {
+            // An unknown partition count (metadata unavailable) leaves the choice to librdkafka,
+            // which waits for metadata.
+            let partition = topic.partitions.map(|count| {
+                choose_partition(inner.partition_strategy, record.key.as_deref(), count)
+            });
+            let handoff = buffer.push(record, partition);
+            return Box::pin(after_buffer(Arc::clone(inner), handoff));
         }
         match enqueue(inner, &record).await {
             Ok(delivery) => {
@@ -154,10 +188,24 @@ impl KafkaSink {
         }
     }
 
-    /// Waits (bounded) for librdkafka to deliver what it holds, on shutdown.
+    /// Waits (bounded) for the memory buffer and librdkafka to deliver what they hold, on
+    /// shutdown; what is still buffered after `timeout` is dropped (and counted).
     pub async fn flush(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        if let Some(buffer) = &self.inner.buffer {
+            while !buffer.is_empty() && !self.inner.stop.is_cancelled() {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         let producer = self.inner.producer.clone();
-        let _ = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+        let rest = deadline.saturating_duration_since(Instant::now());
+        let _ = tokio::task::spawn_blocking(move || producer.flush(rest)).await;
+        if let Some(buffer) = &self.inner.buffer {
+            buffer.drop_all();
+        }
     }
 }
 
@@ -170,35 +218,50 @@ impl std::fmt::Debug for Inner {
     }
 }
 
+/// Hands the record to librdkafka without waiting; `partition` `None` lets librdkafka's
+/// partitioner choose.
+pub(super) fn try_produce(
+    producer: &FutureProducer,
+    record: &RenderedRecord,
+    partition: Option<i32>,
+) -> Result<DeliveryFuture, KafkaError> {
+    let headers = record
+        .headers
+        .iter()
+        .fold(OwnedHeaders::new(), |h, (k, v)| {
+            h.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            })
+        });
+    let mut future_record = FutureRecord::<str, str>::to(&record.topic)
+        .payload(&record.value)
+        .headers(headers);
+    if let Some(key) = &record.key {
+        future_record = future_record.key(key);
+    }
+    if let Some(timestamp) = record.timestamp {
+        future_record = future_record.timestamp(timestamp);
+    }
+    if let Some(partition) = partition {
+        future_record = future_record.partition(partition);
+    }
+    producer
+        .send_result(future_record)
+        .map_err(|(error, _)| error)
+}
+
 /// Puts the record into librdkafka's queue, waiting for room when it is full.
 async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFuture, Outcome> {
     let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
     loop {
-        let headers = record
-            .headers
-            .iter()
-            .fold(OwnedHeaders::new(), |h, (k, v)| {
-                h.insert(Header {
-                    key: k,
-                    value: Some(v.as_bytes()),
-                })
-            });
-        let mut future_record = FutureRecord::<str, str>::to(&record.topic)
-            .payload(&record.value)
-            .headers(headers);
-        if let Some(key) = &record.key {
-            future_record = future_record.key(key);
-        }
-        if let Some(timestamp) = record.timestamp {
-            future_record = future_record.timestamp(timestamp);
-        }
-        let wait = match inner.producer.send_result(future_record) {
+        let wait = match try_produce(&inner.producer, record, None) {
             Ok(delivery) => return Ok(delivery),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+            Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => {
                 // Push back: the next finished delivery makes room.
                 Duration::from_millis(100)
             }
-            Err((error, _)) => match classify(&error, &record.topic) {
+            Err(error) => match classify(&error, &record.topic) {
                 Some(reason) => return Err(Outcome::Failed(reason)),
                 None => backoff.next_delay(),
             },
@@ -208,6 +271,20 @@ async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFutur
             () = inner.delivered.notified() => {}
             () = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// Follows a buffered record out of the memory buffer to its outcome.
+async fn after_buffer(inner: Arc<Inner>, handoff: oneshot::Receiver<Handoff>) -> Outcome {
+    match handoff.await {
+        Ok(Handoff::Enqueued(record, delivery)) => {
+            inner.inflight.fetch_add(1, Ordering::Relaxed);
+            settle(inner, record, delivery).await
+        }
+        Ok(Handoff::Refused(record, reason)) => fail(inner, Some(record), reason).await,
+        Ok(Handoff::Dropped(outcome)) => outcome,
+        // The pump ended without answering (a panic): nothing more will come of the record.
+        Err(_) => Outcome::Abandoned,
     }
 }
 
@@ -329,7 +406,8 @@ async fn dead_letter_send(
     }
 }
 
-/// Every second: in-flight and queued records, and the delivery rate.
+/// Every second: in-flight and queued records (in the memory buffer and in librdkafka), the
+/// buffer's bytes, and the delivery rate.
 async fn report_gauges(inner: Arc<Inner>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut rate = RateMeter::default();
@@ -343,10 +421,10 @@ async fn report_gauges(inner: Arc<Inner>) {
             "inflight",
             inner.inflight.load(Ordering::Relaxed).max(0) as f64,
         );
-        metrics.set_gauge(
-            "queuing",
-            f64::from(inner.producer.in_flight_count().max(0)),
-        );
+        let (buffered, buffered_bytes) = inner.buffer.as_ref().map_or((0, 0), |b| b.waiting());
+        let in_librdkafka = f64::from(inner.producer.in_flight_count().max(0));
+        metrics.set_gauge("queuing", in_librdkafka + buffered as f64);
+        metrics.set_gauge("queuing_bytes", buffered_bytes as f64);
         rate.observe(metrics.get("matched"));
         rate.report(metrics);
     }
