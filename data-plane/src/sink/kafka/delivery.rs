@@ -8,7 +8,8 @@ pub enum Outcome {
     Delivered,
     /// Will never succeed as it is (bad topic, too large, not authorized, render failure).
     Failed(FailureReason),
-    /// Given up on in `async` mode after `message.timeout.ms`.
+    /// Given up on in `async` mode: after `message.timeout.ms` in librdkafka, or dropped from
+    /// the memory buffer (full partition, or the action stopped). Counted where it happened.
     Expired(String),
     /// The flow stopped before the record was acknowledged: the MQTT message stays
     /// unacknowledged and the broker redelivers it.
