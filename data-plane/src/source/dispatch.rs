@@ -3,14 +3,13 @@
 //! finished (so its offset may be committed) and count it. A record with an abandoned action
 //! (shutdown) is not reported: it stays uncommitted and is read again.
 
-use std::sync::mpsc::Sender;
-
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::Delivery;
+use super::consumer::wakeup::Finisher;
 use super::failure::DeliveryFailure;
 use super::metrics::SourceMetrics;
 use super::offsets::Ticket;
@@ -35,7 +34,7 @@ pub async fn dispatch(
     planner: Planner,
     publisher: Publisher,
     mut deliveries: UnboundedReceiver<Delivery>,
-    finished: Sender<Ticket>,
+    finished: Finisher,
     metrics: SourceMetrics,
     actions_stopped: CancellationToken,
 ) {
@@ -48,7 +47,7 @@ pub async fn dispatch(
                 let plan = planner.plan(record);
                 if !plan.taken {
                     metrics.dropped.inc();
-                    let _ = finished.send(ticket);
+                    finished.finished(ticket);
                     continue;
                 }
                 // Started now, in read order; only the waiting happens concurrently.
@@ -91,7 +90,7 @@ pub async fn dispatch(
     }
 }
 
-fn account(ended: Ended, finished: &Sender<Ticket>, metrics: &SourceMetrics) {
+fn account(ended: Ended, finished: &Finisher, metrics: &SourceMetrics) {
     let Ended {
         ticket,
         mut failures,
@@ -117,5 +116,5 @@ fn account(ended: Ended, finished: &Sender<Ticket>, metrics: &SourceMetrics) {
         metrics.record_failed(&failures);
     }
     // The consumer may already be gone at shutdown; then nothing is committed any more.
-    let _ = finished.send(ticket);
+    finished.finished(ticket);
 }

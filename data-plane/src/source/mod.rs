@@ -22,6 +22,7 @@ mod record;
 mod rules;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::Consumer;
@@ -30,7 +31,8 @@ use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::SourceFlowSpec;
 
 use self::consumer::ConsumerLoop;
-use self::consumer::context::{SourceConsumer, SourceContext};
+use self::consumer::context::{ContextSettings, SourceConsumer, SourceContext};
+use self::consumer::wakeup::wakeup_channel;
 pub use self::error::SourceError;
 use self::mapping::Mappings;
 use self::metrics::SourceMetrics;
@@ -39,7 +41,7 @@ use self::produce::SourceProducer;
 use self::publisher::{Publisher, PublisherSettings};
 use self::record::RecordDecoder;
 use self::rules::SourceRules;
-use crate::flow::FlowEnv;
+use crate::flow::{FlowEnv, FlowReporter};
 use crate::telemetry::ConnectorState;
 
 /// How long a revoked partition's in-flight records may take before the partition moves on
@@ -57,16 +59,42 @@ const PRODUCER_FLUSH: Duration = Duration::from_secs(5);
 /// were left uncommitted. A configuration that cannot work is logged and reported on the status
 /// board, and the source then idles until it is stopped (a new assignment replaces it).
 pub async fn run(spec: SourceFlowSpec, env: FlowEnv, shutdown: CancellationToken) {
+    run_flow(spec, env, None, shutdown).await;
+}
+
+/// [`run`], also reporting the flow's own status: `running` once started, `failed` with the
+/// reason when the source cannot start.
+pub async fn run_reported(
+    spec: SourceFlowSpec,
+    env: FlowEnv,
+    reporter: FlowReporter,
+    shutdown: CancellationToken,
+) {
+    run_flow(spec, env, Some(reporter), shutdown).await;
+}
+
+async fn run_flow(
+    spec: SourceFlowSpec,
+    env: FlowEnv,
+    reporter: Option<FlowReporter>,
+    shutdown: CancellationToken,
+) {
     let kafka_status = format!("kafka_consumer:{}", spec.connector_name);
     match start(&spec, &env, shutdown.clone()) {
-        Ok(running) => running.finish().await,
+        Ok(running) => {
+            if let Some(reporter) = &reporter {
+                reporter.running();
+            }
+            running.finish().await;
+        }
         Err(error) => {
             tracing::error!(source = %spec.name, class = error.class(), %error, "source cannot start");
-            env.status.set(
-                &kafka_status,
-                ConnectorState::Disconnected,
-                error.to_string(),
-            );
+            let reason = error.to_string();
+            env.status
+                .set(&kafka_status, ConnectorState::Disconnected, reason.as_str());
+            if let Some(reporter) = &reporter {
+                reporter.failed(reason);
+            }
             shutdown.cancelled().await;
         }
     }
@@ -130,18 +158,26 @@ fn start(
         actions_shutdown.clone(),
     )?;
 
-    let (finished_tx, finished_rx) = std::sync::mpsc::channel();
+    let (finisher, waker, wakeups) = wakeup_channel();
     let context = SourceContext::new(
-        &spec.name,
-        finished_rx,
-        REVOKE_DRAIN,
-        resource.clone(),
-        env.status.clone(),
-        format!("kafka_consumer:{}", spec.connector_name),
+        ContextSettings {
+            source: spec.name.clone(),
+            revoke_drain: REVOKE_DRAIN,
+            metrics: resource.clone(),
+            status: env.status.clone(),
+            status_id: format!("kafka_consumer:{}", spec.connector_name),
+        },
+        wakeups,
+        waker.clone(),
     );
     let client_id = format!("{}-source-{}", env.worker_name, spec.name);
-    let kafka: SourceConsumer =
+    let mut kafka: SourceConsumer =
         consumer::config::consumer_config(spec, &client_id).create_with_context(context)?;
+    // Rebalances and statistics wake the consumer thread while it waits.
+    kafka.set_nonempty_callback(waker.callback());
+    let kafka = Arc::new(kafka);
+    // Before subscribing: the first assignment already splits the partitions' queues off.
+    kafka.context().attach(&kafka);
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     kafka.subscribe(&topic_refs)?;
     tracing::info!(
@@ -175,7 +211,7 @@ fn start(
         planner,
         publisher,
         deliveries_rx,
-        finished_tx,
+        finisher,
         metrics.clone(),
         actions_shutdown.clone(),
     ));

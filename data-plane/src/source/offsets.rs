@@ -144,6 +144,12 @@ impl OffsetTracker {
             .map_or(0, |track| track.pending.len())
     }
 
+    /// The offset of the oldest record of `partition` read and not yet behind the commit point.
+    pub fn first_unfinished(&self, partition: &TopicPartition) -> Option<i64> {
+        let (offset, _) = self.partitions.get(partition)?.pending.front()?;
+        Some(*offset)
+    }
+
     /// Stops tracking a partition (revoked, or read again from an earlier offset).
     pub fn forget(&mut self, partition: &TopicPartition) {
         self.partitions.remove(partition);
@@ -175,9 +181,11 @@ mod tests {
 
         assert!(!tracker.complete(&tickets[4]));
         assert_eq!(tracker.unfinished(&tp(0)), 2);
+        assert_eq!(tracker.first_unfinished(&tp(0)), Some(13));
         assert!(tracker.complete(&tickets[3]));
         assert_eq!(tracker.take_commits(), vec![(tp(0), 15)]);
         assert_eq!(tracker.unfinished(&tp(0)), 0);
+        assert_eq!(tracker.first_unfinished(&tp(0)), None);
     }
 
     #[test]

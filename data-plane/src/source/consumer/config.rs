@@ -17,6 +17,18 @@ const SESSION_TIMEOUT_MS: u64 = 10_000;
 /// librdkafka's default `fetch.max.bytes`; raised when one partition may fetch more.
 const DEFAULT_FETCH_MAX_BYTES: u64 = 52_428_800;
 
+/// Each assigned partition has a queue of its own (`consumer::queues`), and librdkafka stops
+/// fetching a partition while its queue holds this many records or
+/// [`prefetch_kbytes`]: the source's memory bound while it waits for MQTT.
+const PREFETCH_RECORDS: u64 = 20_000;
+
+/// How soon librdkafka looks again at a partition whose queue was full. Its default (1 s) would
+/// idle a partition for most of a second after the source drained its queue.
+const PREFETCH_RECHECK_MS: u64 = 20;
+
+/// librdkafka's upper limit of `queued.max.messages.kbytes`.
+const MAX_QUEUED_KBYTES: u64 = 2_097_151;
+
 pub fn group_id(spec: &SourceFlowSpec) -> String {
     spec.parameters
         .group_id
@@ -66,6 +78,12 @@ pub fn consumer_config(spec: &SourceFlowSpec, client_id: &str) -> ClientConfig {
                 .clamp(1, 300_000)
                 .to_string(),
         )
+        .set("queued.min.messages", PREFETCH_RECORDS.to_string())
+        .set(
+            "queued.max.messages.kbytes",
+            prefetch_kbytes(fetch_bytes).to_string(),
+        )
+        .set("fetch.queue.backoff.ms", PREFETCH_RECHECK_MS.to_string())
         .set("session.timeout.ms", SESSION_TIMEOUT_MS.to_string())
         .set("statistics.interval.ms", STATISTICS_INTERVAL_MS.to_string());
     if fetch_bytes > DEFAULT_FETCH_MAX_BYTES {
@@ -75,6 +93,12 @@ pub fn consumer_config(spec: &SourceFlowSpec, client_id: &str) -> ClientConfig {
         );
     }
     config
+}
+
+/// Prefetched bytes per partition, in KiB: two fetches' worth (at least 1 MiB), so a fetch can be
+/// on its way while the source works through the previous one.
+fn prefetch_kbytes(fetch_bytes: u64) -> u64 {
+    (fetch_bytes.saturating_mul(2) / 1024).clamp(1024, MAX_QUEUED_KBYTES)
 }
 
 #[cfg(test)]
@@ -122,6 +146,12 @@ mod tests {
         assert_eq!(get("fetch.wait.max.ms").as_deref(), Some("250"));
         assert_eq!(get("auto.commit.interval.ms").as_deref(), Some("2000"));
         assert_eq!(get("enable.auto.offset.store").as_deref(), Some("false"));
+        assert_eq!(
+            get("queued.max.messages.kbytes").as_deref(),
+            Some("2048"),
+            "two fetches of 1 MiB per partition"
+        );
+        assert_eq!(get("fetch.queue.backoff.ms").as_deref(), Some("20"));
         assert_eq!(get("security.protocol").as_deref(), Some("sasl_ssl"));
         assert_eq!(get("sasl.mechanisms").as_deref(), Some("SCRAM-SHA-256"));
         assert_eq!(

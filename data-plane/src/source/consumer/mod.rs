@@ -1,30 +1,38 @@
 //! The consumer thread: reads records, hands them to the dispatcher, stores offsets as their
-//! deliveries finish, and stops reading (pauses its partitions) while `max_inflight` records are
-//! unfinished. librdkafka's `poll` is blocking and runs the rebalance callbacks, so this is a
-//! thread of its own rather than an async task.
+//! deliveries finish, and stops taking records while `max_inflight` are unfinished (their
+//! partitions' queues then hold what librdkafka prefetched; see [`queues`]). librdkafka's `poll`
+//! is blocking and runs the rebalance callbacks, so this is a thread of its own rather than an
+//! async task.
 
 pub mod config;
 pub mod context;
 pub mod lag;
+pub mod queues;
+pub mod wakeup;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use tributary_rules::KafkaRecord;
 
 use self::context::SourceConsumer;
+use self::queues::PartitionQueues;
 use super::offsets::{Ticket, TopicPartition};
 use super::record::RecordDecoder;
 use crate::telemetry::ResourceMetrics;
 
-/// How long one `poll` may block: bounds how late shutdown and flow control are noticed.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest the thread sleeps without looking at shutdown and the main queue. Wakeups
+/// (finished records, readable queues) end the sleep earlier.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// Events served from the main queue per round before reading records again.
+const EVENTS_PER_ROUND: usize = 64;
 
 /// A record on its way to MQTT, with the ticket that finishes it.
 #[derive(Debug)]
@@ -34,7 +42,7 @@ pub struct Delivery {
 }
 
 pub struct ConsumerLoop {
-    pub consumer: SourceConsumer,
+    pub consumer: Arc<SourceConsumer>,
     pub decoder: RecordDecoder,
     pub deliveries: UnboundedSender<Delivery>,
     pub max_inflight: usize,
@@ -56,43 +64,68 @@ impl ConsumerLoop {
     /// Runs until `shutdown` is cancelled (or the dispatcher is gone), then drains, commits and
     /// leaves the group.
     pub fn run(self, shutdown: &CancellationToken) {
-        let context = self.consumer.context();
-        let mut paused = false;
-        // Resuming only once well below the bound avoids pausing on every other record.
-        let resume_below = (self.max_inflight * 3 / 4).max(1);
+        let mut queues = PartitionQueues::default();
+        let context = Arc::clone(self.consumer.context());
+        // The gauge takes a lock and a name: set it when it changes, not every round.
+        let mut inflight_reported = None;
         while !shutdown.is_cancelled() {
+            // Rebalances, statistics, errors; records only of partitions not split off.
+            let Some(events) = self.serve_main_queue() else {
+                break;
+            };
+            queues.sync(&self.consumer, context.take_assignment_changed());
             context.absorb(&self.consumer, None);
             let outstanding = context.outstanding();
-            self.metrics.set_gauge("inflight", outstanding as f64);
-            let full = outstanding >= self.max_inflight;
-            let reassigned = context.take_assignment_changed();
-            if full && (!paused || reassigned) {
-                paused = self.set_paused(true);
-            } else if paused && outstanding < resume_below {
-                paused = !self.set_paused(false);
-            }
-            if full {
-                // Nothing to read: wait for deliveries to finish, and keep serving rebalances
-                // and heartbeats-related events with a non-blocking poll.
-                context.absorb(&self.consumer, Some(Instant::now() + POLL_INTERVAL));
-                if let Some(result) = self.consumer.poll(Duration::ZERO)
-                    && !self.handle(result)
-                {
-                    break;
-                }
-                continue;
-            }
-            if let Some(result) = self.consumer.poll(POLL_INTERVAL)
-                && !self.handle(result)
-            {
+            let room = self.max_inflight.saturating_sub(outstanding);
+            let mut open = true;
+            let taken = queues.read(room, |result| {
+                open = self.handle(result);
+                open
+            });
+            if !open {
                 break;
             }
+            let inflight = outstanding + taken;
+            if inflight_reported != Some(inflight) {
+                self.metrics.set_gauge("inflight", inflight as f64);
+                inflight_reported = Some(inflight);
+            }
+            if taken == 0 && events == 0 {
+                // Nothing to do until a record finishes, a queue becomes readable or an event
+                // arrives (all of which wake this wait), or shutdown (noticed within IDLE_WAIT).
+                context.absorb(&self.consumer, Some(Instant::now() + IDLE_WAIT));
+            }
         }
+        queues.clear();
         self.close();
     }
 
+    /// Serves what waits in the main queue. Returns how many polls found something, or None
+    /// when the dispatcher is gone.
+    fn serve_main_queue(&self) -> Option<usize> {
+        let context = self.consumer.context();
+        let mut found = 0;
+        // Bounded, so a stream of events cannot keep the thread from reading records.
+        for _ in 0..EVENTS_PER_ROUND {
+            let served = context.served();
+            match self.consumer.poll(Duration::ZERO) {
+                Some(result) => {
+                    found += 1;
+                    if !self.handle(result) {
+                        return None;
+                    }
+                }
+                // `None` either after serving an event (a rebalance, statistics, a log line) or
+                // from an empty queue: only the callbacks tell which.
+                None if context.served() != served => found += 1,
+                None => break,
+            }
+        }
+        Some(found)
+    }
+
     /// Returns false when the dispatcher is gone.
-    fn handle(&self, result: Result<rdkafka::message::BorrowedMessage<'_>, KafkaError>) -> bool {
+    fn handle(&self, result: Result<BorrowedMessage<'_>, KafkaError>) -> bool {
         match result {
             Ok(message) => {
                 let partition = TopicPartition::new(message.topic(), message.partition());
@@ -108,43 +141,12 @@ impl ConsumerLoop {
         }
     }
 
-    /// Pauses or resumes every assigned partition. Returns whether it worked.
-    fn set_paused(&self, pause: bool) -> bool {
-        let assignment = match self.consumer.assignment() {
-            Ok(assignment) => assignment,
-            Err(error) => {
-                tracing::debug!(%error, "reading the assignment failed");
-                return false;
-            }
-        };
-        let result = if pause {
-            self.consumer.pause(&assignment)
-        } else {
-            self.consumer.resume(&assignment)
-        };
-        match result {
-            Ok(()) => {
-                tracing::debug!(source = %self.source, pause, "flow control");
-                true
-            }
-            Err(error) => {
-                tracing::debug!(%error, pause, "pausing or resuming partitions failed");
-                false
-            }
-        }
-    }
-
     fn close(self) {
-        let context = self.consumer.context();
+        let context = Arc::clone(self.consumer.context());
         let assigned: Vec<TopicPartition> = self
             .consumer
             .assignment()
-            .map(|list| {
-                list.elements()
-                    .iter()
-                    .map(|e| TopicPartition::new(e.topic(), e.partition()))
-                    .collect()
-            })
+            .map(|list| context::partitions_of(&list))
             .unwrap_or_default();
         let left_unfinished = context.settle(&self.consumer, &assigned, self.shutdown_drain);
         // Anything stored but not yet auto-committed goes now; "no offset" just means nothing new.
@@ -159,7 +161,10 @@ impl ConsumerLoop {
         context.set_closing();
         tracing::info!(source = %self.source, left_unfinished, "source consumer stopped");
         self.metrics.set_gauge("inflight", 0.0);
-        // Dropping the consumer leaves the group, so its partitions move at once.
+        // Queues split off by a rebalance since the last round hold the consumer too.
+        drop(context.take_split_queues());
+        drop(context);
+        // Dropping the last handle leaves the group, so its partitions move at once.
         drop(self.deliveries);
         drop(self.consumer);
     }
