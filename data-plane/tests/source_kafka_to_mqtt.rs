@@ -330,10 +330,6 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known issue (fails about 1 run in 3): around a rebalance, `success` undercounts records \
-whose MQTT acknowledgement arrives after their partition was revoked (seen: 3,962 of 4,000 \
-delivered); once, on a loaded machine, two partitions also stalled until the timeout. The \
-end-to-end test kafka_to_mqtt_sources covers group sharing and kill -9 without loss."]
 async fn group_members_share_partitions_and_a_leaving_member_loses_nothing() {
     let topic = unique("group");
     let name = unique("src");
@@ -359,51 +355,73 @@ async fn group_members_share_partitions_and_a_leaving_member_loses_nothing() {
     let mut tally = Tally::default();
     tally.read_until(&mut subscriber, 500, DELIVERY).await;
 
-    // A second member joins: once it has partitions, new records are split between both.
+    // A second member joins. Records trickle in until it has partitions (the first member alone
+    // would otherwise read a batch long before the group rebalanced); from then on new records
+    // are split between both.
     let b = RunningSource::start(spec(&name, parameters, json!([]), &mqtt(), false), env_b);
-    produce_numbered(&topic, 4, 2000..3000).await;
+    let mut produced: u32 = 2000;
+    let join_deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while mb.get("success") == 0 && std::time::Instant::now() < join_deadline {
+        produce_numbered(&topic, 4, produced..produced + 40).await;
+        produced += 40;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(
-        eventually(Duration::from_secs(40), || mb.get("success") > 0).await,
+        mb.get("success") > 0,
         "the second member never got partitions"
     );
-    produce_numbered(&topic, 4, 3000..4000).await;
-    tally.read_until(&mut subscriber, 4000, DELIVERY).await;
-    assert_eq!(tally.missing(4000), Vec::<u64>::new());
-    let a_share = ma.get("success");
+    produce_numbered(&topic, 4, produced..produced + 1000).await;
+    produced += 1000;
+    tally
+        .read_until(&mut subscriber, produced as usize, DELIVERY)
+        .await;
+    assert_eq!(tally.missing(produced.into()), Vec::<u64>::new());
+    // The subscriber can see a message before its publisher has the PUBACK: count once both
+    // members have nothing in flight.
+    let idle = |metrics: &tributary_data_plane::telemetry::MetricsHub| {
+        gauge(metrics, &id, "inflight") == Some(0.0)
+    };
     assert!(
-        eventually(Duration::from_secs(5), || a_share + mb.get("success")
-            >= 4000)
+        eventually(Duration::from_secs(10), || idle(&metrics_a)
+            && idle(&metrics_b)
+            && ma.get("success") + mb.get("success") >= u64::from(produced))
         .await,
-        "a {a_share} b {}",
+        "a {} b {}, {produced} produced",
+        ma.get("success"),
         mb.get("success")
     );
-    let a_before = a_share;
-    produce_numbered(&topic, 4, 4000..4400).await;
+    let a_before = ma.get("success");
+    produce_numbered(&topic, 4, produced..produced + 400).await;
+    produced += 400;
     assert!(
         eventually(Duration::from_secs(10), || ma.get("success") > a_before).await,
         "the first member got no share of new records"
     );
 
     // The first member leaves mid-stream: its partitions move to the second, nothing is lost.
-    let producing = tokio::spawn(produce_numbered(topic.clone(), 4, 4400..6000));
+    let total = produced + 1600;
+    let producing = tokio::spawn(produce_numbered(topic.clone(), 4, produced..total));
     a.stop().await;
     producing.await.unwrap();
     tally
-        .read_until(&mut subscriber, 6000, Duration::from_secs(60))
+        .read_until(&mut subscriber, total as usize, Duration::from_secs(60))
         .await;
     assert_eq!(
-        tally.missing(6000),
+        tally.missing(total.into()),
         Vec::<u64>::new(),
         "gaps after the rebalance"
     );
     eprintln!(
-        "group: a delivered {}, b delivered {}, {} duplicates",
+        "group: {total} records, a delivered {}, b delivered {}, {} duplicates",
         ma.get("success"),
         mb.get("success"),
         tally.duplicates()
     );
     b.stop().await;
-    assert_eq!(committed(&group, &topic, 4).values().sum::<i64>(), 6000);
+    assert_eq!(
+        committed(&group, &topic, 4).values().sum::<i64>(),
+        i64::from(total)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -661,10 +679,19 @@ async fn a_produce_that_can_never_succeed_is_counted_and_the_offset_advances() {
     assert_eq!(committed(&group, &topic, 1).get(&0), Some(&3));
 }
 
-/// Known issue: stopping a consumer while its group join is in progress takes ~5 s, and against
-/// nisshi the next member of the same group is then never assigned (seen for 40 s). A source
-/// restarted after its join completed is fine (`group_members_share_partitions...`).
-#[ignore = "known issue: a source stopped mid group-join leaves its group unassignable on nisshi"]
+/// nisshi bug, not ours: the first member of a new group becomes its leader while nisshi still
+/// holds its JoinGroup (nisshi answers joins after half the session timeout, ~5 s). Stopped then,
+/// the consumer sends LeaveGroup, which nisshi answers once the held join returns (hence the ~5 s
+/// stop). nisshi's `leave` for a group still forming (nisshi-broker 0.7.0-pre.2,
+/// `coordinator/group/administrator.rs`, `Inner<O, Forming>::leave`) removes the member but keeps
+/// it as `state.leader` (the formed-group `leave` clears it; the missed-heartbeat eviction only
+/// clears a leader still in the member list). Every later JoinGroup answers "leader = the
+/// departed member", no SyncGroup ever gets an assignment (librdkafka: "SyncGroup response:
+/// Local: Timed out"), and the group is stuck.
+/// Apache Kafka elects a new leader on the next join. A source restarted after its join
+/// completed is fine (`group_members_share_partitions...`).
+#[ignore = "nisshi bug: LeaveGroup while the group is still forming keeps the departed member as \
+its leader, so the next member's SyncGroup never gets an assignment (see the comment)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_restarted_before_its_group_join_finished_still_delivers() {
     let topic = unique("rejoin");
@@ -699,20 +726,32 @@ async fn a_source_restarted_before_its_group_join_finished_still_delivers() {
     second.stop().await;
 }
 
-/// `lag.<topic>.<partition>` of the source as the heartbeat snapshot reports it.
+/// A gauge of a resource as the heartbeat snapshot reports it.
+fn gauge(
+    metrics: &tributary_data_plane::telemetry::MetricsHub,
+    resource_id: &str,
+    name: &str,
+) -> Option<f64> {
+    metrics
+        .snapshot()
+        .into_iter()
+        .find(|resource| resource.resource_id == resource_id)?
+        .gauges
+        .get(name)
+        .copied()
+}
+
+/// `lag.<topic>.0` of the source as the heartbeat snapshot reports it.
 fn reported_lag(
     metrics: &tributary_data_plane::telemetry::MetricsHub,
     source: &str,
     topic: &str,
 ) -> Option<f64> {
-    let id = format!("source:kafka_consumer:{source}");
-    metrics
-        .snapshot()
-        .into_iter()
-        .find(|resource| resource.resource_id == id)?
-        .gauges
-        .get(&format!("lag.{topic}.0"))
-        .copied()
+    gauge(
+        metrics,
+        &format!("source:kafka_consumer:{source}"),
+        &format!("lag.{topic}.0"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -768,4 +807,153 @@ async fn the_lag_gauge_shows_the_backlog_while_mqtt_is_unreachable() {
     .await;
     assert!(drained, "lag {:?}", reported_lag(&metrics, &name, &topic));
     running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lag_gauge_counts_the_backlog_of_a_group_that_never_committed() {
+    let topic = unique("lag0");
+    let name = unique("src");
+    create_topic(&topic, 1).await;
+    produce_numbered(&topic, 1, 0..200).await;
+    // A new group and MQTT unreachable: nothing is ever stored or committed.
+    let unreachable = format!("127.0.0.1:{}", free_port());
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(
+            &name,
+            json!({
+                "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": "t/x", "qos": 1}],
+                "offset_reset_policy": "earliest",
+                "group_id": unique("g"),
+                "max_inflight": 10
+            }),
+            json!([]),
+            &unreachable,
+            false,
+        ),
+        env,
+    );
+    let backlog = eventually(DELIVERY, || {
+        reported_lag(&metrics, &name, &topic) == Some(200.0)
+    })
+    .await;
+    assert!(backlog, "lag {:?}", reported_lag(&metrics, &name, &topic));
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_cannot_start_reports_failed_with_the_reason() {
+    let name = unique("src");
+    let (env, _, status) = flow_env("w1");
+    let flows = tributary_data_plane::flow::FlowStatuses::default();
+    let flow_id = format!("source:kafka_consumer:{name}");
+    let reporter = tributary_data_plane::flow::FlowReporter::new(flows.clone(), &flow_id, "v1");
+    reporter.running();
+    // Neither a topic nor a mapping: nothing to read.
+    let spec = spec(&name, json!({}), json!([]), &mqtt(), false);
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(source::run_reported(spec, env, reporter, shutdown.clone()));
+
+    let failed = eventually(Duration::from_secs(5), || {
+        flows.snapshot().get(&flow_id).map(|flow| flow.status) == Some("failed")
+    })
+    .await;
+    let flow = flows.snapshot().get(&flow_id).cloned();
+    assert!(failed, "{flow:?}");
+    let reason = flow.map(|flow| flow.reason).unwrap_or_default();
+    assert!(reason.contains("parameters.topic"), "{reason}");
+    let connector = status.snapshot().get("kafka_consumer:test_kafka").cloned();
+    assert_eq!(
+        connector.as_ref().map(|c| c.state),
+        Some(ConnectorState::Disconnected)
+    );
+    assert!(
+        connector.is_some_and(|c| c.reason.contains("parameters.topic")),
+        "{:?}",
+        status.snapshot()
+    );
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_kafka_shows_as_disconnected_with_librdkafkas_reason() {
+    let name = unique("src");
+    let (env, _, status) = flow_env("w1");
+    let mut spec = spec(
+        &name,
+        json!({"topic": unique("t"), "group_id": unique("g")}),
+        json!([]),
+        &mqtt(),
+        false,
+    );
+    // Nothing listens on this port.
+    spec.kafka.bootstrap_hosts = format!("127.0.0.1:{}", free_port());
+    let running = RunningSource::start(spec, env);
+    let kafka_status = || status.snapshot().get("kafka_consumer:test_kafka").cloned();
+    let reported = eventually(Duration::from_secs(15), || {
+        kafka_status().is_some_and(|s| {
+            s.state == ConnectorState::Disconnected && s.reason.contains("Connection refused")
+        })
+    })
+    .await;
+    assert!(reported, "{:?}", kafka_status());
+    running.stop().await;
+}
+
+/// A backlog is read at the pace MQTT acknowledges it, not in bursts of `max_inflight` per
+/// refetch: reaching the bound only stops taking records from librdkafka's prefetch queues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_streams_through_without_stalling_at_max_inflight() {
+    const TOTAL: u32 = 20_000;
+    let topic = unique("backlog");
+    let name = unique("src");
+    let mqtt_topic = format!("t/{}", unique("m"));
+    let group = unique("g");
+    create_topic(&topic, 4).await;
+    produce_numbered(&topic, 4, 0..TOTAL).await;
+    let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(
+            &name,
+            json!({
+                "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+                "offset_reset_policy": "earliest",
+                "group_id": group,
+                "max_inflight": 500
+            }),
+            json!([]),
+            &mqtt(),
+            false,
+        ),
+        env,
+    );
+    let mut tally = Tally::default();
+    // The group join takes a few seconds on nisshi: time from the first record on.
+    tally.read_until(&mut subscriber, 1, DELIVERY).await;
+    let started = std::time::Instant::now();
+    tally
+        .read_until(&mut subscriber, TOTAL as usize, Duration::from_secs(60))
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(tally.missing(u64::from(TOTAL)), Vec::<u64>::new());
+    let rate = f64::from(TOTAL) / elapsed.as_secs_f64();
+    eprintln!("backlog: {TOTAL} records in {elapsed:?} ({rate:.0}/s)");
+    // Pausing at the bound capped this at about max_inflight per second (500/s here).
+    assert!(rate > 2_500.0, "{rate:.0} records/s");
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert!(
+        eventually(Duration::from_secs(10), || m.get("success")
+            >= u64::from(TOTAL))
+        .await
+    );
+    running.stop().await;
+    assert_eq!(
+        committed(&group, &topic, 4).values().sum::<i64>(),
+        i64::from(TOTAL)
+    );
 }
