@@ -8,8 +8,9 @@ use serde_json::Value;
 use tributary_rules::{Event, KafkaRecord};
 
 use super::failure::DeliveryFailure;
-use super::mapping::Mappings;
+use super::mapping::{CompiledMapping, Mappings};
 use super::produce::SourceProducer;
+use super::record::into_row;
 use super::rules::SourceRules;
 use crate::mqtt::client::OutboundPublish;
 use crate::telemetry::ResourceMetrics;
@@ -63,19 +64,27 @@ impl Planner {
 
     pub fn plan(&self, record: KafkaRecord) -> DeliveryPlan {
         let mut plan = DeliveryPlan::default();
-        if let Some(mapping) = self.mappings.for_topic(&record.topic) {
-            plan.taken = true;
-            match mapping.render(&record.to_json()) {
-                Ok(publish) => plan.actions.push(PlannedAction {
-                    work: Work::Publish(publish),
-                    rule: None,
-                }),
-                Err(failure) => plan.failures.push(failure),
+        match self.mappings.for_topic(&record.topic) {
+            // Only the mapping needs the record: its row takes the record's strings.
+            Some(mapping) if self.rules.is_empty() => map(mapping, &into_row(record), &mut plan),
+            Some(mapping) => {
+                map(mapping, &record.to_json(), &mut plan);
+                self.rules.apply(&Event::KafkaRecord(record), &mut plan);
             }
-        }
-        if !self.rules.is_empty() {
-            self.rules.apply(&Event::KafkaRecord(record), &mut plan);
+            None => self.rules.apply(&Event::KafkaRecord(record), &mut plan),
         }
         plan
+    }
+}
+
+/// The topic mapping's PUBLISH of one record (`row` is the record's JSON).
+fn map(mapping: &CompiledMapping, row: &Value, plan: &mut DeliveryPlan) {
+    plan.taken = true;
+    match mapping.render(row) {
+        Ok(publish) => plan.actions.push(PlannedAction {
+            work: Work::Publish(publish),
+            rule: None,
+        }),
+        Err(failure) => plan.failures.push(failure),
     }
 }

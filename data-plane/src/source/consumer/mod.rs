@@ -78,8 +78,8 @@ impl ConsumerLoop {
             let outstanding = context.outstanding();
             let room = self.max_inflight.saturating_sub(outstanding);
             let mut open = true;
-            let taken = queues.read(room, |result| {
-                open = self.handle(result);
+            let taken = queues.read(room, |partition, result| {
+                open = self.handle(Some(partition), result);
                 open
             });
             if !open {
@@ -111,7 +111,7 @@ impl ConsumerLoop {
             match self.consumer.poll(Duration::ZERO) {
                 Some(result) => {
                     found += 1;
-                    if !self.handle(result) {
+                    if !self.handle(None, result) {
                         return None;
                     }
                 }
@@ -124,11 +124,20 @@ impl ConsumerLoop {
         Some(found)
     }
 
+    /// Hands a record to the dispatcher; `queue` is the partition whose queue it came from.
     /// Returns false when the dispatcher is gone.
-    fn handle(&self, result: Result<BorrowedMessage<'_>, KafkaError>) -> bool {
+    fn handle(
+        &self,
+        queue: Option<&TopicPartition>,
+        result: Result<BorrowedMessage<'_>, KafkaError>,
+    ) -> bool {
         match result {
             Ok(message) => {
-                let partition = TopicPartition::new(message.topic(), message.partition());
+                // The queue's partition shares its topic name: no allocation per record.
+                let partition = match queue {
+                    Some(tp) if tp.partition == message.partition() => tp.clone(),
+                    _ => TopicPartition::new(message.topic(), message.partition()),
+                };
                 let ticket = self.consumer.context().track(&partition, message.offset());
                 let record = self.decoder.decode(&message);
                 self.deliveries.send(Delivery { ticket, record }).is_ok()

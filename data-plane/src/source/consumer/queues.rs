@@ -88,12 +88,12 @@ impl PartitionQueues {
         }
     }
 
-    /// Takes up to `room` records, partition by partition, handing each to `handle` (which
-    /// returns false to stop). Returns how many were taken.
+    /// Takes up to `room` records, partition by partition, handing each to `handle` with its
+    /// partition (which returns false to stop). Returns how many were taken.
     pub fn read(
         &mut self,
         room: usize,
-        mut handle: impl FnMut(KafkaResult<BorrowedMessage<'_>>) -> bool,
+        mut handle: impl FnMut(&TopicPartition, KafkaResult<BorrowedMessage<'_>>) -> bool,
     ) -> usize {
         let count = self.queues.len();
         let mut taken = 0;
@@ -112,7 +112,7 @@ impl PartitionQueues {
                 };
                 in_turn += 1;
                 taken += 1;
-                if !handle(result) {
+                if !handle(&split.partition, result) {
                     return taken;
                 }
             }
