@@ -274,7 +274,7 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
     let mqtt_topic = format!("t/{}", unique("m"));
     let group = unique("g");
     create_topic(&topic, 3).await;
-    produce_numbered(&topic, 3, 0..TOTAL).await;
+    produce_numbered(&topic, 3, 0..300).await;
     let mut broker = PrivateMosquitto::start();
     let mut subscriber = Subscriber::start(&broker.server(), &mqtt_topic).await;
     let (env, metrics, _) = flow_env("w1");
@@ -300,22 +300,42 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
         "only {} arrived before the restart",
         tally.distinct()
     );
+    // The rest keeps coming while the broker restarts, so records are in flight when it goes.
+    let producing = tokio::spawn({
+        let topic = topic.clone();
+        async move {
+            for start in (300..TOTAL).step_by(100) {
+                produce_numbered(&topic, 3, start..start + 100).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
     let broker = tokio::task::spawn_blocking(move || {
         broker.restart(Duration::from_secs(1));
         broker
     })
     .await
     .unwrap();
+    producing.await.unwrap();
     tally
         .read_until(&mut subscriber, TOTAL as usize, Duration::from_secs(60))
         .await;
+    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
+    assert_eq!(
+        subscriber.sessions_lost(),
+        0,
+        "the broker lost the subscriber's session across the restart: what it had queued is gone"
+    );
     assert_eq!(
         tally.missing(u64::from(TOTAL)),
         Vec::<u64>::new(),
-        "gaps after the restart"
+        "gaps after the restart (received {}, success {}, failed {}, {:?})",
+        m.get("received"),
+        m.get("success"),
+        m.get("failed"),
+        metrics.snapshot()
     );
     eprintln!("broker restart: {} duplicates", tally.duplicates());
-    let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
     assert!(
         eventually(Duration::from_secs(10), || m.get("success")
             >= u64::from(TOTAL))

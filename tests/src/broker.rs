@@ -1,6 +1,7 @@
 //! A private Mosquitto for a test that restarts its broker, and a subscriber whose session
 //! survives those restarts.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +29,10 @@ impl PrivateMosquitto {
         let dir = std::env::temp_dir().join(unique("e2e-mosquitto"));
         std::fs::create_dir_all(&dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        // Started as root, Mosquitto drops to its own user: it must be able to write its
+        // database here, or it keeps no session across a restart (it only logs the error).
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
+            .unwrap_or_else(|e| panic!("cannot open up {}: {e}", dir.display()));
         let config = format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\n\
              persistence true\npersistence_location {}/\n\

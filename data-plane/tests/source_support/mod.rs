@@ -3,7 +3,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -208,6 +211,9 @@ pub fn kafka_action(name: &str, bootstrap: &str, topic: &str, query_mode: &str) 
 /// An MQTT subscriber collecting everything published on `filter`.
 pub struct Subscriber {
     pub messages: mpsc::UnboundedReceiver<(String, Bytes)>,
+    /// Reconnections on which the broker no longer had the session (whatever was queued for
+    /// the subscriber is gone then).
+    sessions_lost: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -225,11 +231,18 @@ impl Subscriber {
         let (tx, messages) = mpsc::unbounded_channel();
         let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
         let filter = filter.to_owned();
+        let sessions_lost = Arc::new(AtomicUsize::new(0));
+        let lost = Arc::clone(&sessions_lost);
         let task = tokio::spawn(async move {
             let mut subscribed_tx = Some(subscribed_tx);
+            let mut connected_before = false;
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                        if connected_before && !ack.session_present {
+                            lost.fetch_add(1, Ordering::Relaxed);
+                        }
+                        connected_before = true;
                         if !ack.session_present {
                             let _ = client.subscribe(filter.as_str(), QoS::AtLeastOnce).await;
                         }
@@ -251,7 +264,16 @@ impl Subscriber {
             .await
             .expect("no SUBACK within 10 s")
             .unwrap();
-        Self { messages, task }
+        Self {
+            messages,
+            sessions_lost,
+            task,
+        }
+    }
+
+    /// How many reconnections found the session gone.
+    pub fn sessions_lost(&self) -> usize {
+        self.sessions_lost.load(Ordering::Relaxed)
     }
 
     /// The next message, or None after `timeout`.
@@ -385,6 +407,9 @@ impl PrivateMosquitto {
         let port = free_port();
         let dir = std::env::temp_dir().join(unique("mosquitto"));
         std::fs::create_dir_all(&dir).unwrap();
+        // Started as root, Mosquitto drops to its own user: it must be able to write its
+        // database here, or it keeps no session across a restart (it only logs the error).
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         std::fs::write(
             dir.join("mosquitto.conf"),
             format!(
