@@ -28,7 +28,7 @@ use super::config::producer_config;
 use super::delivery::{FailureReason, Outcome, classify};
 use super::health::watch_connector;
 use super::partitioner::choose_partition;
-use super::pump::{Handoff, MemoryBuffer};
+use super::pump::{Handoff, MemoryBuffer, Sent};
 use super::record::{RecordTemplates, RenderedRecord};
 use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
@@ -176,8 +176,10 @@ impl KafkaSink {
             let partition = topic.partitions.map(|count| {
                 choose_partition(inner.partition_strategy, record.key.as_deref(), count)
             });
-            let handoff = buffer.push(record, partition);
-            return Box::pin(after_buffer(Arc::clone(inner), handoff));
+            return match buffer.send(&inner.producer, record, partition) {
+                Sent::Now(handoff) => Box::pin(after_handoff(Arc::clone(inner), handoff)),
+                Sent::Later(handoff) => Box::pin(after_buffer(Arc::clone(inner), handoff)),
+            };
         }
         match enqueue(inner, &record).await {
             Ok(delivery) => {
@@ -277,14 +279,21 @@ async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFutur
 /// Follows a buffered record out of the memory buffer to its outcome.
 async fn after_buffer(inner: Arc<Inner>, handoff: oneshot::Receiver<Handoff>) -> Outcome {
     match handoff.await {
-        Ok(Handoff::Enqueued(record, delivery)) => {
+        Ok(handoff) => after_handoff(inner, handoff).await,
+        // The pump ended without answering (a panic): nothing more will come of the record.
+        Err(_) => Outcome::Abandoned,
+    }
+}
+
+/// Follows a record handed to librdkafka (or refused, or dropped) to its outcome.
+async fn after_handoff(inner: Arc<Inner>, handoff: Handoff) -> Outcome {
+    match handoff {
+        Handoff::Enqueued(record, delivery) => {
             inner.inflight.fetch_add(1, Ordering::Relaxed);
             settle(inner, record, delivery).await
         }
-        Ok(Handoff::Refused(record, reason)) => fail(inner, Some(record), reason).await,
-        Ok(Handoff::Dropped(outcome)) => outcome,
-        // The pump ended without answering (a panic): nothing more will come of the record.
-        Err(_) => Outcome::Abandoned,
+        Handoff::Refused(record, reason) => fail(inner, Some(record), reason).await,
+        Handoff::Dropped(outcome) => outcome,
     }
 }
 

@@ -47,6 +47,13 @@ impl std::fmt::Debug for Handoff {
     }
 }
 
+/// Where a record went: to librdkafka (or refused) right away, or into the buffer.
+#[derive(Debug)]
+pub enum Sent {
+    Now(Handoff),
+    Later(oneshot::Receiver<Handoff>),
+}
+
 #[derive(Debug)]
 struct Waiting {
     record: RenderedRecord,
@@ -88,15 +95,42 @@ impl MemoryBuffer {
 
     /// Buffers `record` for `partition` (`None`: librdkafka chooses) and returns where its
     /// handoff will arrive. Older records of the partition may be dropped to make room.
-    pub fn push(
+    /// Hands the record to librdkafka at once when nothing waits before it (the common case:
+    /// no hop through the pump, and no older record it could overtake), else buffers it.
+    pub fn send(
         &self,
+        producer: &FutureProducer,
+        record: RenderedRecord,
+        partition: Option<i32>,
+    ) -> Sent {
+        let buffers = self.lock();
+        let record = if buffers.is_empty() && self.in_hand.load(Ordering::Relaxed) == 0 {
+            match try_produce(producer, &record, partition) {
+                Ok(delivery) => return Sent::Now(Handoff::Enqueued(record, delivery)),
+                Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => record,
+                Err(error) => match classify(&error, &record.topic) {
+                    Some(reason) => return Sent::Now(Handoff::Refused(record, reason)),
+                    None => record,
+                },
+            }
+        } else {
+            record
+        };
+        Sent::Later(self.push(buffers, record, partition))
+    }
+
+    /// Buffers the record (dropping the partition's oldest past its limit) for the pump.
+    fn push(
+        &self,
+        mut buffers: MutexGuard<'_, PartitionBuffers<Waiting>>,
         record: RenderedRecord,
         partition: Option<i32>,
     ) -> oneshot::Receiver<Handoff> {
         let (reply, handoff) = oneshot::channel();
         let size = record_size(&record);
         let key = (Arc::from(record.topic.as_str()), partition);
-        let dropped = self.lock().push(key, size, Waiting { record, reply });
+        let dropped = buffers.push(key, size, Waiting { record, reply });
+        drop(buffers);
         for waiting in dropped {
             self.drop_record(waiting, DropCause::QueueFull);
         }
@@ -261,10 +295,10 @@ mod tests {
     async fn full_partitions_drop_their_oldest_and_count_them() {
         let metrics = crate::telemetry::MetricsHub::new().resource("action:test");
         let buffer = MemoryBuffer::new(10, &metrics);
-        let first = buffer.push(record("aaaa"), Some(0));
-        let second = buffer.push(record("bbbb"), Some(0));
-        let other = buffer.push(record("cccc"), Some(1));
-        let third = buffer.push(record("dddd"), Some(0));
+        let first = buffer.push(buffer.lock(), record("aaaa"), Some(0));
+        let second = buffer.push(buffer.lock(), record("bbbb"), Some(0));
+        let other = buffer.push(buffer.lock(), record("cccc"), Some(1));
+        let third = buffer.push(buffer.lock(), record("dddd"), Some(0));
         assert!(matches!(
             first.await,
             Ok(Handoff::Dropped(Outcome::Expired(_)))
