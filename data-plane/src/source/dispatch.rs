@@ -3,10 +3,13 @@
 //! finished (so its offset may be committed) and count it. A record with an abandoned action
 //! (shutdown) is not reported: it stays uncommitted and is read again.
 
+use std::future::Future;
+
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
+use tributary_rules::KafkaRecord;
 
 use super::consumer::Delivery;
 use super::consumer::wakeup::Finisher;
@@ -33,56 +36,45 @@ struct Ended {
 pub async fn dispatch(
     planner: Planner,
     publisher: Publisher,
-    mut deliveries: UnboundedReceiver<Delivery>,
+    mut deliveries: UnboundedReceiver<Vec<Delivery>>,
     finished: Finisher,
     metrics: SourceMetrics,
     actions_stopped: CancellationToken,
 ) {
     let mut in_progress = FuturesUnordered::new();
+    // Records that ended since the last report. Each report wakes the consumer thread, so what
+    // ends together is reported together.
+    let mut ended_tickets = Vec::new();
     loop {
         tokio::select! {
-            delivery = deliveries.recv() => {
-                let Some(Delivery { ticket, record }) = delivery else { break };
-                metrics.received.inc();
-                let plan = planner.plan(record);
-                if !plan.taken {
-                    metrics.dropped.inc();
-                    finished.finished(ticket);
-                    continue;
+            batch = deliveries.recv() => {
+                let Some(batch) = batch else { break };
+                for Delivery { ticket, record } in batch {
+                    match start(&planner, &publisher, &metrics, ticket, record).await {
+                        Ok(work) => in_progress.push(work),
+                        Err(ticket) => ended_tickets.push(ticket),
+                    }
                 }
-                // Started now, in read order; only the waiting happens concurrently.
-                let mut pending = Vec::with_capacity(plan.actions.len());
-                for action in plan.actions {
-                    pending.push(match action.work {
-                        Work::Publish(publish) => {
-                            let outcome = publisher.publish(publish);
-                            let rule = action.rule;
-                            async move {
-                                let result = outcome.await;
-                                count_action(rule.as_deref(), &result);
-                                result
-                            }
-                            .boxed()
-                        }
-                        Work::Produce { producer, row } => producer.send(&row, action.rule).await,
-                    });
-                }
-                let failures = plan.failures;
-                in_progress.push(async move {
-                    let actions = futures::future::join_all(pending).await;
-                    Ended { ticket, failures, actions }
-                });
             }
             Some(ended) = in_progress.next(), if !in_progress.is_empty() => {
-                account(ended, &finished, &metrics);
+                ended_tickets.extend(account(ended, &metrics));
+                while let Some(Some(ended)) = in_progress.next().now_or_never() {
+                    ended_tickets.extend(account(ended, &metrics));
+                }
             }
+        }
+        if !ended_tickets.is_empty() {
+            // The consumer may already be gone at shutdown; then nothing is committed any more.
+            finished.finished(std::mem::take(&mut ended_tickets));
         }
     }
     drop(publisher);
     loop {
         tokio::select! {
             ended = in_progress.next() => match ended {
-                Some(ended) => account(ended, &finished, &metrics),
+                Some(ended) => {
+                    finished.finished(account(ended, &metrics).into_iter().collect());
+                }
                 None => break,
             },
             () = actions_stopped.cancelled() => break,
@@ -90,7 +82,51 @@ pub async fn dispatch(
     }
 }
 
-fn account(ended: Ended, finished: &Finisher, metrics: &SourceMetrics) {
+/// Plans one record and starts its actions (in read order; only the waiting happens
+/// concurrently). A record nobody takes ends at once: `Err` with its ticket.
+async fn start(
+    planner: &Planner,
+    publisher: &Publisher,
+    metrics: &SourceMetrics,
+    ticket: Ticket,
+    record: KafkaRecord,
+) -> Result<impl Future<Output = Ended> + use<>, Ticket> {
+    metrics.received.inc();
+    let plan = planner.plan(record);
+    if !plan.taken {
+        metrics.dropped.inc();
+        return Err(ticket);
+    }
+    let mut pending = Vec::with_capacity(plan.actions.len());
+    for action in plan.actions {
+        pending.push(match action.work {
+            Work::Publish(publish) => {
+                let outcome = publisher.publish(publish);
+                let rule = action.rule;
+                async move {
+                    let result = outcome.await;
+                    count_action(rule.as_deref(), &result);
+                    result
+                }
+                .boxed()
+            }
+            Work::Produce { producer, row } => producer.send(&row, action.rule).await,
+        });
+    }
+    let failures = plan.failures;
+    Ok(async move {
+        let actions = futures::future::join_all(pending).await;
+        Ended {
+            ticket,
+            failures,
+            actions,
+        }
+    })
+}
+
+/// Counts how a record ended; its ticket, unless an action was abandoned (shutdown: the record
+/// stays uncommitted and is read again).
+fn account(ended: Ended, metrics: &SourceMetrics) -> Option<Ticket> {
     let Ended {
         ticket,
         mut failures,
@@ -100,7 +136,7 @@ fn account(ended: Ended, finished: &Finisher, metrics: &SourceMetrics) {
         match result {
             Ok(()) => {}
             Err(ActionError::Failed(failure)) => failures.push(failure),
-            Err(ActionError::Abandoned) => return,
+            Err(ActionError::Abandoned) => return None,
         }
     }
     if failures.is_empty() {
@@ -115,6 +151,5 @@ fn account(ended: Ended, finished: &Finisher, metrics: &SourceMetrics) {
         );
         metrics.record_failed(&failures);
     }
-    // The consumer may already be gone at shutdown; then nothing is committed any more.
-    finished.finished(ticket);
+    Some(ticket)
 }

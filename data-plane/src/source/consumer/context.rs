@@ -140,15 +140,16 @@ impl SourceContext {
             if let Some(deadline) = wait_until {
                 let timeout = deadline.saturating_duration_since(Instant::now());
                 match wakeups.recv_timeout(timeout) {
-                    Ok(Wakeup::Finished(ticket)) => tickets.push(ticket),
+                    Ok(Wakeup::Finished(finished)) => tickets.extend(finished),
                     Ok(Wakeup::Readable)
                     | Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
                 }
             }
-            tickets.extend(wakeups.try_iter().filter_map(|wakeup| match wakeup {
-                Wakeup::Finished(ticket) => Some(ticket),
-                Wakeup::Readable => None,
-            }));
+            for wakeup in wakeups.try_iter() {
+                if let Wakeup::Finished(finished) = wakeup {
+                    tickets.extend(finished);
+                }
+            }
         }
         if tickets.is_empty() {
             return;

@@ -44,7 +44,8 @@ pub struct Delivery {
 pub struct ConsumerLoop {
     pub consumer: Arc<SourceConsumer>,
     pub decoder: RecordDecoder,
-    pub deliveries: UnboundedSender<Delivery>,
+    /// Records go to the dispatcher in batches: each send may wake its task.
+    pub deliveries: UnboundedSender<Vec<Delivery>>,
     pub max_inflight: usize,
     /// How long shutdown waits for in-flight records before committing what finished.
     pub shutdown_drain: Duration,
@@ -68,6 +69,7 @@ impl ConsumerLoop {
         let context = Arc::clone(self.consumer.context());
         // The gauge takes a lock and a name: set it when it changes, not every round.
         let mut inflight_reported = None;
+        let mut batch = Vec::new();
         while !shutdown.is_cancelled() {
             // Rebalances, statistics, errors; records only of partitions not split off.
             let Some(events) = self.serve_main_queue() else {
@@ -77,12 +79,10 @@ impl ConsumerLoop {
             context.absorb(&self.consumer, None);
             let outstanding = context.outstanding();
             let room = self.max_inflight.saturating_sub(outstanding);
-            let mut open = true;
             let taken = queues.read(room, |partition, result| {
-                open = self.handle(Some(partition), result);
-                open
+                self.handle(Some(partition), result, &mut batch);
             });
-            if !open {
+            if !self.send(&mut batch) {
                 break;
             }
             let inflight = outstanding + taken;
@@ -105,13 +105,16 @@ impl ConsumerLoop {
     fn serve_main_queue(&self) -> Option<usize> {
         let context = self.consumer.context();
         let mut found = 0;
+        let mut batch = Vec::new();
         // Bounded, so a stream of events cannot keep the thread from reading records.
         for _ in 0..EVENTS_PER_ROUND {
             let served = context.served();
             match self.consumer.poll(Duration::ZERO) {
                 Some(result) => {
                     found += 1;
-                    if !self.handle(None, result) {
+                    self.handle(None, result, &mut batch);
+                    // Sent at once: a rebalance served by the next poll may wait for it.
+                    if !self.send(&mut batch) {
                         return None;
                     }
                 }
@@ -124,13 +127,14 @@ impl ConsumerLoop {
         Some(found)
     }
 
-    /// Hands a record to the dispatcher; `queue` is the partition whose queue it came from.
-    /// Returns false when the dispatcher is gone.
+    /// Tracks a record and adds it to `batch`; `queue` is the partition whose queue it came
+    /// from.
     fn handle(
         &self,
         queue: Option<&TopicPartition>,
         result: Result<BorrowedMessage<'_>, KafkaError>,
-    ) -> bool {
+        batch: &mut Vec<Delivery>,
+    ) {
         match result {
             Ok(message) => {
                 // The queue's partition shares its topic name: no allocation per record.
@@ -140,14 +144,18 @@ impl ConsumerLoop {
                 };
                 let ticket = self.consumer.context().track(&partition, message.offset());
                 let record = self.decoder.decode(&message);
-                self.deliveries.send(Delivery { ticket, record }).is_ok()
+                batch.push(Delivery { ticket, record });
             }
-            Err(KafkaError::PartitionEOF(_)) => true,
+            Err(KafkaError::PartitionEOF(_)) => {}
             Err(error) => {
                 tracing::warn!(source = %self.source, %error, "Kafka consume error");
-                true
             }
         }
+    }
+
+    /// Hands `batch` to the dispatcher. Returns false when the dispatcher is gone.
+    fn send(&self, batch: &mut Vec<Delivery>) -> bool {
+        batch.is_empty() || self.deliveries.send(std::mem::take(batch)).is_ok()
     }
 
     fn close(self) {

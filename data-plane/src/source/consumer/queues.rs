@@ -89,11 +89,11 @@ impl PartitionQueues {
     }
 
     /// Takes up to `room` records, partition by partition, handing each to `handle` with its
-    /// partition (which returns false to stop). Returns how many were taken.
+    /// partition. Returns how many were taken.
     pub fn read(
         &mut self,
         room: usize,
-        mut handle: impl FnMut(&TopicPartition, KafkaResult<BorrowedMessage<'_>>) -> bool,
+        mut handle: impl FnMut(&TopicPartition, KafkaResult<BorrowedMessage<'_>>),
     ) -> usize {
         let count = self.queues.len();
         let mut taken = 0;
@@ -112,9 +112,7 @@ impl PartitionQueues {
                 };
                 in_turn += 1;
                 taken += 1;
-                if !handle(&split.partition, result) {
-                    return taken;
-                }
+                handle(&split.partition, result);
             }
             empty_turns = if in_turn == 0 { empty_turns + 1 } else { 0 };
         }

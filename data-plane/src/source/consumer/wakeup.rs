@@ -8,8 +8,8 @@ use crate::source::offsets::Ticket;
 
 #[derive(Debug)]
 pub enum Wakeup {
-    /// Every action of this record ended; its offset may move.
-    Finished(Ticket),
+    /// Every action of these records ended; their offsets may move.
+    Finished(Vec<Ticket>),
     /// A librdkafka queue went from empty to non-empty (records, or events such as a rebalance).
     Readable,
 }
@@ -21,9 +21,10 @@ pub struct Finisher {
 }
 
 impl Finisher {
-    /// Returns false once the consumer thread is gone (nothing is committed any more then).
-    pub fn finished(&self, ticket: Ticket) -> bool {
-        self.sender.send(Wakeup::Finished(ticket)).is_ok()
+    /// Reports records that ended, in one wakeup. Returns false once the consumer thread is
+    /// gone (nothing is committed any more then).
+    pub fn finished(&self, tickets: Vec<Ticket>) -> bool {
+        tickets.is_empty() || self.sender.send(Wakeup::Finished(tickets)).is_ok()
     }
 }
 
