@@ -166,8 +166,7 @@ impl Supervisor {
                 Arc::clone(&detach),
             )),
             Launch::Source(spec) => {
-                reporter.running();
-                tokio::spawn(source::run(*spec, env, stop.clone()))
+                tokio::spawn(source::run_reported(*spec, env, reporter, stop.clone()))
             }
             Launch::Unreadable(error) => {
                 tracing::error!(flow = %flow.id, line = error.line(), column = error.column(), "unreadable flow spec");
