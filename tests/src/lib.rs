@@ -12,6 +12,7 @@ pub mod env;
 pub mod kafka;
 pub mod mqtt;
 pub mod nisshi;
+pub mod numbered;
 pub mod process;
 pub mod stack;
 pub mod wait;

@@ -13,55 +13,34 @@
 //! arrive after it, which is only possible if the broker kept them unacknowledged for the
 //! worker's persistent session.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
-use tributary_e2e::kafka;
-use tributary_e2e::mqtt::{Message, publish_all};
+use tributary_e2e::mqtt::publish_all;
 use tributary_e2e::nisshi::PrivateKafka;
+use tributary_e2e::numbered::{NumberedFlow, consume_numbers};
 use tributary_e2e::{Stack, unique, wait_until};
 
 const OUTAGE: Duration = Duration::from_secs(10);
-
-fn messages(prefix: &str, numbers: std::ops::Range<usize>) -> Vec<Message> {
-    numbers
-        .map(|n| Message::new(&format!("{prefix}/{}", n % 4), json!({"n": n}).to_string()))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_hung_for_ten_seconds_in_sync_mode_loses_nothing() {
     let private = PrivateKafka::start().await;
     let mut stack = Stack::start(1).await;
-    let api = stack.api();
-    api.create_default_mqtt_connector(&stack.env.mqtt).await;
-    api.create_kafka_producer_connector("kafka", &private.bootstrap)
-        .await;
-    let topic = unique("outage");
-    kafka::create_topic(&private.bootstrap, &topic, 2).await;
-    let action = unique("sink");
-    api.create_kafka_action(
-        &action,
-        "kafka",
-        json!({"topic": topic, "query_mode": "sync", "sync_query_timeout": "3s",
-               "max_linger_time": "5ms", "message": {"value": "${payload.n}"}}),
+    let flow = NumberedFlow::create(
+        &stack,
+        &private.bootstrap,
+        "outage",
+        2,
+        json!({"query_mode": "sync", "sync_query_timeout": "3s"}),
+        1,
     )
     .await;
-    let prefix = unique("outage");
-    let rule = api
-        .create_rule(
-            &unique("rule"),
-            &format!("SELECT payload FROM \"{prefix}/#\""),
-            json!([format!("kafka_producer:{action}")]),
-        )
-        .await;
-    let resource = format!("rule:{rule}");
-    stack.wait_flow_running(&resource, 1).await;
+    let resource = flow.resource();
 
     // Before: the path works.
     let (before, during, after) = (0..100, 100..400, 400..500);
-    publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, before)).await;
+    publish_all(&stack.env.mqtt, &unique("pub"), flow.messages(before, 4)).await;
     let delivered = wait_until(Duration::from_secs(30), || async {
         stack.worker_counter(0, &resource, "actions.success").await >= 100
     })
@@ -71,7 +50,7 @@ async fn kafka_hung_for_ten_seconds_in_sync_mode_loses_nothing() {
     // During: Kafka hangs; MQTT keeps accepting messages, the worker must keep them unacknowledged.
     private.pause();
     let paused_at = std::time::Instant::now();
-    publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, during)).await;
+    publish_all(&stack.env.mqtt, &unique("pub"), flow.messages(during, 4)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let success_during = stack.worker_counter(0, &resource, "actions.success").await;
     assert_eq!(
@@ -84,22 +63,16 @@ async fn kafka_hung_for_ten_seconds_in_sync_mode_loses_nothing() {
     private.resume();
 
     // After: new traffic, and everything from during the outage, arrives.
-    publish_all(&stack.env.mqtt, &unique("pub"), messages(&prefix, after)).await;
+    publish_all(&stack.env.mqtt, &unique("pub"), flow.messages(after, 4)).await;
     let total = 500;
-    let mut distinct = BTreeSet::new();
-    let records = kafka::consume_until(
+    let numbers = consume_numbers(
         &private.bootstrap,
-        &topic,
+        &flow.topic,
+        total,
         Duration::from_secs(60),
-        |record| {
-            if let Ok(n) = record.value.parse::<usize>() {
-                distinct.insert(n);
-            }
-            distinct.len() >= total
-        },
     )
     .await;
-    let missing: Vec<usize> = (0..total).filter(|n| !distinct.contains(n)).collect();
+    let missing = numbers.missing(total);
     assert!(
         missing.is_empty(),
         "lost {} messages (first 20: {:?}); counters:{}",
@@ -109,6 +82,6 @@ async fn kafka_hung_for_ten_seconds_in_sync_mode_loses_nothing() {
     );
     eprintln!(
         "Kafka hung {OUTAGE:?} in sync mode, worker killed meanwhile: {total} delivered, {} duplicates",
-        records.len() - distinct.len()
+        numbers.duplicates
     );
 }
