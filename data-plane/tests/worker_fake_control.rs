@@ -33,6 +33,8 @@ use tributary_data_plane::control::{self, Identity};
 use tributary_data_plane::flow::FlowEnv;
 use tributary_data_plane::supervisor::Supervisor;
 use tributary_data_plane::telemetry::{MetricsHub, StatusBoard};
+use tributary_e2e::mqtt::host_port;
+use tributary_e2e::unique;
 use tributary_protocol::worker::v1::worker_service_server::{WorkerService, WorkerServiceServer};
 use tributary_protocol::worker::v1::{
     Assignment, Flow, HeartbeatRequest, HeartbeatResponse, RegisterRequest, RegisterResponse,
@@ -45,13 +47,6 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run `scripts/test-stack.sh start && source .test-stack/env`")
     })
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
 }
 
 /// What the fake control plane saw and will say.
@@ -303,10 +298,7 @@ async fn consume(topic: &str, expected: usize, timeout: Duration) -> Vec<Consume
 }
 
 async fn publish(topic: &str, count: usize, props: &[(&str, &str)]) {
-    let (host, port) = env("TRIBUTARY_TEST_MQTT")
-        .rsplit_once(':')
-        .map(|(h, p)| (h.to_owned(), p.parse::<u16>().unwrap()))
-        .unwrap();
+    let (host, port) = host_port(&env("TRIBUTARY_TEST_MQTT"));
     let (client, mut eventloop) =
         AsyncClient::new(MqttOptions::new(unique("pub"), host, port), 100);
     let user_properties: Vec<(String, String)> = props

@@ -4,12 +4,15 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
+use crate::mqtt::host_port;
 use crate::process::free_port;
 use crate::unique;
 
@@ -117,18 +120,16 @@ impl Drop for PrivateMosquitto {
 #[derive(Debug)]
 pub struct SessionSubscriber {
     messages: mpsc::UnboundedReceiver<(String, Bytes)>,
+    /// Reconnections on which the broker no longer had the session (whatever was queued for the
+    /// subscriber is gone then).
+    sessions_lost: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl SessionSubscriber {
     /// Connects and subscribes; returns once the subscription is acknowledged.
     pub async fn start(server: &str, filter: &str) -> Self {
-        let (host, port) = server
-            .rsplit_once(':')
-            .unwrap_or_else(|| panic!("`{server}` is not host:port"));
-        let port: u16 = port
-            .parse()
-            .unwrap_or_else(|_| panic!("bad port in `{server}`"));
+        let (host, port) = host_port(server);
         let mut options = MqttOptions::new(unique("e2e-session-sub"), host, port);
         options
             .set_clean_session(false)
@@ -138,13 +139,22 @@ impl SessionSubscriber {
         let (sender, messages) = mpsc::unbounded_channel();
         let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
         let filter = filter.to_owned();
+        let sessions_lost = Arc::new(AtomicUsize::new(0));
+        let lost = Arc::clone(&sessions_lost);
         let task = tokio::spawn(async move {
             let mut subscribed_tx = Some(subscribed_tx);
+            let mut connected_before = false;
             loop {
                 match eventloop.poll().await {
-                    // A restored session keeps its subscription.
-                    Ok(Event::Incoming(Packet::ConnAck(ack))) if !ack.session_present => {
-                        let _ = client.subscribe(filter.as_str(), QoS::AtLeastOnce).await;
+                    Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                        if connected_before && !ack.session_present {
+                            lost.fetch_add(1, Ordering::Relaxed);
+                        }
+                        connected_before = true;
+                        // A restored session keeps its subscription.
+                        if !ack.session_present {
+                            let _ = client.subscribe(filter.as_str(), QoS::AtLeastOnce).await;
+                        }
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         if let Some(tx) = subscribed_tx.take() {
@@ -165,7 +175,16 @@ impl SessionSubscriber {
             matches!(acknowledged, Ok(Ok(()))),
             "no SUBACK for {server} within 10 s"
         );
-        Self { messages, task }
+        Self {
+            messages,
+            sessions_lost,
+            task,
+        }
+    }
+
+    /// How many reconnections found the session gone.
+    pub fn sessions_lost(&self) -> usize {
+        self.sessions_lost.load(Ordering::Relaxed)
     }
 
     /// The next message, or None after `timeout`.
@@ -174,6 +193,24 @@ impl SessionSubscriber {
             .await
             .ok()
             .flatten()
+    }
+
+    /// Collects messages until `done` says so or `timeout` passes.
+    pub async fn collect_until(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&[(String, Bytes)]) -> bool,
+    ) -> Vec<(String, Bytes)> {
+        let deadline = Instant::now() + timeout;
+        let mut all = Vec::new();
+        while !done(&all) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next(left).await {
+                Some(message) => all.push(message),
+                None => break,
+            }
+        }
+        all
     }
 }
 

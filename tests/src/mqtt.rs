@@ -7,13 +7,19 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 
-fn options(server: &str, client_id: &str) -> MqttOptions {
+/// `host:port` split; panics with the text when it is not that.
+pub fn host_port(server: &str) -> (String, u16) {
     let (host, port) = server
         .rsplit_once(':')
         .unwrap_or_else(|| panic!("`{server}` is not host:port"));
     let port: u16 = port
         .parse()
         .unwrap_or_else(|_| panic!("bad port in `{server}`"));
+    (host.to_owned(), port)
+}
+
+fn options(server: &str, client_id: &str) -> MqttOptions {
+    let (host, port) = host_port(server);
     let mut options = MqttOptions::new(client_id, host, port);
     options.set_keep_alive(Duration::from_secs(10));
     options

@@ -3,25 +3,28 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use tributary_data_plane::flow::FlowEnv;
 use tributary_data_plane::telemetry::{MetricsHub, StatusBoard};
 use tributary_protocol::assignment::SourceFlowSpec;
+
+/// Shared with the end-to-end harness: a persistent-session subscriber, a private Mosquitto that
+/// can be restarted, free ports and unique names. (Not every test file including this module
+/// uses every one of them.)
+#[allow(unused_imports)]
+pub use tributary_e2e::{
+    broker::{PrivateMosquitto, SessionSubscriber as Subscriber},
+    process::free_port,
+    unique,
+};
 
 pub fn kafka() -> String {
     std::env::var("TRIBUTARY_TEST_KAFKA").expect(
@@ -32,19 +35,6 @@ pub fn kafka() -> String {
 pub fn mqtt() -> String {
     std::env::var("TRIBUTARY_TEST_MQTT").expect(
         "TRIBUTARY_TEST_MQTT is not set: run `scripts/test-stack.sh start && source .test-stack/env`",
-    )
-}
-
-/// A name no other test (or earlier run) uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{prefix}-{}-{nanos}-{}",
-        std::process::id(),
-        rand::random::<u16>()
     )
 }
 
@@ -208,107 +198,6 @@ pub fn kafka_action(name: &str, bootstrap: &str, topic: &str, query_mode: &str) 
     })
 }
 
-/// An MQTT subscriber collecting everything published on `filter`.
-pub struct Subscriber {
-    pub messages: mpsc::UnboundedReceiver<(String, Bytes)>,
-    /// Reconnections on which the broker no longer had the session (whatever was queued for
-    /// the subscriber is gone then).
-    sessions_lost: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Subscriber {
-    /// Subscribes at QoS 1 with a persistent session (it survives broker restarts when the broker
-    /// persists sessions) and waits for the SUBACK.
-    pub async fn start(server: &str, filter: &str) -> Self {
-        let (host, port) = server.rsplit_once(':').unwrap();
-        let mut options = MqttOptions::new(unique("sub"), host, port.parse().unwrap());
-        options
-            .set_clean_session(false)
-            .set_keep_alive(Duration::from_secs(5))
-            .set_max_packet_size(16 << 20, 16 << 20);
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let (tx, messages) = mpsc::unbounded_channel();
-        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
-        let filter = filter.to_owned();
-        let sessions_lost = Arc::new(AtomicUsize::new(0));
-        let lost = Arc::clone(&sessions_lost);
-        let task = tokio::spawn(async move {
-            let mut subscribed_tx = Some(subscribed_tx);
-            let mut connected_before = false;
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                        if connected_before && !ack.session_present {
-                            lost.fetch_add(1, Ordering::Relaxed);
-                        }
-                        connected_before = true;
-                        if !ack.session_present {
-                            let _ = client.subscribe(filter.as_str(), QoS::AtLeastOnce).await;
-                        }
-                    }
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        if let Some(tx) = subscribed_tx.take() {
-                            let _ = tx.send(());
-                        }
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        let _ = tx.send((p.topic, p.payload));
-                    }
-                    Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
-            }
-        });
-        tokio::time::timeout(Duration::from_secs(10), subscribed)
-            .await
-            .expect("no SUBACK within 10 s")
-            .unwrap();
-        Self {
-            messages,
-            sessions_lost,
-            task,
-        }
-    }
-
-    /// How many reconnections found the session gone.
-    pub fn sessions_lost(&self) -> usize {
-        self.sessions_lost.load(Ordering::Relaxed)
-    }
-
-    /// The next message, or None after `timeout`.
-    pub async fn next(&mut self, timeout: Duration) -> Option<(String, Bytes)> {
-        tokio::time::timeout(timeout, self.messages.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-
-    /// Collects messages until `done` says so or `timeout` passes.
-    pub async fn collect_until(
-        &mut self,
-        timeout: Duration,
-        mut done: impl FnMut(&[(String, Bytes)]) -> bool,
-    ) -> Vec<(String, Bytes)> {
-        let deadline = Instant::now() + timeout;
-        let mut all = Vec::new();
-        while !done(&all) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.next(left).await {
-                Some(message) => all.push(message),
-                None => break,
-            }
-        }
-        all
-    }
-}
-
-impl Drop for Subscriber {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// The `n` of a `{"n": ...}` record delivered through a mapping with the default payload
 /// (`${.}`: the record JSON, whose `value` holds the produced text).
 pub fn record_number(payload: &[u8]) -> u64 {
@@ -392,98 +281,6 @@ pub fn spec(
         "rules": rules
     }))
     .unwrap()
-}
-
-/// A private Mosquitto (queue settings as scripts/lib/stack.sh) that persists sessions, so a
-/// restart keeps the test subscriber's subscription and queued messages.
-pub struct PrivateMosquitto {
-    pub port: u16,
-    dir: std::path::PathBuf,
-    child: Option<Child>,
-}
-
-impl PrivateMosquitto {
-    pub fn start() -> Self {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(unique("mosquitto"));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Started as root, Mosquitto drops to its own user: it must be able to write its
-        // database here, or it keeps no session across a restart (it only logs the error).
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        std::fs::write(
-            dir.join("mosquitto.conf"),
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
-                 max_queued_messages 1000000\nmax_queued_bytes 0\nmax_inflight_messages 0\nset_tcp_nodelay true\n\
-                 log_dest stderr\nlog_type error\n",
-                dir.display()
-            ),
-        )
-        .unwrap();
-        let mut broker = Self {
-            port,
-            dir,
-            child: None,
-        };
-        broker.launch();
-        broker
-    }
-
-    pub fn server(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn launch(&mut self) {
-        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .expect("mosquitto is not installed (scripts/test-stack.sh installs it)");
-        let child = Command::new(binary)
-            .arg("-c")
-            .arg(self.dir.join("mosquitto.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "private mosquitto did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Stops the broker gracefully (SIGTERM: it saves sessions) and starts it again after `down`.
-    pub fn restart(&mut self, down: Duration) {
-        self.stop();
-        std::thread::sleep(down);
-        self.launch();
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg(child.id().to_string()).status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateMosquitto {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Polls `check` every 100 ms until it holds or `timeout` passes.
