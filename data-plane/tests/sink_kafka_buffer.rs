@@ -16,6 +16,7 @@ use source_support::*;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tributary_data_plane::sink::kafka::{KafkaSink, Outcome, PendingOutcome};
+use tributary_data_plane::telemetry::ResourceMetrics;
 use tributary_protocol::assignment::KafkaProducerAction;
 
 /// Bytes of each record's value (no key, no headers): what it counts against the limit.
@@ -79,6 +80,20 @@ fn number(value: &str) -> usize {
     value[..6].parse().unwrap()
 }
 
+/// An async sink for `topic` whose Kafka is behind a closed gate, with its action's counters and
+/// the token that stops it.
+async fn sink_behind_closed_gate(
+    topic: &str,
+) -> (Gate, KafkaSink, Arc<ResourceMetrics>, CancellationToken) {
+    let gate = Gate::closed().await;
+    let (env, metrics, _status) = flow_env("buffer-test");
+    let stop = CancellationToken::new();
+    let action = action(&gate.address, topic);
+    let sink = KafkaSink::start(&action, &env, stop.clone()).unwrap();
+    let counters = metrics.resource(&format!("action:{}", action.action_id));
+    (gate, sink, counters, stop)
+}
+
 /// Sends `RECORDS` numbered records; in async mode none of the sends waits for Kafka.
 async fn send_all(sink: &KafkaSink) -> Vec<PendingOutcome> {
     let sending = async {
@@ -99,12 +114,7 @@ async fn send_all(sink: &KafkaSink) -> Vec<PendingOutcome> {
 async fn kafka_unreachable_drops_the_oldest_buffered_records_and_delivers_the_newest() {
     let topic = unique("buffer-limit");
     create_topic(&topic, 1).await;
-    let gate = Gate::closed().await;
-    let (env, metrics, _status) = flow_env("buffer-test");
-    let stop = CancellationToken::new();
-    let action = action(&gate.address, &topic);
-    let sink = KafkaSink::start(&action, &env, stop.clone()).unwrap();
-    let counters = metrics.resource(&format!("action:{}", action.action_id));
+    let (gate, sink, counters, stop) = sink_behind_closed_gate(&topic).await;
 
     let pending = send_all(&sink).await;
     let dropped = counters.get("dropped.queue_full") as usize;
@@ -152,12 +162,7 @@ async fn kafka_unreachable_drops_the_oldest_buffered_records_and_delivers_the_ne
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_still_buffered_at_flush_are_dropped_and_counted() {
     let topic = unique("buffer-flush");
-    let gate = Gate::closed().await;
-    let (env, metrics, _status) = flow_env("buffer-test");
-    let stop = CancellationToken::new();
-    let action = action(&gate.address, &topic);
-    let sink = KafkaSink::start(&action, &env, stop.clone()).unwrap();
-    let counters = metrics.resource(&format!("action:{}", action.action_id));
+    let (_gate, sink, counters, stop) = sink_behind_closed_gate(&topic).await;
 
     let pending = send_all(&sink).await;
     let queue_full = counters.get("dropped.queue_full");
