@@ -231,7 +231,7 @@ async fn nothing_is_committed_while_mqtt_is_unreachable_and_reading_stops_at_max
     });
 
     // Nothing listens on this port.
-    let unreachable = format!("127.0.0.1:{}", free_port());
+    let unreachable = nothing_listens();
     let (env, metrics, status) = flow_env("w1");
     let running = RunningSource::start(
         spec(&name, parameters.clone(), json!([]), &unreachable, false),
@@ -607,7 +607,7 @@ async fn a_sync_kafka_action_holds_offsets_until_kafka_acknowledged() {
     });
 
     // Nothing listens on this port: no produce is ever acknowledged.
-    let unreachable = format!("127.0.0.1:{}", free_port());
+    let unreachable = nothing_listens();
     let (env, metrics, _) = flow_env("w1");
     let rules = producing_rule(
         &name,
@@ -774,6 +774,28 @@ fn reported_lag(
     )
 }
 
+/// Runs source `name` with `parameters` against an MQTT broker nobody listens on (nothing is
+/// delivered, so nothing is stored or committed) until its lag gauge on `topic` satisfies
+/// `expected`; fails the test if it never does.
+async fn lag_with_mqtt_down(
+    name: &str,
+    topic: &str,
+    parameters: Value,
+    expected: impl Fn(f64) -> bool,
+) {
+    let (env, metrics, _) = flow_env("w1");
+    let running = RunningSource::start(
+        spec(name, parameters, json!([]), &nothing_listens(), false),
+        env,
+    );
+    let backlog = eventually(DELIVERY, || {
+        reported_lag(&metrics, name, topic).is_some_and(&expected)
+    })
+    .await;
+    assert!(backlog, "lag {:?}", reported_lag(&metrics, name, topic));
+    running.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lag_gauge_shows_the_backlog_while_mqtt_is_unreachable() {
     let topic = unique("lag");
@@ -802,18 +824,7 @@ async fn the_lag_gauge_shows_the_backlog_while_mqtt_is_unreachable() {
 
     // MQTT unreachable: the source stops at max_inflight while 200 more records pile up.
     produce_numbered(&topic, 1, 10..210).await;
-    let unreachable = format!("127.0.0.1:{}", free_port());
-    let (env, metrics, _) = flow_env("w1");
-    let running = RunningSource::start(
-        spec(&name, parameters.clone(), json!([]), &unreachable, false),
-        env,
-    );
-    let backlog = eventually(DELIVERY, || {
-        reported_lag(&metrics, &name, &topic).is_some_and(|lag| lag >= 200.0)
-    })
-    .await;
-    assert!(backlog, "lag {:?}", reported_lag(&metrics, &name, &topic));
-    running.stop().await;
+    lag_with_mqtt_down(&name, &topic, parameters.clone(), |lag| lag >= 200.0).await;
 
     // Reachable again: the backlog drains and the gauge falls to zero.
     let mut subscriber = Subscriber::start(&mqtt(), &mqtt_topic).await;
@@ -836,29 +847,13 @@ async fn the_lag_gauge_counts_the_backlog_of_a_group_that_never_committed() {
     create_topic(&topic, 1).await;
     produce_numbered(&topic, 1, 0..200).await;
     // A new group and MQTT unreachable: nothing is ever stored or committed.
-    let unreachable = format!("127.0.0.1:{}", free_port());
-    let (env, metrics, _) = flow_env("w1");
-    let running = RunningSource::start(
-        spec(
-            &name,
-            json!({
-                "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": "t/x", "qos": 1}],
-                "offset_reset_policy": "earliest",
-                "group_id": unique("g"),
-                "max_inflight": 10
-            }),
-            json!([]),
-            &unreachable,
-            false,
-        ),
-        env,
-    );
-    let backlog = eventually(DELIVERY, || {
-        reported_lag(&metrics, &name, &topic) == Some(200.0)
-    })
-    .await;
-    assert!(backlog, "lag {:?}", reported_lag(&metrics, &name, &topic));
-    running.stop().await;
+    let parameters = json!({
+        "topic_mapping": [{"kafka_topic": topic, "mqtt_topic": "t/x", "qos": 1}],
+        "offset_reset_policy": "earliest",
+        "group_id": unique("g"),
+        "max_inflight": 10
+    });
+    lag_with_mqtt_down(&name, &topic, parameters, |lag| lag == 200.0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -911,7 +906,7 @@ async fn an_unreachable_kafka_shows_as_disconnected_with_librdkafkas_reason() {
         false,
     );
     // Nothing listens on this port.
-    spec.kafka.bootstrap_hosts = format!("127.0.0.1:{}", free_port());
+    spec.kafka.bootstrap_hosts = nothing_listens();
     let running = RunningSource::start(spec, env);
     let kafka_status = || status.snapshot().get("kafka_consumer:test_kafka").cloned();
     let reported = eventually(Duration::from_secs(15), || {

@@ -283,6 +283,11 @@ pub fn spec(
     .unwrap()
 }
 
+/// `127.0.0.1:<port>` where nothing listens: a broker that is unreachable.
+pub fn nothing_listens() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
 /// Polls `check` every 100 ms until it holds or `timeout` passes.
 pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
