@@ -23,6 +23,7 @@
 //! (`t/+/x` and `t/a/+`) of one 3.1.1 rule can still deliver a message twice (at least once).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tributary_rules::topic_matches;
 
@@ -37,6 +38,9 @@ pub struct Routes {
 
 #[derive(Debug)]
 struct RuleRoute {
+    /// The rule id again, shared: every routed copy names its rule, and cloning this costs no
+    /// allocation.
+    rule_id: Arc<str>,
     filters: Vec<String>,
     ids: Vec<usize>,
     sender: InboxSender,
@@ -102,6 +106,7 @@ impl Routes {
         self.rules.insert(
             rule_id.to_owned(),
             RuleRoute {
+                rule_id: Arc::from(rule_id),
                 filters,
                 ids,
                 sender,
@@ -156,7 +161,7 @@ impl Routes {
     }
 
     /// The rules (id and inbox) that must process this copy of a message.
-    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<(String, InboxSender)> {
+    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<(Arc<str>, InboxSender)> {
         let known = subscription_ids
             .iter()
             .any(|id| self.by_id.contains_key(id));
@@ -165,12 +170,12 @@ impl Routes {
             // session before a restart, or before a route changed): route by topic.
             return self
                 .rules
-                .iter()
-                .filter(|(_, route)| route.filters.iter().any(|f| topic_matches(f, topic)))
-                .map(|(rule_id, route)| (rule_id.clone(), route.sender.clone()))
+                .values()
+                .filter(|route| route.filters.iter().any(|f| topic_matches(f, topic)))
+                .map(|route| (Arc::clone(&route.rule_id), route.sender.clone()))
                 .collect();
         }
-        let mut targets: Vec<(String, InboxSender)> = Vec::new();
+        let mut targets: Vec<(Arc<str>, InboxSender)> = Vec::new();
         for id in subscription_ids {
             let Some((rule_id, index)) = self.by_id.get(id) else {
                 continue;
@@ -179,8 +184,8 @@ impl Routes {
                 continue;
             };
             let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
-            if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
-                targets.push((rule_id.clone(), route.sender.clone()));
+            if first_match == Some(*index) && !targets.iter().any(|(r, _)| **r == **rule_id) {
+                targets.push((Arc::clone(&route.rule_id), route.sender.clone()));
             }
         }
         targets
