@@ -36,14 +36,36 @@ struct Args {
         default_value = "127.0.0.1:18181"
     )]
     admin_listen: SocketAddr,
+    /// Threads of the async runtime that runs the flows. With one, a message's hand-offs (MQTT
+    /// poller, rule, delivery report, acknowledgement) never wake another runtime thread, and
+    /// those wakeups cost more than the work on each message (see BENCHMARKS.md). To use more
+    /// cores, run more workers (they share subscriptions and consumer groups) or raise this.
+    #[arg(
+        long,
+        env = "TRIBUTARY_RUNTIME_THREADS",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    runtime_threads: u16,
     #[command(flatten)]
     log: LogArgs,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     args.log.init();
+    // Always the multi-threaded scheduler, with one thread by default: flows then never run on
+    // the main thread, which only waits for shutdown.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(args.runtime_threads))
+        .thread_name("tributary-rt")
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let name = args.name.clone().unwrap_or_else(host_name);
     let shutdown = tributary_service::shutdown::on_signal();
 

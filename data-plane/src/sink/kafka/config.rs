@@ -9,12 +9,21 @@ use tributary_protocol::resources::{
 /// librdkafka's ceiling for `batch.size`, `message.max.bytes` and friends.
 const LIBRDKAFKA_MAX_BYTES: u64 = 1_000_000_000;
 
+/// librdkafka's default `retry.backoff.max.ms`: the longest fast metadata refresh it applies.
+const RETRY_BACKOFF_MAX_MS: u64 = 1_000;
+
 /// How long an `async` record may wait in librdkafka before it counts as `dropped.expired`.
 const ASYNC_MESSAGE_TIMEOUT_MS: u64 = 300_000;
 
 /// Connection, security and socket settings shared by every Kafka client: the action's producer,
 /// the source's consumer and the control plane's probes.
 pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
+    // librdkafka applies at most `retry.backoff.max.ms` here (and warned at every client start
+    // when given more); raising that instead would also slow every produce retry.
+    let fast_refresh_ms = connector
+        .min_metadata_refresh_interval
+        .as_millis()
+        .clamp(1, RETRY_BACKOFF_MAX_MS);
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &connector.bootstrap_hosts)
@@ -24,11 +33,7 @@ pub fn connection_config(connector: &KafkaConnectorConfig) -> ClientConfig {
         )
         .set(
             "topic.metadata.refresh.fast.interval.ms",
-            connector
-                .min_metadata_refresh_interval
-                .as_millis()
-                .max(1)
-                .to_string(),
+            fast_refresh_ms.to_string(),
         )
         .set(
             "socket.send.buffer.bytes",
