@@ -35,6 +35,13 @@ use crate::telemetry::rates::RateMeter;
 /// then redelivers them).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a stopped flow waits, after its actions flushed, for the outcomes of messages it
+/// acknowledged already (`async` mode) to be counted.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Futures that finish a message: acknowledge it (`sync`) or only count its outcomes (`async`).
+type Finishing = FuturesUnordered<BoxFuture<'static, ()>>;
+
 /// Runs until `stop`; when `detach` is set by then, the rule's subscriptions are removed too
 /// (the rule was deleted or disabled, not just restarted). `claim` is the rule's route, claimed
 /// by the supervisor before this flow started.
@@ -94,7 +101,7 @@ pub async fn run(
         rule,
         actions,
     };
-    let mut receiver = runner.consume(receiver, capacity, &stop).await;
+    let (mut receiver, counting) = runner.consume(receiver, capacity, &stop).await;
     let unread: Vec<InboundMessage> = std::iter::from_fn(|| receiver.try_recv()).collect();
     connection.requeue(&spec.rule_id, unread);
 
@@ -102,6 +109,8 @@ pub async fn run(
         let _ = connection.detach_rule(&spec.rule_id).await;
     }
     flush(&runner.actions).await;
+    // The flush delivered or dropped every buffered record, so their outcomes are known.
+    count_remaining(counting).await;
     actions_stop.cancel();
     drop(runner);
     drop(connection);
@@ -112,6 +121,14 @@ async fn fail_until_stopped(reporter: &FlowReporter, stop: &CancellationToken, r
     tracing::warn!(%reason, "flow cannot start");
     reporter.failed(reason);
     stop.cancelled().await;
+}
+
+/// Counts the outcomes of acknowledged (`async`) messages that were still open at stop.
+async fn count_remaining(mut counting: Finishing) {
+    let drain = async { while counting.next().await.is_some() {} };
+    if tokio::time::timeout(COUNT_TIMEOUT, drain).await.is_err() {
+        tracing::debug!("outcomes of acknowledged messages left uncounted at stop");
+    }
 }
 
 async fn flush(actions: &[Action]) {
@@ -133,26 +150,32 @@ struct RuleRunner {
 
 impl RuleRunner {
     /// Runs until `stop` or until the inbox closes; returns the inbox, closed, with whatever it
-    /// still holds unread.
+    /// still holds unread, and the outcomes of acknowledged messages not counted yet.
     async fn consume(
         &self,
         mut receiver: InboxReceiver,
         capacity: usize,
         stop: &CancellationToken,
-    ) -> InboxReceiver {
-        let mut in_flight: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+    ) -> (InboxReceiver, Finishing) {
+        // Messages not yet acknowledged: bounded by `capacity`, they hold the inbox back.
+        let mut in_flight = Finishing::new();
+        // Acknowledged messages whose records are still on their way (`async`): they only count,
+        // so they never hold the rule back (the records wait in the action's bounded buffer). Kept
+        // here rather than in a task each, which on a busy flow cost more than the message.
+        let mut counting = Finishing::new();
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         let mut rate = RateMeter::default();
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,
                 Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+                Some(()) = counting.next(), if !counting.is_empty() => {}
                 message = receiver.recv(), if in_flight.len() < capacity => match message {
-                    Some(message) => {
-                        if let Some(pending) = self.handle(message).await {
-                            in_flight.push(pending);
-                        }
-                    }
+                    Some(message) => match self.handle(message).await {
+                        Some(Finish::Acknowledge(pending)) => in_flight.push(pending),
+                        Some(Finish::Count(pending)) => counting.push(pending),
+                        None => {}
+                    },
                     None => break,
                 },
                 _ = ticker.tick() => {
@@ -168,11 +191,11 @@ impl RuleRunner {
         if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
             tracing::warn!("in-flight messages abandoned at stop; the broker will redeliver them");
         }
-        receiver
+        (receiver, counting)
     }
 
-    /// Evaluates one message and starts its actions; the returned future finishes the message.
-    async fn handle(&self, inbound: InboundMessage) -> Option<BoxFuture<'static, ()>> {
+    /// Evaluates one message and starts its actions; what is left to finish it, if anything.
+    async fn handle(&self, inbound: InboundMessage) -> Option<Finish> {
         let InboundMessage { mut message, ack } = inbound;
         for (key, value) in &message.user_properties {
             match key.as_str() {
@@ -251,15 +274,19 @@ impl RuleRunner {
             }
         };
         if self.wait_for_delivery {
-            return Some(Box::pin(outcomes));
+            return Some(Finish::Acknowledge(Box::pin(outcomes)));
         }
-        // Acknowledged already: only counting is left, and it must not hold the rule back (the
-        // `async` records wait in the action's bounded memory buffer, not in the rule).
-        if has_pending {
-            tokio::spawn(outcomes);
-        }
-        None
+        // Acknowledged already: only counting is left.
+        has_pending.then(|| Finish::Count(Box::pin(outcomes)))
     }
+}
+
+/// What finishes a message once its actions started.
+enum Finish {
+    /// Acknowledges it once its records were delivered (`sync`), and counts their outcomes.
+    Acknowledge(BoxFuture<'static, ()>),
+    /// Counts the outcomes of its records; it was acknowledged already (`async`).
+    Count(BoxFuture<'static, ()>),
 }
 
 #[derive(Debug, Clone)]
