@@ -65,12 +65,20 @@ pub struct ResourceUse {
 pub struct Measurement {
     pub sent: SendReport,
     pub deliveries: Deliveries,
-    /// Sent but never received.
+    /// Sent but not received by the end of the drain.
     pub missing: u64,
+    /// Of the missing, how many a fresh reader found in the Kafka topic afterwards: late at the
+    /// harness's reader, not lost. Always 0 for an MQTT far end (nothing to read again).
+    pub found_later: u64,
     pub resources: Option<ResourceUse>,
 }
 
 impl Measurement {
+    /// Missing, and not in the Kafka topic either when read again.
+    pub fn lost(&self) -> u64 {
+        self.missing.saturating_sub(self.found_later)
+    }
+
     /// CPU microseconds the watched processes spent per delivered message.
     pub fn cpu_us_per_message(&self) -> Option<f64> {
         let resources = self.resources?;
@@ -91,6 +99,7 @@ pub async fn measure(
     watched: &[u32],
 ) -> Result<Measurement> {
     let stop = CancellationToken::new();
+    let expected = (plan.seq_base, plan.count);
     let (sink, progress) = TrackingSink::new(plan.seq_base, plan.count);
     let progress: std::sync::Arc<Progress> = progress;
     let reader = match egress {
@@ -134,12 +143,52 @@ pub async fn measure(
     let sink = reader.await??;
     let (sent, resources) = outcome?;
     let deliveries = sink.into_tracker().finish();
+    let missing = sent.sent.saturating_sub(deliveries.delivered);
+    let found_later = match egress {
+        Egress::Kafka { topic, partitions } if missing > 0 => {
+            let present = read_again(endpoints, topic, *partitions, expected, sent.sent, timing)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, topic, "reading the topic again failed");
+                    deliveries.delivered
+                });
+            present.saturating_sub(deliveries.delivered).min(missing)
+        }
+        _ => 0,
+    };
     Ok(Measurement {
-        missing: sent.sent.saturating_sub(deliveries.delivered),
+        missing,
+        found_later,
         sent,
         deliveries,
         resources: (!watched.is_empty()).then_some(resources),
     })
+}
+
+/// How many of the run's messages (`(first sequence number, count)`) a fresh reader finds in
+/// `topic`, reading it from the start until all `sent` are there or nothing more arrives for
+/// `timing.idle_after`.
+async fn read_again(
+    endpoints: &Endpoints,
+    topic: &str,
+    partitions: i32,
+    (first_seq, count): (u64, u64),
+    sent: u64,
+    timing: Timing,
+) -> Result<u64> {
+    let (sink, progress) = TrackingSink::new(first_seq, count);
+    let stop = CancellationToken::new();
+    let reader = kafka_load::read(
+        &endpoints.kafka_bootstrap,
+        topic,
+        partitions,
+        sink,
+        stop.clone(),
+    )?;
+    wait_drained(&progress, sent, timing).await;
+    stop.cancel();
+    let sink = reader.await??;
+    Ok(sink.into_tracker().finish().delivered)
 }
 
 async fn send(

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::pipeline::Measurement;
 use crate::scenarios::Outcome;
 
 /// `12,345`
@@ -15,6 +16,20 @@ pub fn count(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Missing messages, with how many of them were found in Kafka afterwards: `55 (55 late)`.
+pub fn missing_of(missing: u64, late: u64) -> String {
+    if late == 0 {
+        count(missing)
+    } else {
+        format!("{} ({} late)", count(missing), count(late))
+    }
+}
+
+/// [`missing_of`] for one measured run.
+pub fn missing(m: &Measurement) -> String {
+    missing_of(m.missing, m.found_later)
 }
 
 /// Messages per second, rounded to a whole message.

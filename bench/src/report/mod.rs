@@ -15,7 +15,7 @@ use crate::scenarios::rule_change::RuleChange;
 use crate::scenarios::{Outcome, PipelineRun};
 use crate::workers::WorkerPids;
 
-use format::{count, duration_ms, ms, one_line, outcome, rate, ratio};
+use format::{count, duration_ms, missing, missing_of, ms, one_line, outcome, rate, ratio};
 
 /// Everything one harness run measured; `None` marks a scenario that was not selected.
 #[derive(Debug, Clone, Default)]
@@ -205,7 +205,7 @@ impl Results {
                     rate(m.deliveries.rate),
                     count(m.sent.sent),
                     count(m.deliveries.delivered),
-                    count(m.missing),
+                    missing(m),
                     count(m.deliveries.duplicates),
                     ratio(Some(m.deliveries.rate), rate_of(line.baseline)),
                     ratio(Some(m.deliveries.rate), rate_of(line.bridge)),
@@ -216,7 +216,8 @@ impl Results {
         }
         out.push_str(
             "\n¹ not received by the end of the drain (--idle-timeout without arrivals, at most \
-             --drain-timeout after the last send): lost, or late.\n\n",
+             --drain-timeout after the last send): lost, or late. For a Kafka far end the topic is \
+             then read again from the start; \"N late\" are those found there, so not lost.\n\n",
         );
     }
 
@@ -235,7 +236,7 @@ impl Results {
                         ms(l.p99_us),
                         ms(l.max_us),
                         count(l.samples as u64),
-                        count(m.missing),
+                        missing(m),
                         ratio(Some(l.p99_us as f64), p99_of(line.baseline)),
                         ratio(Some(l.p99_us as f64), p99_of(line.bridge)),
                     )
@@ -279,14 +280,19 @@ impl Results {
             return;
         }
         out.push_str("### Accounting: the harness's count beside Tributary's own metrics (throughput + latency runs)\n\n");
-        out.push_str("| flow | sent | delivered | missing | Tributary's metrics |\n|---|---:|---:|---:|---|\n");
+        out.push_str("| flow | sent | delivered | missing (late) | Tributary's metrics |\n|---|---:|---:|---:|---|\n");
         for (name, flow) in flows {
             let Some(run) = flow else { continue };
-            let (sent, delivered, missing) = [&run.throughput, &run.latency]
+            let (sent, delivered, missing, late) = [&run.throughput, &run.latency]
                 .iter()
                 .filter_map(|m| m.as_ref().ok())
-                .fold((0, 0, 0), |(s, d, x), m: &Measurement| {
-                    (s + m.sent.sent, d + m.deliveries.delivered, x + m.missing)
+                .fold((0, 0, 0, 0), |(s, d, x, l), m: &Measurement| {
+                    (
+                        s + m.sent.sent,
+                        d + m.deliveries.delivered,
+                        x + m.missing,
+                        l + m.found_later,
+                    )
                 });
             let metrics = match &run.metrics {
                 None => "–".to_owned(),
@@ -297,7 +303,7 @@ impl Results {
                 "| {name} | {} | {} | {} | {metrics} |",
                 count(sent),
                 count(delivered),
-                count(missing)
+                missing_of(missing, late)
             );
         }
         out.push_str("\nProbe messages (sent until a pipeline answers) are counted by Tributary but not by the harness.\n\n");
@@ -399,6 +405,7 @@ mod tests {
                 },
             },
             missing,
+            found_later: 0,
             resources: Some(ResourceUse {
                 processes: 2,
                 cpu: Duration::from_millis(5),
@@ -463,6 +470,36 @@ mod tests {
             matches!(verdict("Kafka→MQTT (QoS 1) throughput"), targets::Verdict::NotMeasured(why) if why == "control plane down")
         );
         assert_eq!(verdict("Worker peak RSS"), targets::Verdict::Pass);
+    }
+
+    #[test]
+    fn messages_found_in_kafka_afterwards_are_late_not_lost() {
+        let lossless = |results: &Results| {
+            targets::evaluate(results)
+                .into_iter()
+                .find(|r| r.target.starts_with("MQTT→Kafka QoS 1 sync: nothing lost"))
+                .unwrap()
+        };
+        let mut results = sample();
+        let mut late = run(20_000.0, 30_000, 2).unwrap();
+        if let Ok(m) = &mut late.throughput {
+            m.found_later = 2;
+        }
+        results.tributary_m2k_q1 = Some(late.clone());
+        let row = lossless(&results);
+        assert_eq!(row.verdict, targets::Verdict::Pass);
+        assert!(
+            row.measured.starts_with("0 lost (2 missing"),
+            "{}",
+            row.measured
+        );
+        assert!(results.render().contains("| 2 (2 late) |"));
+
+        if let Ok(m) = &mut late.throughput {
+            m.found_later = 1;
+        }
+        results.tributary_m2k_q1 = Some(late);
+        assert_eq!(lossless(&results).verdict, targets::Verdict::Miss);
     }
 
     #[test]
