@@ -161,7 +161,7 @@ impl RuleRunner {
         let mut in_flight = Finishing::new();
         // Acknowledged messages whose records are still on their way (`async`): they only count,
         // so they never hold the rule back (the records wait in the action's bounded buffer). Kept
-        // here rather than in a task each, which on a busy flow cost more than the message.
+        // here rather than in a task each: no task allocation and no wakeup of its own per message.
         let mut counting = Finishing::new();
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         let mut rate = RateMeter::default();
