@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use source_support::*;
 use tokio_util::sync::CancellationToken;
 use tributary_data_plane::source;
-use tributary_data_plane::telemetry::ConnectorState;
+use tributary_data_plane::telemetry::{ConnectorState, ResourceMetrics};
 
 const DELIVERY: Duration = Duration::from_secs(30);
 
@@ -36,6 +36,28 @@ impl RunningSource {
             .await
             .expect("the source did not stop within 30 s")
             .unwrap();
+    }
+
+    /// Waits until the source counted `total` records a success, stops it, and checks that all
+    /// `total` offsets of the topic's `partitions` were committed.
+    async fn stop_once_all_committed(
+        self,
+        m: &ResourceMetrics,
+        group: &str,
+        topic: &str,
+        partitions: i32,
+        total: u32,
+    ) {
+        assert!(
+            eventually(Duration::from_secs(10), || m.get("success")
+                >= u64::from(total))
+            .await
+        );
+        self.stop().await;
+        assert_eq!(
+            committed(group, topic, partitions).values().sum::<i64>(),
+            i64::from(total)
+        );
     }
 }
 
@@ -336,16 +358,9 @@ async fn an_mqtt_broker_restart_mid_stream_loses_nothing() {
         metrics.snapshot()
     );
     eprintln!("broker restart: {} duplicates", tally.duplicates());
-    assert!(
-        eventually(Duration::from_secs(10), || m.get("success")
-            >= u64::from(TOTAL))
-        .await
-    );
-    running.stop().await;
-    assert_eq!(
-        committed(&group, &topic, 3).values().sum::<i64>(),
-        i64::from(TOTAL)
-    );
+    running
+        .stop_once_all_committed(&m, &group, &topic, 3, TOTAL)
+        .await;
     drop(broker);
 }
 
@@ -961,14 +976,7 @@ async fn a_backlog_streams_through_without_stalling_at_max_inflight() {
     // Pausing at the bound capped this at about max_inflight per second (500/s here).
     assert!(rate > 2_500.0, "{rate:.0} records/s");
     let m = metrics.resource(&format!("source:kafka_consumer:{name}"));
-    assert!(
-        eventually(Duration::from_secs(10), || m.get("success")
-            >= u64::from(TOTAL))
-        .await
-    );
-    running.stop().await;
-    assert_eq!(
-        committed(&group, &topic, 4).values().sum::<i64>(),
-        i64::from(TOTAL)
-    );
+    running
+        .stop_once_all_committed(&m, &group, &topic, 4, TOTAL)
+        .await;
 }
