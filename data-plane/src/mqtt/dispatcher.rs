@@ -122,9 +122,9 @@ impl Dispatcher {
         let gone: HashSet<String> = self
             .routes
             .rule_ids()
-            .chain(self.waiting.keys())
+            .chain(self.waiting.keys().map(String::as_str))
             .filter(|rule_id| !keep.contains(*rule_id) && !self.claimed.contains(*rule_id))
-            .cloned()
+            .map(str::to_owned)
             .collect();
         let mut filters = Vec::new();
         let mut tally = Tally::default();

@@ -31,16 +31,15 @@ use super::inbox::InboxSender;
 
 #[derive(Debug, Default)]
 pub struct Routes {
-    rules: HashMap<String, RuleRoute>,
+    /// By rule id, shared: every routed copy names its rule, and cloning the id then costs no
+    /// allocation.
+    rules: HashMap<Arc<str>, RuleRoute>,
     /// Subscription identifier to (rule id, index of the filter in the rule's filters).
-    by_id: HashMap<usize, (String, usize)>,
+    by_id: HashMap<usize, (Arc<str>, usize)>,
 }
 
 #[derive(Debug)]
 struct RuleRoute {
-    /// The rule id again, shared: every routed copy names its rule, and cloning this costs no
-    /// allocation.
-    rule_id: Arc<str>,
     filters: Vec<String>,
     ids: Vec<usize>,
     sender: InboxSender,
@@ -77,6 +76,7 @@ impl Routes {
     pub fn set(&mut self, rule_id: &str, filters: &[String], sender: InboxSender) -> RouteChange {
         let filters = without_covered(filters);
         let old = self.rules.remove(rule_id);
+        let shared_id: Arc<str> = Arc::from(rule_id);
         let mut change = RouteChange::default();
         let mut ids = Vec::with_capacity(filters.len());
         let old_pairs: Vec<(String, usize)> = old
@@ -94,7 +94,7 @@ impl Routes {
                     id
                 }
             };
-            self.by_id.insert(id, (rule_id.to_owned(), index));
+            self.by_id.insert(id, (Arc::clone(&shared_id), index));
             ids.push(id);
         }
         for (filter, id) in old_pairs {
@@ -104,9 +104,8 @@ impl Routes {
             }
         }
         self.rules.insert(
-            rule_id.to_owned(),
+            shared_id,
             RuleRoute {
-                rule_id: Arc::from(rule_id),
                 filters,
                 ids,
                 sender,
@@ -170,9 +169,9 @@ impl Routes {
             // session before a restart, or before a route changed): route by topic.
             return self
                 .rules
-                .values()
-                .filter(|route| route.filters.iter().any(|f| topic_matches(f, topic)))
-                .map(|route| (Arc::clone(&route.rule_id), route.sender.clone()))
+                .iter()
+                .filter(|(_, route)| route.filters.iter().any(|f| topic_matches(f, topic)))
+                .map(|(rule_id, route)| (Arc::clone(rule_id), route.sender.clone()))
                 .collect();
         }
         let mut targets: Vec<(Arc<str>, InboxSender)> = Vec::new();
@@ -184,16 +183,16 @@ impl Routes {
                 continue;
             };
             let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
-            if first_match == Some(*index) && !targets.iter().any(|(r, _)| **r == **rule_id) {
-                targets.push((Arc::clone(&route.rule_id), route.sender.clone()));
+            if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
+                targets.push((Arc::clone(rule_id), route.sender.clone()));
             }
         }
         targets
     }
 
     /// The rules routed here.
-    pub fn rule_ids(&self) -> impl Iterator<Item = &String> {
-        self.rules.keys()
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.keys().map(|rule_id| &**rule_id)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -312,7 +311,7 @@ mod tests {
         routes.set("r1", &filters(&["t/#"]), tx.clone());
         let taken = id("r1", "t/#");
         // Pretend another pair derived the same identifier.
-        routes.by_id.insert(taken, ("other".to_owned(), 0));
+        routes.by_id.insert(taken, (Arc::from("other"), 0));
         assert_ne!(routes.free_id("r1", "t/#"), taken);
     }
 
