@@ -60,10 +60,22 @@ impl Value {
     }
 
     /// Parses a binary as JSON only when it looks like an object or array; used where EMQX
-    /// looks inside a string along a path and silently gives up on failure.
+    /// writes into a string that holds JSON and starts afresh otherwise.
     pub(crate) fn decode_container(bytes: &[u8]) -> Option<Value> {
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
         if *first != b'{' && *first != b'[' {
+            return None;
+        }
+        Value::parse_json(bytes).ok()
+    }
+
+    /// Parses a binary a path goes into, as EMQX's `general_find` does: `None` when it is not
+    /// JSON (plain text, truncated JSON, non-UTF-8 bytes, nothing at all), so the path is
+    /// undefined. A JSON string is kept, since EMQX decodes it again if the path goes on;
+    /// numbers, booleans and `null` are skipped unparsed, as no path goes inside them.
+    pub(crate) fn decode_for_path(bytes: &[u8]) -> Option<Value> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+        if !matches!(first, b'{' | b'[' | b'"') {
             return None;
         }
         Value::parse_json(bytes).ok()
@@ -416,6 +428,20 @@ mod tests {
     fn bytes_are_text_only_when_utf8() {
         assert_eq!(Value::from_bytes(b"hi".to_vec()), Value::Str("hi".into()));
         assert_eq!(Value::from_bytes(vec![0xff]), Value::Bin(vec![0xff]));
+    }
+
+    #[test]
+    fn decode_for_path_keeps_strings_and_skips_what_has_no_inside() {
+        assert_eq!(
+            Value::decode_for_path(br#" "{\"a\":1}""#),
+            Some(Value::Str(r#"{"a":1}"#.into()))
+        );
+        assert!(Value::decode_for_path(b"42").is_none());
+        assert!(Value::decode_for_path(b"not json").is_none());
+        assert!(Value::decode_for_path(br#"{"a": 1"#).is_none());
+        assert!(Value::decode_for_path(b"").is_none());
+        assert!(Value::decode_for_path(&[0xff, 0xfe]).is_none());
+        assert!(Value::decode_for_path(b"[1]").is_some());
     }
 
     #[test]

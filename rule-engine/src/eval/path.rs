@@ -1,8 +1,8 @@
 //! Reading and writing nested values: `a.b[2]` lookups, `AS a.b[2]` writes, `[1..4]` slices.
 //!
-//! Lookups decode JSON held in strings along the way (an MQTT payload or a Kafka value
+//! Lookups decode JSON held in strings along the way (a Kafka value or an aliased field
 //! often carries JSON) and quietly find nothing when that fails, like EMQX's
-//! `emqx_rule_maps`.
+//! `emqx_rule_maps:general_find`. Paths rooted at `payload` are stricter; see `Scope::var`.
 
 use crate::ast::AliasSegment;
 use crate::error::ValueError;
@@ -17,7 +17,7 @@ pub(crate) fn walk(value: &Value, steps: &[Step]) -> Value {
             (Value::Map(map), Step::Key(key)) => map.get(key),
             (Value::List(list), Step::Index(n)) => nth(list, *n),
             (Value::Str(_) | Value::Bin(_), _) => {
-                let decoded = current.as_bytes().and_then(Value::decode_container);
+                let decoded = current.as_bytes().and_then(Value::decode_for_path);
                 return match (decoded, steps.get(i..)) {
                     (Some(decoded), Some(rest)) => walk(&decoded, rest),
                     _ => Value::Undefined,
@@ -185,6 +185,33 @@ mod tests {
         let steps = [Step::Key("d1".into()), Step::Key("d2".into())];
         assert_eq!(walk(&v, &steps), Value::Str("hi".into()));
         assert_eq!(walk(&Value::Str("nope".into()), &steps), Value::Undefined);
+    }
+
+    #[test]
+    fn walk_decodes_json_strings_held_in_json_strings() {
+        let v = Value::Str(r#""{\"d1\":{\"d2\":\"hi\"}}""#.into());
+        let steps = [Step::Key("d1".into()), Step::Key("d2".into())];
+        assert_eq!(walk(&v, &steps), Value::Str("hi".into()));
+    }
+
+    #[test]
+    fn walk_into_what_is_not_json_is_undefined() {
+        let key = [Step::Key("x".into())];
+        let index = [Step::Index(1)];
+        for bytes in [
+            &b"not json"[..],
+            &[0xff, 0xfe, b'{'],
+            br#"{"x": 1"#,
+            b"",
+            b"42",
+            br#""s""#,
+        ] {
+            let v = Value::from_bytes(bytes.to_vec());
+            assert_eq!(walk(&v, &key), Value::Undefined, "{bytes:?}");
+            assert_eq!(walk(&v, &index), Value::Undefined, "{bytes:?}");
+        }
+        assert_eq!(walk(&Value::Int(42), &key), Value::Undefined);
+        assert_eq!(walk(&Value::Null, &index), Value::Undefined);
     }
 
     #[test]
