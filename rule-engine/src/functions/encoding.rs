@@ -3,7 +3,9 @@
 use std::io::{Read, Write};
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD, URL_SAFE};
 use flate2::Compression;
 
 use super::{Function, arg, badarg, bytes_arg, function, text_arg};
@@ -14,20 +16,14 @@ use crate::value::Value;
 const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(super) const FUNCTIONS: &[Function] = &[
-    function("base64_encode", 1, 2, |a, _| base64_encode(a)),
-    function("base64_decode", 1, 2, |a, _| base64_decode(a)),
-    function("bin2hexstr", 1, 1, |a, _| {
-        Ok(Value::Str(hex::encode_upper(bytes_arg(
-            "bin2hexstr",
-            arg(a, 0),
-        )?)))
+    function("base64_encode", 1, 3, |a, _| base64_encode(a)),
+    function("base64_decode", 1, 3, |a, _| base64_decode(a)),
+    function("bin2hexstr", 1, 2, |a, _| bin2hexstr("bin2hexstr", a)),
+    function("sqlserver_bin2hexstr", 1, 1, |a, _| {
+        let hex = hex::encode_upper(bytes_arg("sqlserver_bin2hexstr", arg(a, 0))?);
+        Ok(Value::Str(format!("0x{hex}")))
     }),
-    function("hexstr2bin", 1, 1, |a, _| {
-        let text = text_arg("hexstr2bin", arg(a, 0))?;
-        hex::decode(text.as_bytes())
-            .map(Value::from_bytes)
-            .map_err(|e| badarg("hexstr2bin", e.to_string()))
-    }),
+    function("hexstr2bin", 1, 2, |a, _| hexstr2bin(a)),
     function("json_encode", 1, 1, |a, _| {
         Ok(Value::Str(arg(a, 0).to_json_string()))
     }),
@@ -91,23 +87,72 @@ fn inflate(name: &'static str, decoder: impl Read) -> Result<Value, ValueError> 
     Ok(Value::from_bytes(out))
 }
 
-/// Options (second argument): a string or list of strings among `url_safe`/`urlsafe`
-/// and `no_padding`/`nopad`.
-fn engine(
-    name: &'static str,
-    args: &[Value],
-) -> Result<&'static base64::engine::GeneralPurpose, ValueError> {
-    let options: Vec<String> = match args.get(1) {
-        None => Vec::new(),
-        Some(Value::List(items)) => items.iter().map(Value::to_text).collect(),
-        Some(v) => vec![text_arg(name, v)?.into_owned()],
+/// `bin2hexstr(Bin [, Prefix])`: upper-case hex, after `Prefix` when one is given.
+fn bin2hexstr(name: &'static str, args: &[Value]) -> Result<Value, ValueError> {
+    let hex = hex::encode_upper(bytes_arg(name, arg(args, 0))?);
+    Ok(Value::Str(match args.get(1) {
+        Some(prefix) => format!("{}{hex}", text_arg(name, prefix)?),
+        None => hex,
+    }))
+}
+
+/// `hexstr2bin(Hex [, Prefix])`: `Prefix` must start the input and is dropped. An odd number
+/// of digits reads as if a `0` led them (`"f"` is byte 15), as in EMQX.
+fn hexstr2bin(args: &[Value]) -> Result<Value, ValueError> {
+    const NAME: &str = "hexstr2bin";
+    let text = bytes_arg(NAME, arg(args, 0))?;
+    let digits = match args.get(1) {
+        None => text,
+        Some(prefix) => {
+            let prefix = bytes_arg(NAME, prefix)?;
+            text.strip_prefix(prefix).ok_or_else(|| {
+                badarg(
+                    NAME,
+                    format!(
+                        "binary_prefix_unmatch: {:?} does not start with the prefix {:?}",
+                        String::from_utf8_lossy(text),
+                        String::from_utf8_lossy(prefix)
+                    ),
+                )
+            })?
+        }
     };
+    let padded;
+    let digits = if digits.len() % 2 == 1 {
+        padded = [b"0", digits].concat();
+        padded.as_slice()
+    } else {
+        digits
+    };
+    hex::decode(digits)
+        .map(Value::from_bytes)
+        .map_err(|e| badarg(NAME, format!("not a hex string: {e}")))
+}
+
+/// Without padding, encoding writes none and decoding accepts input with or without it, as
+/// Erlang's `base64` module does given `#{padding => false}`.
+const NO_PAD_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_encode_padding(false)
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_NO_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, NO_PAD_CONFIG);
+const URL_SAFE_NO_PAD: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, NO_PAD_CONFIG);
+
+/// Options follow the data: up to two strings (EMQX's `base64_encode(Data, Opt1, Opt2)`), or
+/// one list of strings. `urlsafe` (or `url_safe`) and `no_padding` (or `nopad`) are known;
+/// EMQX ignores any other option, so we do too rather than fail a rule that worked there.
+fn engine(name: &'static str, args: &[Value]) -> Result<&'static GeneralPurpose, ValueError> {
     let (mut url, mut no_pad) = (false, false);
-    for option in &options {
-        match option.as_str() {
-            "url_safe" | "urlsafe" => url = true,
-            "no_padding" | "nopad" => no_pad = true,
-            other => return Err(badarg(name, format!("unknown option `{other}`"))),
+    for option in args.iter().skip(1) {
+        let items = match option {
+            Value::List(items) => items.as_slice(),
+            single => std::slice::from_ref(single),
+        };
+        for item in items {
+            match text_arg(name, item)?.as_ref() {
+                "url_safe" | "urlsafe" => url = true,
+                "no_padding" | "nopad" => no_pad = true,
+                _ => {}
+            }
         }
     }
     Ok(match (url, no_pad) {
