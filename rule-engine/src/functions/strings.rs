@@ -259,40 +259,61 @@ fn join_to_sql_values_string(args: &[Value], _: &mut Scope<'_>) -> Result<Value,
     Ok(Value::Str(rendered.join(", ")))
 }
 
-/// Interprets C-style escapes (`\n`, `\t`, `\\`, `\"`, `\xHH`, `\uHHHH`, …).
+/// Interprets escapes as EMQX does: `\n \t \r \b \f \v \a \' \" \? \\`, and `\x` followed by
+/// any number of hex digits naming a code point (`\x41`, `\x20AC`, `\x00004E16`). Other
+/// escapes, `\u` included, are rejected so the set can grow later without changing meaning;
+/// a lone trailing backslash is kept.
 fn unescape(text: &str) -> Result<String, ValueError> {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let escaped = match chars.next() {
-            Some('n') => '\n',
-            Some('t') => '\t',
-            Some('r') => '\r',
-            Some('b') => '\u{8}',
-            Some('f') => '\u{c}',
-            Some('v') => '\u{b}',
-            Some('a') => '\u{7}',
-            Some('0') => '\0',
-            Some(c @ ('\\' | '"' | '\'' | '?')) => c,
-            Some(kind @ ('x' | 'u')) => {
-                let width = if kind == 'x' { 2 } else { 4 };
-                let hex: String = chars.by_ref().take(width).collect();
-                u32::from_str_radix(&hex, 16)
-                    .ok()
-                    .filter(|_| hex.len() == width)
-                    .and_then(char::from_u32)
-                    .ok_or_else(|| badarg("unescape", format!("invalid escape \\{kind}{hex}")))?
-            }
-            Some(other) => return Err(badarg("unescape", format!("invalid escape \\{other}"))),
-            None => return Err(badarg("unescape", "trailing backslash")),
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        let (before, escape) = rest.split_at(at);
+        out.push_str(before);
+        let mut chars = escape.chars();
+        chars.next();
+        let Some(kind) = chars.next() else {
+            out.push('\\');
+            return Ok(out);
         };
-        out.push(escaped);
+        rest = chars.as_str();
+        let simple = match kind {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'v' => '\u{b}',
+            'a' => '\u{7}',
+            '\\' | '"' | '\'' | '?' => kind,
+            'x' if rest.starts_with(|c: char| c.is_ascii_hexdigit()) => {
+                let (c, after) = hex_code_point(rest)?;
+                rest = after;
+                c
+            }
+            other => {
+                return Err(badarg(
+                    "unescape",
+                    format!("unrecognized escape sequence \\{other}"),
+                ));
+            }
+        };
+        out.push(simple);
     }
+    out.push_str(rest);
     Ok(out)
+}
+
+/// Reads the run of hex digits after `\x` as one code point.
+fn hex_code_point(text: &str) -> Result<(char, &str), ValueError> {
+    let end = text
+        .find(|c: char| !c.is_ascii_hexdigit())
+        .unwrap_or(text.len());
+    let (digits, rest) = text.split_at(end);
+    u32::from_str_radix(digits, 16)
+        .ok()
+        .and_then(char::from_u32)
+        .map(|c| (c, rest))
+        .ok_or_else(|| badarg("unescape", format!("invalid unicode character \\x{digits}")))
 }
 
 #[cfg(test)]
@@ -417,9 +438,14 @@ mod tests {
     #[test]
     fn unescape_sequences() {
         assert_eq!(
-            ok("unescape", vec![s(r"a\nb\t\\\u0041\x42")]),
+            ok("unescape", vec![s(r"a\nb\t\\\x0041\x42")]),
             s("a\nb\t\\AB")
         );
+        assert_eq!(ok("unescape", vec![s(r"\x20AC!")]), s("€!"));
+        assert_eq!(ok("unescape", vec![s(r"a\")]), s(r"a\"));
         assert!(call("unescape", vec![s(r"\q")]).is_err());
+        assert!(call("unescape", vec![s(r"\u0041")]).is_err());
+        assert!(call("unescape", vec![s(r"\xG1")]).is_err());
+        assert!(call("unescape", vec![s(r"\x110000")]).is_err());
     }
 }
