@@ -142,10 +142,22 @@ pub(crate) fn list_arg<'v>(
     }
 }
 
-/// A map argument; a JSON object held in a string is decoded (EMQX's `map/1`).
+/// A map argument; a JSON object held in a string is decoded (EMQX's `map/1`). EMQX also
+/// builds a map from a list of `{Key, Value}` tuples; JSON has no tuples, so a list of
+/// `[key, value]` pairs stands in for them (and `[]` is the empty map).
 pub(crate) fn map_arg(function: &'static str, v: &Value) -> Result<Map, ValueError> {
     match v {
         Value::Map(m) => Ok(m.clone()),
+        Value::List(pairs) => pairs
+            .iter()
+            .map(|pair| match pair {
+                Value::List(kv) if kv.len() == 2 => Ok((arg(kv, 0).to_text(), arg(kv, 1).clone())),
+                _ => Err(badarg(
+                    function,
+                    "a list stands for a map only when every element is a [key, value] pair",
+                )),
+            })
+            .collect(),
         Value::Str(_) | Value::Bin(_) => match v.as_bytes().map(Value::parse_json) {
             Some(Ok(Value::Map(m))) => Ok(m),
             _ => Err(badarg(function, "expected a map or a JSON object string")),

@@ -63,21 +63,29 @@ pub(super) const FUNCTIONS: &[Function] = &[
         Ok(Value::Bool(matches!(arg(a, 0), Value::List(_))))
     }),
     function("is_empty", 1, 1, |a, _| {
-        Ok(Value::Bool(match arg(a, 0) {
-            Value::Map(m) => m.is_empty(),
-            Value::List(l) => l.is_empty(),
-            Value::Str(s) => s.is_empty(),
-            Value::Bin(b) => b.is_empty(),
-            _ => false,
-        }))
+        is_empty(arg(a, 0)).map(Value::Bool)
     }),
 ];
+
+/// Empty lists and strings are empty; a non-empty list is not; anything else must read as
+/// a map (a JSON object string included) and is empty when it has no keys, as in EMQX.
+fn is_empty(v: &Value) -> Result<bool, ValueError> {
+    match v {
+        Value::List(items) => Ok(items.is_empty()),
+        Value::Str(s) if s.is_empty() => Ok(true),
+        Value::Bin(b) if b.is_empty() => Ok(true),
+        other => Ok(map_arg("is_empty", other)?.is_empty()),
+    }
+}
 
 pub(super) fn to_bool(v: &Value) -> Result<Value, ValueError> {
     match v {
         Value::Bool(b) => Ok(Value::Bool(*b)),
         Value::Int(1) => Ok(Value::Bool(true)),
         Value::Int(0) => Ok(Value::Bool(false)),
+        // Erlang compares `1.0 == 1` as true, so EMQX accepts the float forms too.
+        Value::Float(f) if *f == 1.0 => Ok(Value::Bool(true)),
+        Value::Float(f) if *f == 0.0 => Ok(Value::Bool(false)),
         Value::Str(s) if s == "true" => Ok(Value::Bool(true)),
         Value::Str(s) if s == "false" => Ok(Value::Bool(false)),
         other => Err(badarg(
@@ -87,11 +95,12 @@ pub(super) fn to_bool(v: &Value) -> Result<Value, ValueError> {
     }
 }
 
-/// Strings parse as integers, or as floats that are then truncated (`int('1.0')` is 1).
+/// Strings parse as integers, or as floats that are then floored (`int('1.9')` is 1 and
+/// `int(-1.5)` is -2): EMQX rounds floats with `erlang:floor`.
 pub(super) fn to_int(v: &Value) -> Result<Value, ValueError> {
     let truncate = |f: f64| {
         if f.is_finite() && f.abs() < 9.2e18 {
-            Ok(Value::Int(f.trunc() as i64))
+            Ok(Value::Int(f.floor() as i64))
         } else {
             Err(badarg("int", "value out of the 64-bit range"))
         }
@@ -171,7 +180,7 @@ mod tests {
     fn conversions() {
         assert_eq!(ok("int", vec![s("1.0")]), i(1));
         assert_eq!(ok("int", vec![f(1.9)]), i(1));
-        assert_eq!(ok("int", vec![f(-1.9)]), i(-1));
+        assert_eq!(ok("int", vec![f(-1.9)]), i(-2));
         assert_eq!(ok("int", vec![Value::Bool(true)]), i(1));
         assert!(call("int", vec![s("x")]).is_err());
         assert_eq!(ok("str", vec![i(2)]), s("2"));
@@ -219,7 +228,9 @@ mod tests {
             ok("is_empty", vec![json(serde_json::json!([]))]),
             Value::Bool(true)
         );
-        assert_eq!(ok("is_empty", vec![s("x")]), Value::Bool(false));
+        assert_eq!(ok("is_empty", vec![s("{}")]), Value::Bool(true));
+        // EMQX reads any other string as a JSON object, so plain text is an error there too.
+        assert!(call("is_empty", vec![s("x")]).is_err());
     }
 
     impl Value {
