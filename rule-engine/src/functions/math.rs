@@ -61,14 +61,24 @@ pub(super) const FUNCTIONS: &[Function] = &[
     function("bitand", 2, 2, |a, _| ints("bitand", a, |x, y| Some(x & y))),
     function("bitor", 2, 2, |a, _| ints("bitor", a, |x, y| Some(x | y))),
     function("bitxor", 2, 2, |a, _| ints("bitxor", a, |x, y| Some(x ^ y))),
+    // A negative shift goes the other way, as Erlang's `bsl`/`bsr` do.
     function("bitsl", 2, 2, |a, _| {
         ints("bitsl", a, |x, n| {
-            let shifted = x.checked_shl(u32::try_from(n).ok()?)?;
-            (shifted >> n == x).then_some(shifted)
+            if n < 0 {
+                Some(shift_right(x, n.unsigned_abs()))
+            } else {
+                shift_left(x, n)
+            }
         })
     }),
     function("bitsr", 2, 2, |a, _| {
-        ints("bitsr", a, |x, n| Some(x >> u32::try_from(n).ok()?.min(63)))
+        ints("bitsr", a, |x, n| {
+            if n < 0 {
+                shift_left(x, i64::try_from(n.unsigned_abs()).ok()?)
+            } else {
+                Some(shift_right(x, n.unsigned_abs()))
+            }
+        })
     }),
     function("bitsize", 1, 1, |a, _| {
         Ok(Value::Int(
@@ -132,8 +142,45 @@ fn ints(
         .ok_or_else(|| badarg(name, "result out of the 64-bit range"))
 }
 
+/// `None` when bits would be lost: Erlang integers grow instead, ours are 64-bit.
+fn shift_left(x: i64, n: i64) -> Option<i64> {
+    let shifted = x.checked_shl(u32::try_from(n).ok()?)?;
+    (shifted >> n == x).then_some(shifted)
+}
+
+/// Arithmetic shift; past 63 bits only the sign is left.
+fn shift_right(x: i64, n: u64) -> i64 {
+    x >> n.min(63)
+}
+
 pub(super) fn len_i64(len: usize) -> i64 {
     i64::try_from(len).unwrap_or(i64::MAX)
+}
+
+/// `len` bits from bit `begin` (0-based) as bytes. EMQX returns a bitstring, which our values
+/// cannot hold when `len` is not a multiple of 8; the bits are then right-aligned in whole
+/// bytes, zero-filled at the front, so `bin2hexstr` of 6 bits `100111` still reads `27`.
+fn bit_range(bytes: &[u8], begin: u64, len: u64) -> Vec<u8> {
+    let bit = |i: u64| {
+        let byte = usize::try_from(i / 8)
+            .ok()
+            .and_then(|at| bytes.get(at))
+            .copied()
+            .unwrap_or(0);
+        (byte >> (7 - i % 8)) & 1
+    };
+    let lead = (8 - len % 8) % 8;
+    let mut out = Vec::with_capacity(usize::try_from(len.div_ceil(8)).unwrap_or(0));
+    let mut acc: u8 = 0;
+    for i in 0..lead + len {
+        let b = if i < lead { 0 } else { bit(begin + i - lead) };
+        acc = (acc << 1) | b;
+        if i % 8 == 7 {
+            out.push(acc);
+            acc = 0;
+        }
+    }
+    out
 }
 
 /// `subbits(Bin, [Start,] Len [, Type [, Signedness [, Endianness]]])`: reads `Len` bits
@@ -168,6 +215,9 @@ fn subbits(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
     }
     let len = u64::try_from(len).map_err(|_| badarg("subbits", "length must not be negative"))?;
     let len = len.min(total_bits - begin);
+    if kind == "bits" && endianness == "big" {
+        return Ok(Value::from_bytes(bit_range(bytes, begin, len)));
+    }
     if len > 64 {
         return Err(badarg("subbits", "at most 64 bits can be read"));
     }
