@@ -1,16 +1,15 @@
 //! Date and time functions. Units are `second`, `millisecond`, `microsecond` and
-//! `nanosecond`; offsets are `Z`, `local`, `+hh:mm`, `+hhmm` or seconds. Format strings use
-//! EMQX's directives: `%Y %m %d %H %M %S %N %3N %6N %9N %z %:z %::z %%`.
+//! `nanosecond`; offsets are `Z`, `local`, `+hh:mm`, `+hh:mm:ss`, `+hhmm` or seconds. Format
+//! strings are described in [`date_format`].
 
-use chrono::{
-    DateTime, Datelike, FixedOffset, Local, NaiveDate, Offset, SecondsFormat, TimeZone, Timelike,
-    Utc,
-};
+use chrono::{DateTime, FixedOffset, Local, Offset, SecondsFormat, Utc};
 
 use super::{Function, arg, badarg, function, int_arg, text_arg};
 use crate::error::ValueError;
 use crate::eval::Scope;
 use crate::value::Value;
+
+mod date_format;
 
 pub(super) const FUNCTIONS: &[Function] = &[
     function("now_rfc3339", 0, 1, |a, _| {
@@ -39,18 +38,11 @@ pub(super) const FUNCTIONS: &[Function] = &[
     function("format_date", 3, 4, format_date),
     function("date_to_unix_ts", 3, 4, date_to_unix_ts),
     function("timezone_to_offset_seconds", 1, 1, |a, _| {
-        Ok(Value::Int(
-            offset_arg("timezone_to_offset_seconds", arg(a, 0))?
-                .local_minus_utc()
-                .into(),
-        ))
+        offset_arg("timezone_to_offset_seconds", arg(a, 0)).map(Value::Int)
     }),
+    // Kept by EMQX for compatibility with its 4.x rules.
     function("timezone_to_second", 1, 1, |a, _| {
-        Ok(Value::Int(
-            offset_arg("timezone_to_second", arg(a, 0))?
-                .local_minus_utc()
-                .into(),
-        ))
+        offset_arg("timezone_to_second", arg(a, 0)).map(Value::Int)
     }),
     function("mongo_date", 0, 2, mongo_date),
 ];
@@ -74,6 +66,7 @@ impl Unit {
     }
 }
 
+/// `second` unless given; an unknown name is an error rather than a silent default.
 fn unit_arg(name: &'static str, v: Option<&Value>) -> Result<Unit, ValueError> {
     let Some(v) = v else { return Ok(Unit::Second) };
     match text_arg(name, v)?.as_ref() {
@@ -89,38 +82,47 @@ fn local_offset() -> FixedOffset {
     Local::now().offset().fix()
 }
 
-fn offset_arg(name: &'static str, v: &Value) -> Result<FixedOffset, ValueError> {
-    let invalid = || badarg(name, "invalid offset");
-    if let Value::Int(seconds) = v {
-        return i32::try_from(*seconds)
-            .ok()
-            .and_then(FixedOffset::east_opt)
-            .ok_or_else(invalid);
+/// An offset in seconds east of UTC: an integer, `undefined` (UTC), or text (see
+/// [`parse_offset`]).
+fn offset_arg(name: &'static str, v: &Value) -> Result<i64, ValueError> {
+    match v {
+        Value::Int(seconds) => Ok(*seconds),
+        Value::Undefined => Ok(0),
+        other => parse_offset(&text_arg(name, other)?).map_err(|e| badarg(name, e)),
     }
-    let text = text_arg(name, v)?;
-    match text.as_ref() {
-        "Z" | "z" | "" => return FixedOffset::east_opt(0).ok_or_else(invalid),
-        "local" => return Ok(local_offset()),
+}
+
+/// `Z`, `z`, `local`, `+hh:mm`, `+hh:mm:ss` or `+hhmm` (or `-`), in seconds, with EMQX's
+/// limits: hours to 23, minutes and seconds to 59.
+fn parse_offset(text: &str) -> Result<i64, String> {
+    match text {
+        "Z" | "z" => return Ok(0),
+        "local" => return Ok(i64::from(local_offset().local_minus_utc())),
         _ => {}
     }
+    let bad = || format!("bad time offset {text:?}: expected Z, local, +hh:mm, +hh:mm:ss or +hhmm");
     let (sign, rest) = match text.split_at_checked(1) {
         Some(("+", rest)) => (1, rest),
         Some(("-", rest)) => (-1, rest),
-        _ => return Err(invalid()),
+        _ => return Err(bad()),
     };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(invalid());
-    }
-    let hours: i32 = digits
-        .get(..2)
-        .and_then(|h| h.parse().ok())
-        .ok_or_else(invalid)?;
-    let minutes: i32 = digits
-        .get(2..)
-        .and_then(|m| m.parse().ok())
-        .ok_or_else(invalid)?;
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).ok_or_else(invalid)
+    let fields: Vec<&str> = rest.split(':').filter(|f| !f.is_empty()).collect();
+    let (hours, minutes, seconds) = match fields.as_slice() {
+        [h, m] => (*h, *m, "0"),
+        [h, m, s] => (*h, *m, *s),
+        [hhmm] if hhmm.len() == 4 => hhmm
+            .split_at_checked(2)
+            .map(|(h, m)| (h, m, "0"))
+            .ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    let field = |text: &str, max: i64| {
+        text.parse::<i64>()
+            .ok()
+            .filter(|v| (0..=max).contains(v) && text.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(bad)
+    };
+    Ok(sign * (field(hours, 23)? * 3600 + field(minutes, 59)? * 60 + field(seconds, 59)?))
 }
 
 fn now_in(unit: Unit) -> i64 {
@@ -166,167 +168,28 @@ fn format_date(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
         Some(epoch) => int_arg("format_date", epoch)?,
         None => now_in(unit),
     };
-    let time = datetime(epoch, unit, offset)?;
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut directive = String::new();
-        for d in chars.by_ref() {
-            directive.push(d);
-            if d.is_ascii_alphabetic() || d == '%' {
-                break;
-            }
-        }
-        let nanos = time.nanosecond() % 1_000_000_000;
-        let offset_seconds = offset.local_minus_utc();
-        match directive.as_str() {
-            "Y" => out.push_str(&format!("{:04}", time.year())),
-            "m" => out.push_str(&format!("{:02}", time.month())),
-            "d" => out.push_str(&format!("{:02}", time.day())),
-            "H" => out.push_str(&format!("{:02}", time.hour())),
-            "M" => out.push_str(&format!("{:02}", time.minute())),
-            "S" => out.push_str(&format!("{:02}", time.second())),
-            "N" | "9N" => out.push_str(&format!("{nanos:09}")),
-            "3N" => out.push_str(&format!("{:03}", nanos / 1_000_000)),
-            "6N" => out.push_str(&format!("{:06}", nanos / 1_000)),
-            "z" => out.push_str(&offset_text(offset_seconds, "")),
-            ":z" => out.push_str(&offset_text(offset_seconds, ":")),
-            "::z" => out.push_str(&format!(
-                "{}:{:02}",
-                offset_text(offset_seconds, ":"),
-                offset_seconds.abs() % 60
-            )),
-            "%" => out.push('%'),
-            other => {
-                return Err(badarg(
-                    "format_date",
-                    format!("unsupported directive %{other}"),
-                ));
-            }
-        }
-    }
-    Ok(Value::Str(out))
+    date_format::format(epoch, unit, offset, &format).map(Value::Str)
 }
 
-fn offset_text(seconds: i32, separator: &str) -> String {
-    let sign = if seconds < 0 { '-' } else { '+' };
-    let abs = seconds.abs();
-    format!("{sign}{:02}{separator}{:02}", abs / 3600, abs % 3600 / 60)
-}
-
-/// `date_to_unix_ts(Unit, [Offset,] Format, Input)`: parses `Input` by `Format`. A `%z` in
-/// the input wins; otherwise the offset argument (default UTC) applies.
+/// `date_to_unix_ts(Unit, [Offset,] Format, Input)`: parses `Input` by `Format`. A zone read
+/// from the input and the offset argument both apply: EMQX subtracts each, so giving both
+/// shifts the result twice, and we keep that for rules written against it.
 fn date_to_unix_ts(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
     const NAME: &str = "date_to_unix_ts";
     let unit = unit_arg(NAME, args.first())?;
     let (offset, format, input) = match args {
-        [_, format, input] => (FixedOffset::east_opt(0), format, input),
-        [_, offset, format, input, ..] => (Some(offset_arg(NAME, offset)?), format, input),
+        [_, format, input] => (0, format, input),
+        [_, offset, format, input, ..] => (offset_arg(NAME, offset)?, format, input),
         _ => return Err(badarg(NAME, "expected a unit, a format and an input")),
     };
     let format = text_arg(NAME, format)?;
-    let input = text_arg(NAME, input)?;
-    let mut parts = [1970i64, 1, 1, 0, 0, 0, 0];
-    let mut parsed_offset: Option<i64> = None;
-    let mut rest = input.as_ref();
-    let mut chars = format.chars();
-    let bad = || {
-        badarg(
-            NAME,
-            format!("input {input:?} does not match format {format:?}"),
-        )
-    };
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            rest = rest.strip_prefix(c).ok_or_else(bad)?;
-            continue;
-        }
-        let mut directive = String::new();
-        for d in chars.by_ref() {
-            directive.push(d);
-            if d.is_ascii_alphabetic() || d == '%' {
-                break;
-            }
-        }
-        let (slot, width, scale) = match directive.as_str() {
-            "Y" => (0, 4, 1),
-            "m" => (1, 2, 1),
-            "d" => (2, 2, 1),
-            "H" => (3, 2, 1),
-            "M" => (4, 2, 1),
-            "S" => (5, 2, 1),
-            "N" | "9N" => (6, 9, 1),
-            "6N" => (6, 6, 1_000),
-            "3N" => (6, 3, 1_000_000),
-            "z" | ":z" | "::z" => {
-                let width = match directive.as_str() {
-                    "z" => 5,
-                    ":z" => 6,
-                    _ => 9,
-                };
-                let (text, after) = rest.split_at_checked(width).ok_or_else(bad)?;
-                parsed_offset = Some(offset_seconds(text).ok_or_else(bad)?);
-                rest = after;
-                continue;
-            }
-            "%" => {
-                rest = rest.strip_prefix('%').ok_or_else(bad)?;
-                continue;
-            }
-            other => return Err(badarg(NAME, format!("unsupported directive %{other}"))),
-        };
-        let (digits, after) = rest.split_at_checked(width).ok_or_else(bad)?;
-        let value: i64 = digits.parse().map_err(|_| bad())?;
-        if let Some(part) = parts.get_mut(slot) {
-            *part = value * scale;
-        }
-        rest = after;
-    }
-    if !rest.is_empty() {
-        return Err(bad());
-    }
-    let [year, month, day, hour, minute, second, nanos] = parts;
-    let date = NaiveDate::from_ymd_opt(
-        i32::try_from(year).map_err(|_| bad())?,
-        u32::try_from(month).map_err(|_| bad())?,
-        u32::try_from(day).map_err(|_| bad())?,
-    )
-    .and_then(|d| {
-        d.and_hms_nano_opt(
-            u32::try_from(hour).ok()?,
-            u32::try_from(minute).ok()?,
-            u32::try_from(second).ok()?,
-            u32::try_from(nanos).ok()?,
-        )
-    })
-    .ok_or_else(bad)?;
-    let offset_seconds =
-        parsed_offset.unwrap_or_else(|| offset.map_or(0, |o| i64::from(o.local_minus_utc())));
-    let utc = Utc.from_utc_datetime(&date);
-    let seconds = utc.timestamp() - offset_seconds;
-    Ok(Value::Int(to_unit(
-        seconds,
-        utc.timestamp_subsec_nanos(),
-        unit,
-    )))
-}
-
-/// `+hhmm`, `+hh:mm` or `+hh:mm:ss` in seconds.
-fn offset_seconds(text: &str) -> Option<i64> {
-    let (sign, rest) = match text.split_at_checked(1)? {
-        ("+", rest) => (1, rest),
-        ("-", rest) => (-1, rest),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    let field =
-        |range: std::ops::Range<usize>| digits.get(range).and_then(|d| d.parse::<i64>().ok());
-    let seconds = field(0..2)? * 3600 + field(2..4)? * 60 + field(4..6).unwrap_or(0);
-    Some(sign * seconds)
+    let input = crate::functions::bytes_arg(NAME, input)?;
+    let parsed = date_format::parse(input, &format, unit)?;
+    offset
+        .checked_mul(unit.per_second())
+        .and_then(|shift| parsed.checked_sub(shift))
+        .map(Value::Int)
+        .ok_or_else(|| badarg(NAME, "the time does not fit in 64 bits in this unit"))
 }
 
 /// `mongo_date([Epoch [, Unit]])`: in rule tests EMQX renders it as `ISODate(<rfc3339>)`.
