@@ -98,9 +98,6 @@ pub enum ValueError {
     /// A condition (WHERE, INCASE, CASE WHEN) evaluated to something other than a boolean.
     #[error("condition is not a boolean: {0}")]
     NotBoolean(String),
-    /// FOREACH's collected field was not a list.
-    #[error("FOREACH expects a list, got {0}")]
-    NotAList(String),
 }
 
 /// A `/rule_test` context that cannot be turned into an [`crate::Event`].

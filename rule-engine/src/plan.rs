@@ -109,25 +109,18 @@ enum Position {
 
 pub(crate) fn compile(statement: Statement) -> Result<Plan, ParseError> {
     let mut compiler = Compiler { ephemeral: 0 };
+    let item_name = foreach_item_name(&statement.fields);
     let fields = compiler.fields(statement.fields)?;
     let foreach = match statement.foreach {
         None => None,
-        Some(foreach) => {
-            let item_name = match fields.last() {
-                Some(PlanField::Expr { target, .. }) if target.segments.is_empty() => {
-                    target.root.clone()
-                }
-                _ => "item".to_owned(),
-            };
-            Some(PlanForeach {
-                do_fields: compiler.fields(foreach.do_fields)?,
-                incase: foreach
-                    .incase
-                    .map(|e| compiler.expr(e, Position::Condition))
-                    .transpose()?,
-                item_name,
-            })
-        }
+        Some(foreach) => Some(PlanForeach {
+            do_fields: compiler.fields(foreach.do_fields)?,
+            incase: foreach
+                .incase
+                .map(|e| compiler.expr(e, Position::Condition))
+                .transpose()?,
+            item_name,
+        }),
     };
     let condition = statement
         .condition
@@ -144,6 +137,17 @@ pub(crate) fn compile(statement: Statement) -> Result<Plan, ParseError> {
     };
     plan.payload_keys = analysis::payload_keys(&plan);
     Ok(plan)
+}
+
+/// FOREACH names each item after the last field's `AS` name; without one it is `item`, even
+/// when the field is a plain column (`FOREACH payload`), as in EMQX's `select_and_collect`.
+fn foreach_item_name(fields: &[Field]) -> String {
+    match fields.last() {
+        Some(Field::Expr {
+            alias: Some(alias), ..
+        }) if alias.segments.is_empty() => alias.root.clone(),
+        _ => "item".to_owned(),
+    }
 }
 
 struct Compiler {

@@ -44,7 +44,11 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
         None => EvalError::SelectAndTransform(e),
     })?;
     let collection = match &plan.foreach {
-        Some(_) => Some(collection(&plan.fields, &selected).map_err(EvalError::SelectAndCollect)?),
+        Some(_) => Some(
+            scope
+                .collection(&plan.fields, &selected)
+                .map_err(EvalError::SelectAndCollect)?,
+        ),
         None => None,
     };
     scope.selected = Some(selected);
@@ -80,20 +84,51 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
     Ok(Output::Rows(rows))
 }
 
-/// FOREACH iterates over its last field's value; a missing value yields no rows.
-fn collection(fields: &[PlanField], selected: &Map) -> Result<Vec<Value>, ValueError> {
-    let value = match fields.last() {
-        Some(PlanField::Expr { target, .. }) => path::get_target(selected, target),
-        _ => Value::Undefined,
-    };
-    match value {
-        Value::List(items) => Ok(items),
-        Value::Undefined => Ok(Vec::new()),
-        other => Err(ValueError::NotAList(other.type_name().to_owned())),
-    }
+/// Whether an expression is the bare `payload`, which FOREACH decodes as EMQX does.
+fn is_bare_payload(expr: &Expr) -> bool {
+    matches!(expr, Expr::Var(var) if var.column == Some(Column::Payload) && var.steps.is_empty())
+}
+
+fn decode_json_failed(error: &serde_json::Error) -> ValueError {
+    ValueError::DecodeJsonFailed(error.to_string())
 }
 
 impl<'e> Scope<'e> {
+    /// FOREACH iterates over its last field's value. Anything that is not a list, a missing
+    /// value included, yields no rows, as EMQX's `ensure_list`; only a bare `payload` is
+    /// decoded first, strictly, so a payload that is not JSON fails here as it does in EMQX.
+    fn collection(
+        &mut self,
+        fields: &[PlanField],
+        selected: &Map,
+    ) -> Result<Vec<Value>, ValueError> {
+        let Some(PlanField::Expr { expr, target, .. }) = fields.last() else {
+            return Ok(Vec::new());
+        };
+        let value = path::get_target(selected, target);
+        let value = match value.as_bytes() {
+            Some(bytes) if is_bare_payload(expr) => self.payload_json(bytes)?,
+            _ => value,
+        };
+        match value {
+            Value::List(items) => Ok(items),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Binary `payload` decoded strictly: through the per-evaluation cache when it is the
+    /// event's own payload, else on its own.
+    fn payload_json(&mut self, bytes: &[u8]) -> Result<Value, ValueError> {
+        if self.is_event_payload(bytes) {
+            return self.decoded_payload().cloned();
+        }
+        Value::parse_json(bytes).map_err(|e| decode_json_failed(&e))
+    }
+
+    fn is_event_payload(&self, bytes: &[u8]) -> bool {
+        matches!(self.event, Event::MessagePublish(m) if m.payload.as_ref() == bytes)
+    }
+
     #[cfg(test)]
     pub(crate) fn for_test(event: &'e Event) -> Self {
         Scope {
@@ -307,7 +342,7 @@ impl<'e> Scope<'e> {
                     Some(keys) => Value::parse_json_keeping(&m.payload, keys),
                     None => Value::parse_json(&m.payload),
                 }
-                .map_err(|e| ValueError::DecodeJsonFailed(e.to_string())),
+                .map_err(|e| decode_json_failed(&e)),
                 Event::KafkaRecord(_) => Ok(Value::Undefined),
             };
             self.payload = Some(decoded);
