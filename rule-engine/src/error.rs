@@ -80,8 +80,11 @@ impl EvalError {
 /// What went wrong while computing one value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ValueError {
-    /// `payload.x` on a payload that is not valid JSON.
-    #[error("decode_json_failed: {0}")]
+    /// A path rooted at `payload` (`payload.x`, or FOREACH over `payload`) read a payload
+    /// that is not valid JSON; EMQX fails the message the same way.
+    #[error(
+        "decode_json_failed: a path into the payload needs JSON, and the payload is not valid JSON: {0}"
+    )]
     DecodeJsonFailed(String),
     /// A function received arguments it cannot work with.
     #[error("badarg in function {function}: {reason}")]

@@ -23,8 +23,10 @@ pub(crate) struct Scope<'e> {
     /// Top-level payload keys worth materialising; `None` decodes the whole payload.
     payload_keys: Option<&'e [String]>,
     /// The payload decoded as JSON, at most once per evaluation and only when a path
-    /// reaches into it.
+    /// reaches into it; a failure is kept too, so it is not retried per path.
     payload: Option<Result<Value, ValueError>>,
+    /// A Kafka record's value decoded for paths, likewise once; `undefined` when it is not JSON.
+    kafka_value: Option<Value>,
     /// Values written by earlier fields' aliases (and FOREACH's item); they shadow columns.
     bindings: Map,
     /// The SELECT output, visible to WHERE where it shadows everything else.
@@ -36,6 +38,7 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
         event,
         payload_keys: plan.payload_keys.as_deref(),
         payload: None,
+        kafka_value: None,
         bindings: Map::new(),
         selected: None,
     };
@@ -89,6 +92,17 @@ fn is_bare_payload(expr: &Expr) -> bool {
     matches!(expr, Expr::Var(var) if var.column == Some(Column::Payload) && var.steps.is_empty())
 }
 
+// Counts JSON decodes of an event's payload or value, so tests can check they happen once.
+#[cfg(test)]
+thread_local! {
+    pub(crate) static EVENT_DECODES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count_event_decode() {
+    #[cfg(test)]
+    EVENT_DECODES.with(|count| count.set(count.get() + 1));
+}
+
 fn decode_json_failed(error: &serde_json::Error) -> ValueError {
     ValueError::DecodeJsonFailed(error.to_string())
 }
@@ -135,6 +149,7 @@ impl<'e> Scope<'e> {
             event,
             payload_keys: None,
             payload: None,
+            kafka_value: None,
             bindings: Map::new(),
             selected: None,
         }
@@ -276,9 +291,13 @@ impl<'e> Scope<'e> {
         match subject {
             None => {
                 for (when, then) in whens {
-                    // A WHEN that is not true (including non-booleans) just falls through.
-                    if matches!(self.condition(when), Ok(true)) {
-                        return self.eval(then);
+                    // A WHEN that is not true (a non-boolean included) falls through, but an
+                    // error raised on the way, such as a payload that is not JSON, fails the
+                    // message, as in EMQX's `eval_case_clauses`.
+                    match self.condition(when) {
+                        Ok(true) => return self.eval(then),
+                        Ok(false) | Err(ValueError::NotBoolean(_)) => {}
+                        Err(e) => return Err(e),
                     }
                 }
             }
@@ -302,16 +321,33 @@ impl<'e> Scope<'e> {
         } else {
             &var.steps
         };
-        if let Some(v) = self.selected.as_ref().and_then(|s| s.get(&var.root)) {
-            return Ok(path::walk(v, steps));
-        }
-        if let Some(v) = self.bindings.get(&var.root) {
-            return Ok(path::walk(v, steps));
+        // EMQX's runtime decodes whatever a path rooted at `payload` reads strictly, and
+        // fails the message when it is not JSON; any other path into a binary that is not JSON
+        // is just undefined (`general_find`).
+        let payload_path = var.column == Some(Column::Payload) && !steps.is_empty();
+        let shadow = self
+            .selected
+            .as_ref()
+            .and_then(|s| s.get(&var.root))
+            .or_else(|| self.bindings.get(&var.root));
+        if let Some(v) = shadow {
+            match v.as_bytes() {
+                // The event's own payload, selected or aliased as is: read through the cache.
+                Some(bytes) if payload_path && self.is_event_payload(bytes) => {}
+                Some(bytes) if payload_path => {
+                    let decoded = Value::parse_json(bytes).map_err(|e| decode_json_failed(&e))?;
+                    return Ok(path::walk(&decoded, steps));
+                }
+                _ => return Ok(path::walk(v, steps)),
+            }
         }
         match var.column {
             Some(Column::Payload) if !steps.is_empty() => {
                 let payload = self.decoded_payload()?;
                 Ok(path::walk(payload, steps))
+            }
+            Some(Column::KafkaValue) if !steps.is_empty() => {
+                Ok(path::walk(self.decoded_kafka_value(), steps))
             }
             Some(column) => Ok(path::walk_owned(column_value(self.event, column), steps)),
             None => Ok(Value::Undefined),
@@ -338,11 +374,14 @@ impl<'e> Scope<'e> {
     pub(crate) fn decoded_payload(&mut self) -> Result<&Value, ValueError> {
         if self.payload.is_none() {
             let decoded = match self.event {
-                Event::MessagePublish(m) => match self.payload_keys {
-                    Some(keys) => Value::parse_json_keeping(&m.payload, keys),
-                    None => Value::parse_json(&m.payload),
+                Event::MessagePublish(m) => {
+                    count_event_decode();
+                    match self.payload_keys {
+                        Some(keys) => Value::parse_json_keeping(&m.payload, keys),
+                        None => Value::parse_json(&m.payload),
+                    }
+                    .map_err(|e| decode_json_failed(&e))
                 }
-                .map_err(|e| decode_json_failed(&e)),
                 Event::KafkaRecord(_) => Ok(Value::Undefined),
             };
             self.payload = Some(decoded);
@@ -353,4 +392,20 @@ impl<'e> Scope<'e> {
             None => Ok(&Value::Undefined),
         }
     }
+
+    /// A Kafka record's value as paths see it: its JSON, or `undefined` when it is not JSON
+    /// (a path into it then finds nothing, as in EMQX, and the value itself stays as it is).
+    fn decoded_kafka_value(&mut self) -> &Value {
+        let event = self.event;
+        self.kafka_value.get_or_insert_with(|| match event {
+            Event::KafkaRecord(k) => {
+                count_event_decode();
+                Value::decode_for_path(k.value.as_bytes()).unwrap_or_default()
+            }
+            Event::MessagePublish(_) => Value::Undefined,
+        })
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -81,8 +81,9 @@ fn payload(args: &[Value], scope: &mut Scope<'_>) -> Result<Value, ValueError> {
         return Ok(column(scope, Column::Payload));
     }
     let path = text_arg("payload", arg(args, 0))?.into_owned();
-    // payload(Path) only looks inside a payload that is a JSON object; otherwise undefined.
-    let Ok(payload @ Value::Map(_)) = scope.decoded_payload() else {
+    // Unlike a `payload.x` path, payload(Path) on a payload that is not JSON is undefined
+    // rather than a failure, as in EMQX.
+    let Ok(payload) = scope.decoded_payload() else {
         return Ok(Value::Undefined);
     };
     Ok(super::maps::get_path(payload, &path))
