@@ -23,9 +23,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
     function("ltrim", 1, 1, |a, _| {
         Ok(str_value(text_arg("ltrim", arg(a, 0))?.trim_start()))
     }),
-    function("rtrim", 1, 1, |a, _| {
-        Ok(str_value(text_arg("rtrim", arg(a, 0))?.trim_end()))
-    }),
+    function("rtrim", 1, 2, rtrim),
     function("reverse", 1, 1, |a, _| {
         Ok(str_value(
             text_arg("reverse", arg(a, 0))?
@@ -69,6 +67,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         unescape(&text_arg("unescape", arg(a, 0))?).map(Value::Str)
     }),
     function("sprintf", 1, VARIADIC, sprintf::sprintf),
+    function("sprintf_s", 2, 2, sprintf_s),
 ];
 
 fn char_count(s: &str) -> i64 {
@@ -85,6 +84,25 @@ fn option<'a>(
         Some(v) => text_arg(name, v),
         None => Ok(Cow::Borrowed(default)),
     }
+}
+
+/// `rtrim(S [, Chars])`: trailing whitespace, or trailing characters from `Chars`.
+fn rtrim(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
+    let text = text_arg("rtrim", arg(args, 0))?;
+    Ok(str_value(match args.get(1) {
+        None => text.trim_end(),
+        Some(chars) => {
+            let chars: Vec<char> = text_arg("rtrim", chars)?.chars().collect();
+            text.trim_end_matches(chars.as_slice())
+        }
+    }))
+}
+
+/// `sprintf_s(Format, Args)`: `sprintf` with its arguments in one list.
+fn sprintf_s(args: &[Value], scope: &mut Scope<'_>) -> Result<Value, ValueError> {
+    let mut all = vec![arg(args, 0).clone()];
+    all.extend_from_slice(list_arg("sprintf_s", arg(args, 1))?);
+    sprintf::sprintf(&all, scope)
 }
 
 fn substr(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
@@ -332,6 +350,14 @@ mod tests {
         assert_eq!(ok("trim", vec![s("  a b  ")]), s("a b"));
         assert_eq!(ok("ltrim", vec![s("  a ")]), s("a "));
         assert_eq!(ok("rtrim", vec![s(" a  ")]), s(" a"));
+        assert_eq!(ok("rtrim", vec![s("a.,.,"), s(",.")]), s("a"));
+        assert_eq!(
+            ok(
+                "sprintf_s",
+                vec![s("~s-~p"), json(serde_json::json!(["a", 1]))]
+            ),
+            s("a-1")
+        );
         assert_eq!(ok("reverse", vec![s("abc")]), s("cba"));
         assert_eq!(ok("strlen", vec![s("héllo")]), i(5));
         assert!(call("upper", vec![i(1)]).is_err());
