@@ -29,10 +29,9 @@ if [ -e "$DEV/run/control-plane.pid" ]; then
   say "stopping the control plane"
   stop_service "$DEV/run" control-plane
 fi
-for service in nisshi mosquitto; do
-  if pid_alive "$DEV/$service/pid"; then say "stopping $service"; fi
-  stop_pidfile "$DEV/$service/pid"
-done
-pid_alive "$DEV/nisshi/install.pid" && say "leaving the nisshi build running (pid $(cat "$DEV/nisshi/install.pid"))"
+if pid_alive "$DEV/kafka/pid"; then say "stopping Kafka"; fi
+stop_kafka "$DEV"
+if pid_alive "$DEV/mosquitto/pid"; then say "stopping mosquitto"; fi
+stop_mosquitto "$DEV"
 stop_postgres "$DEV"
 say "stopped"

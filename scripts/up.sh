@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings the whole local system up, idempotently: installs what is missing, starts PostgreSQL,
-# Mosquitto and nisshi (a Kafka-protocol broker), builds and starts the control plane and the
+# Mosquitto and Apache Kafka (fetched from Maven Central once), builds and starts the control plane and the
 # workers, creates the demo through the REST API and checks it end to end in both directions.
 # Everything lives under .dev/ (logs in .dev/logs/, settings in .dev/env); scripts/down.sh stops it.
 #
@@ -8,7 +8,7 @@
 #   DATABASE_URL                 use this PostgreSQL instead of a private one under .dev/
 #   TRIBUTARY_DEV_PG_PORT        private PostgreSQL port     (15432)
 #   TRIBUTARY_DEV_MQTT_PORT      Mosquitto port              (11883)
-#   TRIBUTARY_DEV_KAFKA_PORT     nisshi (Kafka) port         (19092)
+#   TRIBUTARY_DEV_KAFKA_PORT     Kafka port                  (19092; its controller takes the next)
 #   TRIBUTARY_DEV_HTTP_PORT      control plane REST API      (18083)
 #   TRIBUTARY_DEV_GRPC_PORT      control plane worker gRPC   (18090)
 #   TRIBUTARY_DEV_WORKERS        how many workers to run     (2)
@@ -51,7 +51,6 @@ lock_state "$DEV"
 # --- what the machine needs --------------------------------------------------------------------
 require_cargo
 apt_install "${STACK_PACKAGES[@]}" "${BUILD_PACKAGES[@]}" "${DEMO_PACKAGES[@]}"
-start_nisshi_build "$DEV"
 KAFKA_VENV=$DEV/venv
 ensure_kafka_tool "$KAFKA_VENV"
 
@@ -71,7 +70,8 @@ fi
 source "$SECRETS"
 
 # --- ports, checked now rather than after the build ------------------------------------------
-claim_port "$KAFKA_PORT" nisshi "$DEV/nisshi/pid" TRIBUTARY_DEV_KAFKA_PORT
+claim_port "$KAFKA_PORT" Kafka "$DEV/kafka/pid" TRIBUTARY_DEV_KAFKA_PORT
+claim_port $((KAFKA_PORT + 1)) "Kafka's controller" "$DEV/kafka/pid" TRIBUTARY_DEV_KAFKA_PORT
 claim_port "$HTTP_PORT" "the control plane" "$RUN/control-plane.pid" TRIBUTARY_DEV_HTTP_PORT
 claim_port "$GRPC_PORT" "the control plane" "$RUN/control-plane.pid" TRIBUTARY_DEV_GRPC_PORT
 for i in $(seq 1 "$WORKERS"); do
@@ -90,6 +90,8 @@ else
   ensure_database "postgres://tributary@127.0.0.1:$PG_PORT/postgres" tributary
 fi
 ensure_mosquitto "$DEV" "$MQTT_PORT" TRIBUTARY_DEV_MQTT_PORT
+# Started before the build, so the broker is ready (and its first download done) when it ends.
+ensure_kafka "$DEV" "$KAFKA_PORT" TRIBUTARY_DEV_KAFKA_PORT
 
 MQTT_HOST=127.0.0.1
 KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
@@ -114,7 +116,6 @@ umask 022
 
 # --- Tributary ------------------------------------------------------------------------------
 build_release "$ROOT"
-ensure_nisshi "$DEV" "$KAFKA_PORT" TRIBUTARY_DEV_KAFKA_PORT
 create_demo_topics
 
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
@@ -168,7 +169,7 @@ Tributary is up.
   worker gRPC     http://127.0.0.1:$GRPC_PORT
   workers         $WORKERS, admin (/healthz, /metrics) on 127.0.0.1:$ADMIN_PORT..$((ADMIN_PORT + WORKERS - 1))
   MQTT            $MQTT_HOST:$MQTT_PORT (Mosquitto)
-  Kafka           $KAFKA_BOOTSTRAP (nisshi)
+  Kafka           $KAFKA_BOOTSTRAP (Apache Kafka $KAFKA_VERSION, data in $DEV/kafka/data)
   PostgreSQL      $DATABASE_URL
   logs            $LOGS/
 These are in .dev/env. Try the demo:

@@ -1,18 +1,17 @@
 # shellcheck shell=bash disable=SC2034 # the package lists are read by the scripts sourcing this
-# Installing what the scripts need: Debian packages, the Rust toolchain check, the nisshi broker
-# and the Python virtualenv of the Kafka tool.
+# Installing what the scripts need: Debian packages, the Rust toolchain check and the Python
+# virtualenv of the Kafka tool. Apache Kafka's jars: kafka.sh.
 
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # The services the tests and the local system run.
-STACK_PACKAGES=(postgresql mosquitto curl)
+STACK_PACKAGES=(postgresql mosquitto curl openssl)
 # What building the workspace needs (rdkafka builds its bundled librdkafka with these).
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev zlib1g-dev python3)
 # What scripts/up.sh needs on top: MQTT clients for the demo and a virtualenv for the Kafka tool.
 DEMO_PACKAGES=(mosquitto-clients python3-venv)
 
-NISSHI_VERSION=0.7.0-pre.2
 CONFLUENT_KAFKA_VERSION=2.16.1
 
 APT_UPDATED=""
@@ -53,44 +52,6 @@ require_cargo_components() {
     cargo "$component" --version >/dev/null 2>&1 \
       || die "cargo $component is missing; install it with: rustup component add $( [ "$component" = fmt ] && echo rustfmt || echo "$component")"
   done
-}
-
-nisshi_installed() { command -v nisshi >/dev/null; }
-
-NISSHI_INSTALL=(cargo install "nisshi@$NISSHI_VERSION" --locked --no-default-features --features dynostore)
-
-# Another script (a parallel up.sh or test.sh, or a developer) may be building nisshi already.
-nisshi_install_running() { pgrep -f "cargo install nisshi" >/dev/null; }
-
-# nisshi_install_background LOGFILE PIDFILE: starts building nisshi (~20 minutes cold on 2 cores)
-# at low priority, so it overlaps with our own build instead of coming after it.
-nisshi_install_background() {
-  local log=$1 pidfile=$2
-  require_cargo
-  nisshi_installed && return 0
-  nisshi_install_running && return 0
-  say "building nisshi $NISSHI_VERSION in the background (log: $log)"
-  mkdir -p "$(dirname "$log")"
-  : >"$log"
-  start_background "$pidfile" "$log" nice -n 10 "${NISSHI_INSTALL[@]}"
-}
-
-# ensure_nisshi_installed LOGFILE PIDFILE: waits for a build under way, else builds in the foreground.
-ensure_nisshi_installed() {
-  local log=$1 pidfile=$2
-  require_cargo
-  nisshi_installed && return 0
-  if pid_alive "$pidfile" || nisshi_install_running; then
-    say "waiting for the nisshi build already under way"
-    while pid_alive "$pidfile" || nisshi_install_running; do sleep 5; done
-    nisshi_installed && return 0
-    show_log "$log"
-    die "building nisshi failed (log: $log); fix the cause and run this again"
-  fi
-  say "building nisshi $NISSHI_VERSION (about 20 minutes on 2 cores, once; log: $log)"
-  mkdir -p "$(dirname "$log")"
-  "${NISSHI_INSTALL[@]}" >"$log" 2>&1 </dev/null \
-    || { show_log "$log"; die "cargo install nisshi@$NISSHI_VERSION failed (log: $log)"; }
 }
 
 # ensure_kafka_tool VENV: a virtualenv with confluent-kafka for scripts/lib/kafka_tool.py.

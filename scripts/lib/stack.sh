@@ -1,7 +1,6 @@
 # shellcheck shell=bash
 # The services Tributary talks to, each run privately under a state directory and on a port of our
-# own: PostgreSQL, Mosquitto and nisshi (a Kafka-protocol broker). Shared by up.sh and
-# test-stack.sh. Every ensure_* is idempotent: a service of ours that already answers is left
+# own: PostgreSQL, Mosquitto and Apache Kafka. Shared by up.sh and test-stack.sh. Every ensure_* is idempotent: a service of ours that already answers is left
 # alone; a port held by someone else stops the script with one clear line.
 #
 # Layout: STATE/<service>/ holds its pid file, config and data; STATE/logs/<service>.log its log.
@@ -10,6 +9,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # shellcheck source=packages.sh
 source "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
+# shellcheck source=kafka.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kafka.sh"
 
 service_log() { echo "$1/logs/$2.log"; }
 
@@ -113,26 +114,31 @@ CONF
 
 stop_mosquitto() { stop_pidfile "$1/mosquitto/pid"; }
 
-# ensure_nisshi STATE PORT [PORT_VARIABLE]: the Kafka-protocol broker, in memory, on loopback. Topics do not
-# survive a restart; the scripts create the ones they need every time.
-ensure_nisshi() {
-  local dir=$1/nisshi port=$2 var=${3:-its port variable} log
-  log=$(service_log "$1" nisshi)
+# ensure_kafka STATE PORT [PORT_VARIABLE] [plain|secure]: Apache Kafka (scripts/kafka-broker.sh)
+# with its data in STATE/kafka/data, which a restart keeps. Ready once the broker says it started,
+# not merely once its port accepts connections: until then metadata requests fail.
+ensure_kafka() {
+  local dir=$1/kafka port=$2 var=${3:-its port variable} mode=${4:-plain} log last p offset
+  log=$(service_log "$1" kafka)
   mkdir -p "$dir" "$(dirname "$log")"
   pid_alive "$dir/pid" && port_open "$port" && return 0
-  claim_port "$port" nisshi "$dir/pid" "$var"
-  ensure_nisshi_installed "$(service_log "$1" nisshi-install)" "$dir/install.pid"
-  say "starting nisshi (Kafka protocol) on 127.0.0.1:$port"
-  start_background "$dir/pid" "$log" nisshi broker --storage-engine memory://nisshi/ \
-    --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port"
-  wait_port "$port" nisshi 30 "$log" "$dir/pid"
+  last=$((port + 1))
+  [ "$mode" = secure ] && last=$((port + 4))
+  for p in $(seq "$port" "$last"); do claim_port "$p" Kafka "$dir/pid" "$var"; done
+  ensure_kafka_dist
+  touch "$log"
+  offset=$(wc -c <"$log")
+  say "starting Apache Kafka $KAFKA_VERSION on 127.0.0.1:$port ($mode)"
+  start_background "$dir/pid" "$log" "$(dirname "${BASH_SOURCE[0]}")/../kafka-broker.sh" "$dir" "$port" "$mode"
+  local deadline=$((SECONDS + 120))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    tail -c +$((offset + 1)) "$log" | grep -q "Kafka Server started" && port_open "$port" && return 0
+    pid_alive "$dir/pid" || { show_log "$log"; die "Kafka exited while starting (log: $log)"; }
+    sleep 0.5
+  done
+  show_log "$log"
+  die "Kafka did not start within 120s (log: $log)"
 }
 
-stop_nisshi() { stop_pidfile "$1/nisshi/pid"; }
-
-# start_nisshi_build STATE: begins building nisshi in the background when it is missing, so that
-# ensure_nisshi later finds it built (or waits for the rest).
-start_nisshi_build() {
-  mkdir -p "$1/nisshi"
-  nisshi_install_background "$(service_log "$1" nisshi-install)" "$1/nisshi/install.pid"
-}
+# A clean shutdown moves partition leadership and flushes logs; give it the time it needs.
+stop_kafka() { stop_pidfile "$1/kafka/pid" 60; }
