@@ -1,4 +1,4 @@
-//! Connection tests against the real nisshi (Kafka protocol) and Mosquitto from the test stack:
+//! Connection tests against the real Apache Kafka and Mosquitto from the test stack:
 //! success, nothing listening, unresolvable host, missing topic.
 //!
 //! Needs `TRIBUTARY_TEST_KAFKA` and `TRIBUTARY_TEST_MQTT` (`source .test-stack/env`).

@@ -1,4 +1,4 @@
-//! The `async` memory buffer of the `kafka_producer` action against the test stack's nisshi:
+//! The `async` memory buffer of the `kafka_producer` action against the test stack's Apache Kafka:
 //! `KafkaSink` driven directly, its bootstrap address behind a gate that keeps Kafka unreachable
 //! until the test opens it. Needs `scripts/test-stack.sh start && source .test-stack/env`.
 // Test helpers: a failed setup step should stop the test loudly, so unwrap/expect are fine here.
@@ -25,7 +25,7 @@ const RECORD_BYTES: usize = 100;
 const BUFFERED: usize = 10;
 const RECORDS: usize = 40;
 
-/// A TCP port in front of nisshi that drops every connection until opened: Kafka unreachable,
+/// A TCP port in front of Kafka that drops every connection until opened: Kafka unreachable,
 /// then back. Only the bootstrap goes through it (the broker then advertises its own address).
 struct Gate {
     address: String,

@@ -1,4 +1,4 @@
-//! The Kafka -> MQTT source against the test stack's nisshi and Mosquitto: `source::run` with
+//! The Kafka -> MQTT source against the test stack's Apache Kafka and Mosquitto: `source::run` with
 //! hand-built specs. Needs `scripts/test-stack.sh start && source .test-stack/env`.
 
 mod source_support;
@@ -714,19 +714,9 @@ async fn a_produce_that_can_never_succeed_is_counted_and_the_offset_advances() {
     assert_eq!(committed(&group, &topic, 1).get(&0), Some(&3));
 }
 
-/// nisshi bug, not ours: the first member of a new group becomes its leader while nisshi still
-/// holds its JoinGroup (nisshi answers joins after half the session timeout, ~5 s). Stopped then,
-/// the consumer sends LeaveGroup, which nisshi answers once the held join returns (hence the ~5 s
-/// stop). nisshi's `leave` for a group still forming (nisshi-broker 0.7.0-pre.2,
-/// `coordinator/group/administrator.rs`, `Inner<O, Forming>::leave`) removes the member but keeps
-/// it as `state.leader` (the formed-group `leave` clears it; the missed-heartbeat eviction only
-/// clears a leader still in the member list). Every later JoinGroup answers "leader = the
-/// departed member", no SyncGroup ever gets an assignment (librdkafka: "SyncGroup response:
-/// Local: Timed out"), and the group is stuck.
-/// Apache Kafka elects a new leader on the next join. A source restarted after its join
-/// completed is fine (`group_members_share_partitions...`).
-#[ignore = "nisshi bug: LeaveGroup while the group is still forming keeps the departed member as \
-its leader, so the next member's SyncGroup never gets an assignment (see the comment)"]
+/// A new assignment (a rule added, say) restarts a source while its first consumer-group join is
+/// still under way: the LeaveGroup it sends then must not leave the group unassignable, and the
+/// next member must get the partitions and deliver everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_restarted_before_its_group_join_finished_still_delivers() {
     let topic = unique("rejoin");
@@ -963,7 +953,7 @@ async fn a_backlog_streams_through_without_stalling_at_max_inflight() {
         env,
     );
     let mut tally = Tally::default();
-    // The group join takes a few seconds on nisshi: time from the first record on.
+    // Time from the first record on: the group join is not what this measures.
     tally.read_until(&mut subscriber, 1, DELIVERY).await;
     let started = std::time::Instant::now();
     tally

@@ -1,5 +1,5 @@
 //! The worker in-process against a fake control plane (an in-test WorkerService) and the real
-//! Mosquitto and Kafka (nisshi) of the test stack: registration, the assignment stream applied as
+//! Mosquitto and Apache Kafka of the test stack: registration, the assignment stream applied as
 //! a diff, heartbeats, epoch fencing and the MQTT -> rule -> Kafka path in sync mode.
 //!
 //! Needs `scripts/test-stack.sh start && source .test-stack/env`.

@@ -23,7 +23,8 @@ impl TestEnv {
     }
 }
 
-fn required(name: &str) -> String {
+/// A variable of the test stack; panics with the fix when it is missing.
+pub fn required(name: &str) -> String {
     match std::env::var(name) {
         Ok(value) if !value.is_empty() => value,
         _ => panic!(

@@ -1,4 +1,4 @@
-//! Kafka helpers over rdkafka (bundled librdkafka, which talks to nisshi).
+//! Kafka helpers over rdkafka (bundled librdkafka), for the test stack's Apache Kafka.
 
 use std::time::{Duration, Instant};
 
@@ -43,9 +43,8 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
 /// Reads `topic` from the beginning until `expected` records arrived, or `timeout` passed (then
 /// returns what it has).
 ///
-/// Partitions are assigned directly rather than joined through a consumer group: nisshi takes
-/// ~5 s (sometimes much more under load) to settle a group, and a reader that is still joining
-/// when its timeout ends would report records as missing.
+/// Partitions are assigned directly rather than joined through a consumer group: a reader needs no
+/// group, and one still joining when its timeout ends would report records as missing.
 pub async fn consume(
     bootstrap: &str,
     topic: &str,
@@ -63,8 +62,8 @@ pub async fn consume(
 /// Reads `topic` from the beginning until `done` returns true for a record (it sees every record
 /// once, in arrival order), or `timeout` passed.
 ///
-/// Records are counted by reading them, never by watermarks: nisshi's high watermark can lag the
-/// records it already serves (seen: 3,253 reported while 5,000 acknowledged records were readable).
+/// Records are counted by reading them, never by watermarks: what a test checks is what a
+/// consumer really gets.
 pub async fn consume_until(
     bootstrap: &str,
     topic: &str,

@@ -11,9 +11,10 @@ pub mod broker;
 pub mod env;
 pub mod kafka;
 pub mod mqtt;
-pub mod nisshi;
 pub mod numbered;
+pub mod private_kafka;
 pub mod process;
+pub mod secure_kafka;
 pub mod stack;
 pub mod wait;
 

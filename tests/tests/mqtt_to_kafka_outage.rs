@@ -1,9 +1,7 @@
 //! Kafka goes away in `sync` mode and nothing is lost.
 //!
-//! The outage is a hung broker: a private nisshi is frozen with SIGSTOP for ~10 s and thawed with
-//! SIGCONT. Stopping and restarting nisshi instead would prove nothing, because its memory
-//! storage forgets every topic and record on restart, and a "lossless" check against an emptied
-//! broker cannot tell the worker's losses from the broker's. A hung broker is also the harder
+//! The outage is a hung broker: a private Apache Kafka is frozen with SIGSTOP for ~10 s and thawed
+//! with SIGCONT (restarts, clean and crashed, are `kafka_restart.rs`). A hung broker is the harder
 //! case for the worker: its connections stay open and requests go unanswered, so records time
 //! out (`sync_query_timeout`) and must be produced again.
 //!
@@ -17,8 +15,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tributary_e2e::mqtt::publish_all;
-use tributary_e2e::nisshi::PrivateKafka;
 use tributary_e2e::numbered::{NumberedFlow, consume_numbers};
+use tributary_e2e::private_kafka::PrivateKafka;
 use tributary_e2e::{Stack, unique, wait_until};
 
 const OUTAGE: Duration = Duration::from_secs(10);
