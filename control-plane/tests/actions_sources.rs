@@ -118,6 +118,10 @@ async fn action_validation_names_the_field(pool: PgPool) {
             "parameters.max_inflight",
         ),
         (
+            with_params(json!({"required_acks": "leader_only", "enable_idempotence": true})),
+            "parameters.enable_idempotence",
+        ),
+        (
             with_params(json!({"kafka_headers": "a ${b}"})),
             "parameters.kafka_headers",
         ),

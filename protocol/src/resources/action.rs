@@ -42,6 +42,13 @@ pub struct KafkaProducerParameters {
     pub compression: Compression,
     #[serde(default)]
     pub required_acks: RequiredAcks,
+    /// Idempotent producer (`enable.idempotence`): Kafka drops the duplicates a retried produce
+    /// request would write, and keeps each partition's order across retries. On by default when
+    /// `required_acks` is `all_isr`, as Kafka's own clients default to; it needs `all_isr`. While
+    /// it is on, at most 5 produce requests are in flight per broker connection, whatever
+    /// `max_inflight` says (Kafka's limit for idempotence). EMQX's producer has no such option.
+    #[serde(default)]
+    pub enable_idempotence: Option<bool>,
     #[serde(default = "defaults::max_batch_bytes")]
     pub max_batch_bytes: ByteSize,
     #[serde(default)]
@@ -64,6 +71,15 @@ pub struct KafkaProducerParameters {
     /// Messages that fail unrecoverably (bad topic, too large) are also written here, when set.
     #[serde(default)]
     pub dead_letter_topic: Option<String>,
+}
+
+impl KafkaProducerParameters {
+    /// Whether the producer runs idempotent: as set, else whenever every in-sync replica must
+    /// acknowledge.
+    pub fn idempotent(&self) -> bool {
+        self.enable_idempotence
+            .unwrap_or(self.required_acks == RequiredAcks::AllIsr)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! What action parameters must satisfy beyond their types.
 
 use super::validation::{FieldErrors, rules};
-use super::{FieldError, KafkaProducerParameters, RepublishArgs, Validate};
+use super::{FieldError, KafkaProducerParameters, RepublishArgs, RequiredAcks, Validate};
 
 impl Validate for KafkaProducerParameters {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
@@ -62,6 +62,15 @@ impl Validate for KafkaProducerParameters {
             self.buffer.segment_bytes.0 > 0,
             "buffer.segment_bytes",
             || "must be larger than 0B".into(),
+        );
+        errors.check(
+            self.enable_idempotence != Some(true) || self.required_acks == RequiredAcks::AllIsr,
+            "enable_idempotence",
+            || {
+                "needs required_acks `all_isr`: Kafka only deduplicates records that every in-sync \
+                 replica acknowledges; set required_acks to all_isr or enable_idempotence to false"
+                    .into()
+            },
         );
         if let Some(topic) = &self.dead_letter_topic
             && let Err(reason) = rules::kafka_topic(topic)

@@ -144,9 +144,10 @@ pub fn producer_config(
                 .to_string(),
         )
         .set("message.max.bytes", max_batch_bytes.to_string())
+        .set("enable.idempotence", parameters.idempotent().to_string())
         .set(
             "max.in.flight.requests.per.connection",
-            parameters.max_inflight.clamp(1, 1_000_000).to_string(),
+            max_in_flight(parameters).to_string(),
         )
         // Async records come with their partition chosen (`partitioner.rs`); this partitioner
         // serves sync records and async ones whose partition count was not known yet.
@@ -157,6 +158,19 @@ pub fn producer_config(
         )
         .set("message.timeout.ms", message_timeout_ms.to_string());
     config
+}
+
+/// Kafka keeps an idempotent producer's order and deduplicates its retries for at most 5 requests
+/// in flight per connection; librdkafka refuses to start with more.
+const IDEMPOTENT_MAX_IN_FLIGHT: u32 = 5;
+
+fn max_in_flight(parameters: &KafkaProducerParameters) -> u32 {
+    let wanted = parameters.max_inflight.clamp(1, 1_000_000);
+    if parameters.idempotent() {
+        wanted.min(IDEMPOTENT_MAX_IN_FLIGHT)
+    } else {
+        wanted
+    }
 }
 
 fn compression(compression: Compression) -> &'static str {
@@ -226,6 +240,31 @@ mod tests {
         assert_eq!(get("message.timeout.ms").as_deref(), Some("7000"));
         assert_eq!(get("queue.buffering.max.kbytes").as_deref(), Some("16384"));
         assert_eq!(get("security.protocol").as_deref(), Some("plaintext"));
+    }
+
+    #[test]
+    fn all_isr_producers_are_idempotent_unless_told_otherwise() {
+        let config = |json: serde_json::Value| {
+            producer_config(
+                &connector(serde_json::json!({"bootstrap_hosts": "k:9092"})),
+                &parameters(json),
+            )
+        };
+        let default = config(serde_json::json!({"topic": "t", "max_inflight": 10}));
+        assert_eq!(default.get("acks"), Some("all"));
+        assert_eq!(default.get("enable.idempotence"), Some("true"));
+        assert_eq!(
+            default.get("max.in.flight.requests.per.connection"),
+            Some("5"),
+            "Kafka's ceiling for an idempotent producer"
+        );
+        let off = config(
+            serde_json::json!({"topic": "t", "max_inflight": 10, "enable_idempotence": false}),
+        );
+        assert_eq!(off.get("enable.idempotence"), Some("false"));
+        assert_eq!(off.get("max.in.flight.requests.per.connection"), Some("10"));
+        let leader = config(serde_json::json!({"topic": "t", "required_acks": "leader_only"}));
+        assert_eq!(leader.get("enable.idempotence"), Some("false"));
     }
 
     #[test]
