@@ -118,9 +118,11 @@ fn explain(error: &KafkaError, reasons: &[String], timeout: Duration) -> String 
         // Tuning advice from librdkafka says nothing about this connection.
         .filter(|r| !r.starts_with("Configuration `"))
         .collect();
+    // Words are looked for in what librdkafka says, not in the broker's address: on a SASL_SSL
+    // listener every line starts `sasl_ssl://…`, whatever went wrong.
     let find = |words: &[&str]| {
         reasons.iter().copied().find(|r| {
-            let lower = r.to_ascii_lowercase();
+            let lower = without_addresses(r).to_ascii_lowercase();
             words.iter().any(|w| lower.contains(w))
         })
     };
@@ -144,6 +146,14 @@ fn explain(error: &KafkaError, reasons: &[String], timeout: Duration) -> String 
     } else {
         format!("cannot talk to the Kafka cluster: {}", fallback())
     }
+}
+
+/// The line without its broker addresses (`sasl_ssl://host:9092/bootstrap:`), wherever they stand.
+fn without_addresses(line: &str) -> String {
+    line.split_whitespace()
+        .filter(|word| !word.contains("://"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `[thrd:ssl://host:9092/bootstrap]: ssl://host:9092/bootstrap: text` -> `ssl://host:9092/bootstrap: text`.
@@ -181,6 +191,19 @@ mod tests {
         assert!(
             explain(&error, &[], Duration::from_secs(1))
                 .starts_with("cannot talk to the Kafka cluster")
+        );
+        // The address of a SASL_SSL listener names both; the text says which failed.
+        let tls = vec!["[thrd:x]: sasl_ssl://h:9095/bootstrap: SSL handshake failed: certificate verify failed".to_owned()];
+        assert!(
+            explain(&error, &tls, Duration::from_secs(1))
+                .starts_with("TLS failure: sasl_ssl://h:9095/bootstrap: SSL handshake failed")
+        );
+        let global = vec!["Global error: SSL (Local: SSL error): sasl_ssl://h:9095/bootstrap: SSL handshake failed".to_owned()];
+        assert!(explain(&error, &global, Duration::from_secs(1)).starts_with("TLS failure: "));
+        let auth = vec!["[thrd:x]: sasl_ssl://h:9095/bootstrap: SASL authentication error: Authentication failed".to_owned()];
+        assert!(
+            explain(&error, &auth, Duration::from_secs(1))
+                .starts_with("authentication failed: sasl_ssl://h")
         );
     }
 }

@@ -12,6 +12,18 @@ pub enum ConnectorState {
 }
 
 impl ConnectorState {
+    /// A connector whose connections are down, with librdkafka's (or the MQTT client's) reason.
+    /// Once it was up, losing it is `connecting`: the client retries and the backlog waits, as
+    /// EMQX reads it. A refused authentication is `disconnected` either way: retrying alone will
+    /// not fix it, a person must (new credentials, or the user restored).
+    pub fn unreachable(ever_connected: bool, reason: &str) -> Self {
+        if ever_connected && !is_authentication_failure(reason) {
+            Self::Connecting
+        } else {
+            Self::Disconnected
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Connected => "connected",
@@ -19,6 +31,12 @@ impl ConnectorState {
             Self::Disconnected => "disconnected",
         }
     }
+}
+
+/// librdkafka says "SASL authentication error: Authentication failed during authentication due to
+/// invalid credentials …"; a broker address (`sasl_ssl://…`) alone says nothing of the kind.
+fn is_authentication_failure(reason: &str) -> bool {
+    reason.to_ascii_lowercase().contains("authentication")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,5 +80,30 @@ impl StatusBoard {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_authentication_is_disconnected_even_after_a_connection() {
+        let refused = "sasl_ssl://127.0.0.1:29095/bootstrap: SASL authentication error: \
+                       Authentication failed during authentication due to invalid credentials";
+        assert_eq!(
+            ConnectorState::unreachable(true, refused),
+            ConnectorState::Disconnected
+        );
+        let lost = "sasl_ssl://127.0.0.1:29095/1: Connect to ipv4#127.0.0.1:29095 failed: \
+                    Connection refused";
+        assert_eq!(
+            ConnectorState::unreachable(true, lost),
+            ConnectorState::Connecting
+        );
+        assert_eq!(
+            ConnectorState::unreachable(false, lost),
+            ConnectorState::Disconnected
+        );
     }
 }

@@ -1,18 +1,23 @@
 //! The producer connector's status, from periodic metadata requests.
 //!
-//! Once connected, a failing producer reports `connecting`, never `disconnected` (as EMQX does):
-//! its buffer is still there and will be delivered when the cluster comes back.
+//! Once connected, a failing producer reports `connecting` (as EMQX does): its buffer is still
+//! there and will be delivered when the cluster comes back. A refused authentication is
+//! `disconnected` whenever it happens (`ConnectorState::unreachable`), with librdkafka's reason.
 
 use std::time::Duration;
 
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
+
+use super::client::{ProducerContext, SinkProducer};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::resources::KafkaConnectorConfig;
 
 use crate::telemetry::{ConnectorState, StatusBoard};
 
 pub async fn watch_connector(
-    producer: FutureProducer,
+    producer: SinkProducer,
+    // The producer's own context, kept aside: librdkafka's wrapper does not hand it out.
+    context: ProducerContext,
     connector_id: String,
     config: KafkaConnectorConfig,
     status: StatusBoard,
@@ -39,16 +44,19 @@ pub async fn watch_connector(
         match result {
             Ok(Ok(())) => {
                 ever_connected = true;
+                // What failed before this success is over.
+                context.take_last_error();
                 status.set(&connector_id, ConnectorState::Connected, "");
             }
             Ok(Err(error)) => {
-                let state = if ever_connected {
-                    ConnectorState::Connecting
-                } else {
-                    ConnectorState::Disconnected
-                };
-                tracing::warn!(connector = %connector_id, %error, "kafka health check failed");
-                status.set(&connector_id, state, error.to_string());
+                // The client's own reason ("SASL authentication error: …") says more than the
+                // failed metadata request ("Local: Broker transport failure").
+                let reason = context
+                    .take_last_error()
+                    .map_or_else(|| error.to_string(), |why| format!("{error}: {why}"));
+                let state = ConnectorState::unreachable(ever_connected, &reason);
+                tracing::warn!(connector = %connector_id, %reason, "kafka health check failed");
+                status.set(&connector_id, state, reason);
             }
             Err(_) => {}
         }
@@ -61,7 +69,7 @@ pub async fn watch_connector(
 }
 
 async fn probe(
-    producer: &FutureProducer,
+    producer: &SinkProducer,
     timeout: Duration,
 ) -> Result<Result<(), rdkafka::error::KafkaError>, tokio::task::JoinError> {
     let producer = producer.clone();

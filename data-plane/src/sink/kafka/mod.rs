@@ -1,6 +1,7 @@
 //! The `kafka_producer` action.
 
 mod buffer;
+pub mod client;
 pub mod config;
 pub mod delivery;
 mod health;

@@ -17,13 +17,14 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::{PartitionStrategy, QueryMode};
 use tributary_rules::RowRef;
 
+use super::client::{ProducerContext, SinkProducer};
 use super::config::producer_config;
 use super::delivery::{FailureReason, Outcome, classify};
 use super::health::watch_connector;
@@ -58,7 +59,7 @@ pub struct KafkaSink {
 struct Inner {
     action_id: String,
     metrics: Arc<ResourceMetrics>,
-    producer: FutureProducer,
+    producer: SinkProducer,
     templates: RecordTemplates,
     topics: TopicCache,
     mode: QueryMode,
@@ -88,8 +89,9 @@ impl KafkaSink {
                 reason: e.to_string(),
             }
         })?;
-        let producer: FutureProducer = producer_config(&action.connector, &action.parameters)
-            .create()
+        let context = ProducerContext::default();
+        let producer: SinkProducer = producer_config(&action.connector, &action.parameters)
+            .create_with_context(context.clone())
             .map_err(|e| SinkError::Config(e.to_string()))?;
         let topics = TopicCache::new(
             producer.clone(),
@@ -124,6 +126,7 @@ impl KafkaSink {
         });
         tokio::spawn(watch_connector(
             inner.producer.clone(),
+            context,
             format!("kafka_producer:{}", action.connector_name),
             action.connector.clone(),
             env.status.clone(),
@@ -223,7 +226,7 @@ impl std::fmt::Debug for Inner {
 /// Hands the record to librdkafka without waiting; `partition` `None` lets librdkafka's
 /// partitioner choose.
 pub(super) fn try_produce(
-    producer: &FutureProducer,
+    producer: &SinkProducer,
     record: &RenderedRecord,
     partition: Option<i32>,
 ) -> Result<DeliveryFuture, KafkaError> {

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer};
+use rdkafka::producer::DeliveryFuture;
+
+use super::client::SinkProducer;
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -99,7 +101,7 @@ impl MemoryBuffer {
     /// no hop through the pump, and no older record it could overtake), else buffers it.
     pub fn send(
         &self,
-        producer: &FutureProducer,
+        producer: &SinkProducer,
         record: RenderedRecord,
         partition: Option<i32>,
     ) -> Sent {
@@ -171,7 +173,7 @@ impl MemoryBuffer {
     /// when a delivery frees room in librdkafka's queue. What is left at `stop` is dropped.
     pub async fn pump(
         self: Arc<Self>,
-        producer: FutureProducer,
+        producer: SinkProducer,
         room: Arc<Notify>,
         stop: CancellationToken,
     ) {

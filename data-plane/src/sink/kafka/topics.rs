@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
+
+use super::client::SinkProducer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopicState {
@@ -22,7 +24,7 @@ pub enum TopicState {
 
 #[derive(Clone)]
 pub struct TopicCache {
-    producer: FutureProducer,
+    producer: SinkProducer,
     entries: Arc<Mutex<HashMap<String, Cached>>>,
     exists_ttl: Duration,
     missing_ttl: Duration,
@@ -50,7 +52,7 @@ impl std::fmt::Debug for TopicCache {
 
 impl TopicCache {
     pub fn new(
-        producer: FutureProducer,
+        producer: SinkProducer,
         exists_ttl: Duration,
         missing_ttl: Duration,
         request_timeout: Duration,
@@ -119,7 +121,7 @@ const MISSING: TopicInfo = TopicInfo {
     partitions: None,
 };
 
-fn lookup(producer: &FutureProducer, topic: &str, timeout: Duration) -> TopicInfo {
+fn lookup(producer: &SinkProducer, topic: &str, timeout: Duration) -> TopicInfo {
     let metadata = match producer.client().fetch_metadata(Some(topic), timeout) {
         Ok(metadata) => metadata,
         Err(_) => return UNKNOWN,

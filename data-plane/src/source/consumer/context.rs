@@ -331,12 +331,13 @@ impl ClientContext for SourceContext {
             connection.last_error = None;
             (ConnectorState::Connected, String::new())
         } else {
+            let reason = connection
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "no connection to any Kafka broker is up".to_owned());
             (
-                unreachable_state(connection.ever_connected),
-                connection
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| "no connection to any Kafka broker is up".to_owned()),
+                ConnectorState::unreachable(connection.ever_connected, &reason),
+                reason,
             )
         };
         drop(connection);
@@ -355,8 +356,8 @@ impl ClientContext for SourceContext {
         if !generic || connection.last_error.is_none() {
             connection.last_error = Some(reason.to_owned());
         }
-        let state = unreachable_state(connection.ever_connected);
         let reason = connection.last_error.clone().unwrap_or_default();
+        let state = ConnectorState::unreachable(connection.ever_connected, &reason);
         drop(connection);
         // The next statistics (or an assignment) report `connected` again once a broker is up.
         self.status.set(&self.status_id, state, reason);
@@ -400,15 +401,6 @@ impl ConsumerContext for SourceContext {
                 tracing::warn!(source = %self.source, %error, "offset commit failed; it is retried at the next interval");
             }
         }
-    }
-}
-
-/// The state while no broker connection is up.
-fn unreachable_state(ever_connected: bool) -> ConnectorState {
-    if ever_connected {
-        ConnectorState::Connecting
-    } else {
-        ConnectorState::Disconnected
     }
 }
 
