@@ -6,7 +6,7 @@
 
 mod kafka_to_mqtt_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kafka_to_mqtt_support::*;
 use serde_json::json;
@@ -44,7 +44,7 @@ async fn a_broker_restart_mid_stream_leaves_no_gap() {
     .await;
 
     let mut tally = Tally::default();
-    read(&mut subscriber, &mut tally, 300, Duration::from_secs(60)).await;
+    read_into(&mut subscriber, &mut tally, 300, Duration::from_secs(60)).await;
     assert!(
         tally.distinct() >= 300,
         "only {} records arrived before the restart",
@@ -57,7 +57,7 @@ async fn a_broker_restart_mid_stream_leaves_no_gap() {
     })
     .await
     .unwrap_or_else(|e| panic!("restart: {e}"));
-    read(
+    read_into(
         &mut subscriber,
         &mut tally,
         TOTAL as usize,
@@ -81,21 +81,4 @@ async fn a_broker_restart_mid_stream_leaves_no_gap() {
     assert!(stack.worker_counter(0, &resource, "success").await >= u64::from(TOTAL));
     stack.stop_worker(0).await;
     drop(broker);
-}
-
-/// Reads until `target` distinct records arrived or `within` passed.
-async fn read(
-    subscriber: &mut SessionSubscriber,
-    tally: &mut Tally,
-    target: usize,
-    within: Duration,
-) {
-    let deadline = Instant::now() + within;
-    while tally.distinct() < target {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match subscriber.next(left).await {
-            Some((_, payload)) => tally.add(&payload),
-            None => break,
-        }
-    }
 }

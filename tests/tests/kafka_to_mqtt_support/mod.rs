@@ -3,13 +3,14 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
+use tributary_e2e::broker::SessionSubscriber;
 use tributary_e2e::{Stack, unique};
 
 pub fn producer(bootstrap: &str) -> FutureProducer {
@@ -61,11 +62,18 @@ pub async fn produce_numbered(
 pub async fn create_connectors(stack: &Stack, mqtt: &str) {
     let api = stack.api();
     api.create_default_mqtt_connector(mqtt).await;
-    api.post(
-        "/connectors",
-        json!({"type": "kafka_consumer", "name": "kc", "bootstrap_hosts": stack.env.kafka}),
-    )
-    .await;
+    create_consumer_connector(stack, &stack.env.kafka).await;
+}
+
+/// The `kafka_consumer` connector `kc` on the Kafka at `bootstrap`.
+pub async fn create_consumer_connector(stack: &Stack, bootstrap: &str) {
+    stack
+        .api()
+        .post(
+            "/connectors",
+            json!({"type": "kafka_consumer", "name": "kc", "bootstrap_hosts": bootstrap}),
+        )
+        .await;
 }
 
 /// A source named `name` on connector `kc` with `parameters` (and a fresh group id unless they
@@ -116,5 +124,22 @@ impl Tally {
     /// The numbers in `range` that never arrived.
     pub fn missing(&self, range: std::ops::Range<u64>) -> Vec<u64> {
         range.filter(|n| !self.counts.contains_key(n)).collect()
+    }
+}
+
+/// Reads from `subscriber` into `tally` until `target` distinct records arrived or `within` passed.
+pub async fn read_into(
+    subscriber: &mut SessionSubscriber,
+    tally: &mut Tally,
+    target: usize,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    while tally.distinct() < target {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match subscriber.next(left).await {
+            Some((_, payload)) => tally.add(&payload),
+            None => break,
+        }
     }
 }
