@@ -89,6 +89,7 @@ pub fn build(
             web::get().to(http::docs::openapi_json),
         )
         .route("/api/v5/docs", web::get().to(http::docs::docs_page))
+        .configure(http::console::configure)
         .into_utoipa_app()
         .service(
             scope(API_PREFIX)

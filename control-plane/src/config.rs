@@ -1,6 +1,7 @@
 //! Command-line flags and environment variables of `tributary-control`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use tributary_service::logging::LogArgs;
@@ -56,6 +57,10 @@ pub struct ServeArgs {
         requires = "bootstrap_api_key"
     )]
     pub bootstrap_api_secret: Option<String>,
+    /// Directory of the built web console (`scripts/console.sh build` writes `console/dist`),
+    /// served at `/console/`; without it `/console/` says how to build the console.
+    #[arg(long, env = "TRIBUTARY_CONSOLE_DIR")]
+    pub console_dir: Option<PathBuf>,
     #[command(flatten)]
     pub lease: LeaseArgs,
     #[command(flatten)]
@@ -76,6 +81,7 @@ impl std::fmt::Debug for ServeArgs {
                 "bootstrap_api_secret",
                 &self.bootstrap_api_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("console_dir", &self.console_dir)
             .field("lease", &self.lease)
             .field("log", &self.log)
             .finish()

@@ -63,7 +63,7 @@ async fn serve(args: ServeArgs, database_url: String, worker_token: String) -> a
     let mut registry = Registry::default();
     let gauges = ControlPlaneGauges::register(&mut registry);
     tokio::spawn(gauges.run(pool.clone(), shutdown.clone()));
-    let state = AppState::new(pool.clone(), registry);
+    let state = AppState::new(pool.clone(), registry).with_console_dir(args.console_dir.clone());
     let http = server::serve_http(args.http_listen, state.clone(), shutdown.clone());
     let stop_all = shutdown.clone();
     let workers = async move {

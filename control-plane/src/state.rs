@@ -1,5 +1,6 @@
 //! What every request handler can reach.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub http_metrics: HttpMetrics,
     /// Served at `/metrics`. Register other metrics before calling [`AppState::new`].
     pub registry: Arc<Registry>,
+    /// The built web console served at `/console/` (`--console-dir`), if any.
+    pub console_dir: Option<PathBuf>,
 }
 
 impl AppState {
@@ -24,6 +27,14 @@ impl AppState {
             pool,
             http_metrics,
             registry: Arc::new(registry),
+            console_dir: None,
         }
+    }
+
+    /// Serves the console built in `dir` at `/console/`.
+    #[must_use]
+    pub fn with_console_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.console_dir = dir;
+        self
     }
 }

@@ -36,7 +36,12 @@ pub async fn require_api_key(
 }
 
 fn refuse<B>(req: ServiceRequest) -> ServiceResponse<EitherBody<B>> {
-    let response = actix_web::ResponseError::error_response(&ApiError::Unauthorized);
+    let mut response = actix_web::ResponseError::error_response(&ApiError::Unauthorized);
+    // Scripts (the web console) say `X-Requested-With`: they show their own sign-in form, so
+    // the browser must not pop up its Basic-auth dialog.
+    if req.headers().contains_key("x-requested-with") {
+        response.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
     req.into_response(response).map_into_right_body()
 }
 

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every endpoint: request-body extractors whose errors become
 //! [`crate::error::ApiError`]s, request metrics, `/healthz`, and the API documentation page.
 
+pub mod console;
 pub mod docs;
 pub mod extractors;
 pub mod health;
