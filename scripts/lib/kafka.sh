@@ -210,9 +210,10 @@ kafka_format() {
            --add-scram "SCRAM-SHA-512=[name=$KAFKA_TEST_SCRAM512_USER,password=$KAFKA_TEST_SCRAM512_PASSWORD]")
   fi
   "$java" -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$dir/log4j2.properties" kafka.tools.StorageTool format \
-    --config "$dir/server.properties" --cluster-id "$(kafka_cluster_id)" "${scram[@]}" >"$dir/format.log" 2>&1 \
+    --config "$dir/server.properties" --cluster-id="$(kafka_cluster_id)" "${scram[@]}" >"$dir/format.log" 2>&1 \
     || { show_log "$dir/format.log"; die "formatting Kafka's storage in $dir/data failed (log: $dir/format.log)"; }
 }
 
 # A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what `random-uuid` prints).
+# It may start with `-`, hence `--cluster-id=ID` above: a separate argument would read as an option.
 kafka_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
