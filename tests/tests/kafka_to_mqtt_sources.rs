@@ -10,7 +10,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
 use tributary_e2e::mqtt::Subscriber;
-use tributary_e2e::{Stack, kafka, unique};
+use tributary_e2e::{Stack, kafka, unique, wait_until};
 
 const DELIVERY: Duration = Duration::from_secs(60);
 
@@ -140,6 +140,20 @@ async fn two_workers_share_10000_records_and_a_killed_worker_loses_none() {
             futures::future::join_all(sends).await;
         }
     };
+
+    // Both workers hold partitions before the records come: a group forms at once on Kafka
+    // (no initial rebalance delay), and the first member could otherwise read everything before
+    // the second one joins. A partition's lag gauge appears once its worker fetched from it.
+    let lag_gauge = format!("metric=\"lag.{topic}.");
+    let joined = wait_until(Duration::from_secs(60), || async {
+        stack.worker_metrics(0).await.contains(&lag_gauge)
+            && stack.worker_metrics(1).await.contains(&lag_gauge)
+    })
+    .await;
+    assert!(
+        joined,
+        "the second worker never got partitions of the group"
+    );
 
     let mut seen: HashSet<u64> = HashSet::new();
     let mut messages = 0usize;
