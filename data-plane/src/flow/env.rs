@@ -1,6 +1,7 @@
 //! What every flow gets from the worker.
 
 use crate::mqtt::MqttPool;
+use crate::sink::kafka::ProducerClients;
 use crate::telemetry::{MetricsHub, StatusBoard};
 
 /// Shared handles handed to every flow (rule flows here, source flows in `source/`).
@@ -14,6 +15,8 @@ pub struct FlowEnv {
     /// MQTT connections by connector, shared by the flows of this worker. Publishing (topic
     /// mappings, `republish`) goes through `mqtt.shared(&connector)`.
     pub mqtt: MqttPool,
+    /// Kafka producer clients by connector and settings, shared by every action of this worker.
+    pub kafka_producers: ProducerClients,
 }
 
 impl FlowEnv {
@@ -21,6 +24,7 @@ impl FlowEnv {
         Self {
             worker_name: worker_name.to_owned(),
             mqtt: MqttPool::new(worker_name, status.clone(), metrics.clone()),
+            kafka_producers: ProducerClients::default(),
             metrics,
             status,
         }

@@ -65,7 +65,6 @@ pub async fn watch_connector(
             () = tokio::time::sleep(interval) => {}
         }
     }
-    status.remove(&connector_id);
 }
 
 async fn probe(

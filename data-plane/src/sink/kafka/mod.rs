@@ -2,6 +2,7 @@
 
 mod buffer;
 pub mod client;
+pub mod clients;
 pub mod config;
 pub mod delivery;
 mod health;
@@ -11,5 +12,6 @@ mod pump;
 pub mod record;
 pub mod topics;
 
+pub use clients::ProducerClients;
 pub use delivery::Outcome;
 pub use producer::{KafkaSink, PendingOutcome, SinkError};

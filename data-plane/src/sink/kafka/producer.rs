@@ -17,17 +17,16 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureRecord};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::{PartitionStrategy, QueryMode};
 use tributary_rules::RowRef;
 
-use super::client::{ProducerContext, SinkProducer};
-use super::config::producer_config;
+use super::client::SinkProducer;
+use super::clients::SharedProducer;
 use super::delivery::{FailureReason, Outcome, classify};
-use super::health::watch_connector;
 use super::partitioner::choose_partition;
 use super::pump::{Handoff, MemoryBuffer, Sent};
 use super::record::{RecordTemplates, RenderedRecord};
@@ -60,6 +59,9 @@ struct Inner {
     action_id: String,
     metrics: Arc<ResourceMetrics>,
     producer: SinkProducer,
+    /// Keeps the client (shared with the other actions of its connector) open while this action
+    /// runs.
+    _client: Arc<SharedProducer>,
     templates: RecordTemplates,
     topics: TopicCache,
     mode: QueryMode,
@@ -89,16 +91,9 @@ impl KafkaSink {
                 reason: e.to_string(),
             }
         })?;
-        let context = ProducerContext::default();
-        let producer: SinkProducer = producer_config(&action.connector, &action.parameters)
-            .create_with_context(context.clone())
-            .map_err(|e| SinkError::Config(e.to_string()))?;
-        let topics = TopicCache::new(
-            producer.clone(),
-            action.parameters.partition_count_refresh_interval.0,
-            action.connector.min_metadata_refresh_interval.0,
-            action.connector.metadata_request_timeout.0,
-        );
+        let client = env.kafka_producers.acquire(action, &env.status)?;
+        let producer = client.producer.clone();
+        let topics = client.topics.clone();
         let metrics = env
             .metrics
             .resource(&format!("action:{}", action.action_id));
@@ -114,6 +109,7 @@ impl KafkaSink {
             success: metrics.counter("success"),
             metrics,
             producer,
+            _client: client,
             templates,
             topics,
             mode: action.parameters.query_mode,
@@ -124,14 +120,6 @@ impl KafkaSink {
             delivered: Arc::new(Notify::new()),
             stop: stop.clone(),
         });
-        tokio::spawn(watch_connector(
-            inner.producer.clone(),
-            context,
-            format!("kafka_producer:{}", action.connector_name),
-            action.connector.clone(),
-            env.status.clone(),
-            stop.clone(),
-        ));
         tokio::spawn(report_gauges(Arc::clone(&inner)));
         if let Some(buffer) = &inner.buffer {
             tokio::spawn(Arc::clone(buffer).pump(
@@ -193,22 +181,24 @@ impl KafkaSink {
         }
     }
 
-    /// Waits (bounded) for the memory buffer and librdkafka to deliver what they hold, on
-    /// shutdown; what is still buffered after `timeout` is dropped (and counted).
+    /// Waits (bounded) for the memory buffer and librdkafka to deliver what this action handed
+    /// them, on shutdown; what is still buffered after `timeout` is dropped (and counted). Only
+    /// this action's records are waited for: the client is shared, and flushing it whole would
+    /// wait for every other action's traffic too.
     pub async fn flush(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        if let Some(buffer) = &self.inner.buffer {
-            while !buffer.is_empty() && !self.inner.stop.is_cancelled() {
-                if Instant::now() >= deadline {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
+        let inner = &self.inner;
+        let settled = || {
+            inner.buffer.as_ref().is_none_or(|b| b.is_empty())
+                && inner.inflight.load(Ordering::Relaxed) <= 0
+        };
+        while !settled() && !inner.stop.is_cancelled() && Instant::now() < deadline {
+            tokio::select! {
+                () = inner.delivered.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
             }
         }
-        let producer = self.inner.producer.clone();
-        let rest = deadline.saturating_duration_since(Instant::now());
-        let _ = tokio::task::spawn_blocking(move || producer.flush(rest)).await;
-        if let Some(buffer) = &self.inner.buffer {
+        if let Some(buffer) = &inner.buffer {
             buffer.drop_all();
         }
     }
@@ -429,12 +419,10 @@ async fn report_gauges(inner: Arc<Inner>) {
             _ = ticker.tick() => {}
         }
         let metrics = &inner.metrics;
-        metrics.set_gauge(
-            "inflight",
-            inner.inflight.load(Ordering::Relaxed).max(0) as f64,
-        );
+        // This action's own records: the client's queue holds every action's of its connector.
+        let in_librdkafka = inner.inflight.load(Ordering::Relaxed).max(0) as f64;
+        metrics.set_gauge("inflight", in_librdkafka);
         let (buffered, buffered_bytes) = inner.buffer.as_ref().map_or((0, 0), |b| b.waiting());
-        let in_librdkafka = f64::from(inner.producer.in_flight_count().max(0));
         metrics.set_gauge("queuing", in_librdkafka + buffered as f64);
         metrics.set_gauge("queuing_bytes", buffered_bytes as f64);
         rate.observe(metrics.get("matched"));
