@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks Tributary on the local system beside its baselines (Mosquitto alone, nisshi alone,
+# Benchmarks Tributary on the local system beside its baselines (Mosquitto alone, Kafka alone,
 # a Python paho-mqtt + confluent-kafka bridge), prints the tables and writes them into
 # BENCHMARKS.md (between its results markers; the text around them is kept).
 #
@@ -13,8 +13,8 @@
 # Numbers are only worth keeping from a quiet machine: nothing else compiling or running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=lib/packages.sh
-source "$ROOT/scripts/lib/packages.sh"
+# shellcheck source=lib/kafka.sh
+source "$ROOT/scripts/lib/kafka.sh"
 
 DEV=$ROOT/.dev
 VENV=$DEV/bench-venv
@@ -52,6 +52,7 @@ fi
 
 cd "$ROOT"
 export TRIBUTARY_BENCH_PYTHON=${TRIBUTARY_BENCH_PYTHON:-$VENV/bin/python}
+export TRIBUTARY_BENCH_KAFKA_VERSION=$KAFKA_VERSION
 export TRIBUTARY_BENCH_PID_DIR=${TRIBUTARY_BENCH_PID_DIR:-$DEV/run}
 # The harness bounds every run itself; this only stops a hang from holding the machine.
 timeout --signal=INT 600 "${CARGO_TARGET_DIR:-$ROOT/target}/release/tributary-bench" "$@"

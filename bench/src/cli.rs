@@ -11,7 +11,7 @@ use tributary_service::logging::LogArgs;
 pub enum Scenario {
     /// MQTT publisher -> Mosquitto -> subscriber, QoS 0 and 1.
     BrokerAlone,
-    /// Kafka producer -> nisshi -> reader.
+    /// Kafka producer -> Kafka -> reader.
     KafkaAlone,
     /// paho-mqtt + confluent-kafka bridge, both directions.
     PythonBridge,

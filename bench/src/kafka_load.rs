@@ -93,7 +93,7 @@ fn produce_blocking(
 ) -> Result<SendReport> {
     let counter = DeliveryCounter::default();
     // Flat out: let librdkafka batch. Paced (latency runs): 1 ms still batches enough that the
-    // broker keeps up (with 0, nisshi fell behind at 40k records/s and latency grew to seconds).
+    // broker keeps up (with 0, the in-memory broker used before fell behind at 40k records/s).
     let linger_ms = if plan.rate.is_some() { "1" } else { "5" };
     let producer: BaseProducer<DeliveryCounter> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)

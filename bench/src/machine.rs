@@ -11,7 +11,8 @@ pub struct Machine {
     pub kernel: String,
     pub os: String,
     pub mosquitto: String,
-    pub nisshi: String,
+    /// The Kafka broker's name and version, as scripts/bench.sh knows it.
+    pub kafka: String,
     pub commit: String,
 }
 
@@ -28,7 +29,8 @@ impl Machine {
             mosquitto: first_line_of(&["mosquitto", "-h"])
                 .or_else(|| first_line_of(&["/usr/sbin/mosquitto", "-h"]))
                 .unwrap_or_else(|| "unknown".to_owned()),
-            nisshi: first_line_of(&["nisshi", "--version"]).unwrap_or_else(|| "unknown".to_owned()),
+            kafka: std::env::var("TRIBUTARY_BENCH_KAFKA_VERSION")
+                .map_or_else(|_| "unknown".to_owned(), |v| format!("Apache Kafka {v}")),
             commit: first_line_of(&["git", "rev-parse", "--short", "HEAD"])
                 .unwrap_or_else(|| "unknown".to_owned()),
         }

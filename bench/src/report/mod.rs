@@ -161,8 +161,8 @@ impl Results {
         if let Some(m) = &self.machine {
             let _ = writeln!(
                 out,
-                "Machine: {} × {} cores, {:.1} GiB RAM, kernel {}, {}. Broker: {}. Kafka: nisshi ({}). Tributary commit {}.",
-                m.cpu_model, m.cores, m.memory_gib, m.kernel, m.os, m.mosquitto, m.nisshi, m.commit
+                "Machine: {} × {} cores, {:.1} GiB RAM, kernel {}, {}. Broker: {}. Kafka: {}. Tributary commit {}.",
+                m.cpu_model, m.cores, m.memory_gib, m.kernel, m.os, m.mosquitto, m.kafka, m.commit
             );
         }
         if let Some(versions) = [&self.python_m2k_q0, &self.python_m2k_q1, &self.python_k2m]

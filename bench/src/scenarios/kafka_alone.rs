@@ -1,4 +1,4 @@
-//! Baseline: Kafka alone, producer -> nisshi -> reader, same payloads.
+//! Baseline: Kafka alone, producer -> Kafka -> reader, same payloads.
 
 use crate::kafka_load;
 use crate::pipeline::{Egress, Ingress};
