@@ -21,6 +21,8 @@ pub enum Scenario {
     KafkaToMqtt,
     /// Time for a rule change to reach every worker.
     RuleChange,
+    /// A worker's threads, files and memory, and the time to apply a change, at many rules.
+    Scale,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -79,6 +81,15 @@ pub struct Args {
     /// Source `max_inflight` for the Tributary Kafka -> MQTT flow (the product default when absent).
     #[arg(long, env = "TRIBUTARY_BENCH_SOURCE_MAX_INFLIGHT")]
     pub source_max_inflight: Option<u32>,
+    /// Numbers of rules (each on its own topic filter, all through one action) the scale scenario
+    /// measures at, in order.
+    #[arg(
+        long,
+        env = "TRIBUTARY_BENCH_SCALE_RULES",
+        value_delimiter = ',',
+        default_value = "1,100,1000"
+    )]
+    pub scale_rules: Vec<usize>,
     /// Producer action `max_linger_time` for the Tributary MQTT -> Kafka flows.
     #[arg(long, env = "TRIBUTARY_BENCH_MAX_LINGER_TIME", default_value = "5ms")]
     pub max_linger_time: String,

@@ -14,7 +14,7 @@ use crate::pipeline::{Endpoints, Timing};
 use crate::report::{self, Results};
 use crate::scenarios::{
     Outcome, Settings, broker_alone, kafka_alone, kafka_to_mqtt, mqtt_to_kafka, python_bridge,
-    rule_change,
+    rule_change, scale,
 };
 use crate::workers;
 
@@ -36,6 +36,7 @@ pub async fn run(args: Args) -> Result<()> {
         Scenario::MqttToKafka,
         Scenario::KafkaToMqtt,
         Scenario::RuleChange,
+        Scenario::Scale,
     ]
     .iter()
     .any(|s| args.runs(*s));
@@ -146,6 +147,10 @@ async fn run_scenarios(args: &Args, settings: &Settings, results: &mut Results) 
     if args.runs(Scenario::RuleChange) {
         tracing::info!("Tributary rule change");
         results.rule_change = Some(rule_change::run(settings).await);
+    }
+    if args.runs(Scenario::Scale) {
+        tracing::info!(rules = ?args.scale_rules, "Tributary at many rules");
+        results.scale = Some(scale::run(settings, &args.scale_rules).await);
     }
 }
 

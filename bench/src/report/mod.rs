@@ -12,6 +12,7 @@ use crate::machine::Machine;
 use crate::pipeline::Measurement;
 use crate::scenarios::python_bridge::BridgeRun;
 use crate::scenarios::rule_change::RuleChange;
+use crate::scenarios::scale::Scale;
 use crate::scenarios::{Outcome, PipelineRun};
 use crate::workers::WorkerPids;
 
@@ -40,6 +41,7 @@ pub struct Results {
     pub tributary_m2k_q1: Option<PipelineRun>,
     pub tributary_k2m: Option<PipelineRun>,
     pub rule_change: Option<Outcome<RuleChange>>,
+    pub scale: Option<Outcome<Scale>>,
 }
 
 /// One row of the throughput and latency tables.
@@ -152,6 +154,7 @@ impl Results {
         self.render_cost(&mut out);
         self.render_accounting(&mut out);
         self.render_rule_change(&mut out);
+        self.render_scale(&mut out);
         self.render_targets(&mut out);
         out
     }
@@ -330,6 +333,44 @@ impl Results {
                 let _ = writeln!(out, "n/a: {}\n", one_line(why));
             }
         }
+    }
+
+    fn render_scale(&self, out: &mut String) {
+        let Some(scale) = &self.scale else {
+            return;
+        };
+        out.push_str("### Many rules on one connector (each on its own topic filter, one `kafka_producer` action)\n\n");
+        let scale = match scale {
+            Ok(scale) => scale,
+            Err(why) => {
+                let _ = writeln!(out, "n/a: {}\n", one_line(why));
+                return;
+            }
+        };
+        out.push_str("| rules | worker threads | open files | RSS | one rule changed, applied by every worker |\n|---:|---:|---:|---:|---:|\n");
+        let row = |out: &mut String,
+                   label: &str,
+                   f: &crate::scenarios::scale::Footprint,
+                   apply: String| {
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {} | {:.0} MiB | {apply} |",
+                f.threads, f.open_files, f.rss_mib
+            );
+        };
+        row(out, "none yet", &scale.before, "—".to_owned());
+        for point in &scale.points {
+            let apply = outcome(&point.one_rule_change, |d| duration_ms(*d));
+            row(out, &point.rules.to_string(), &point.footprint, apply);
+        }
+        let removal = outcome(&scale.removal, |d| duration_ms(*d));
+        row(
+            out,
+            "all removed",
+            &scale.after_removal,
+            format!("removal applied in {removal}"),
+        );
+        out.push_str("\nThe busiest worker's figures, read from /proc 5 s after the workers applied each step.\n\n");
     }
 
     fn render_targets(&self, out: &mut String) {

@@ -187,5 +187,56 @@ pub fn evaluate(results: &Results) -> Vec<TargetRow> {
             judged,
         ));
     }
+    rows.extend(scale_targets(results));
     rows
+}
+
+/// At the largest number of rules measured (1,000 by default), on one connector.
+fn scale_targets(results: &Results) -> Vec<TargetRow> {
+    let Some(scale) = &results.scale else {
+        return Vec::new();
+    };
+    let largest = scale.as_ref().map_err(Clone::clone).and_then(|s| {
+        s.points
+            .last()
+            .cloned()
+            .ok_or_else(|| "no size measured".to_owned())
+    });
+    let rules = largest.as_ref().map_or(0, |p| p.rules);
+    let judge = |f: &dyn Fn(&crate::scenarios::scale::ScalePoint) -> (String, bool)| {
+        largest.as_ref().map(f).map_err(Clone::clone)
+    };
+    vec![
+        row(
+            format!("Worker threads at {rules} rules"),
+            "< 50",
+            judge(&|p| (p.footprint.threads.to_string(), p.footprint.threads < 50)),
+        ),
+        row(
+            format!("Worker open files at {rules} rules"),
+            "< 100",
+            judge(&|p| {
+                (
+                    p.footprint.open_files.to_string(),
+                    p.footprint.open_files < 100,
+                )
+            }),
+        ),
+        row(
+            format!("Worker RSS at {rules} rules"),
+            "< 150 MB",
+            judge(&|p| {
+                let mb = p.footprint.rss_mib * 1.048_576;
+                (format!("{mb:.0} MB"), mb < 150.0)
+            }),
+        ),
+        row(
+            format!("One rule changed at {rules} rules, applied by every worker"),
+            "< 1 s",
+            largest.as_ref().map_err(Clone::clone).and_then(|p| {
+                let d = p.one_rule_change.as_ref().map_err(Clone::clone)?;
+                Ok((format!("{} ms", d.as_millis()), d.as_secs_f64() < 1.0))
+            }),
+        ),
+    ]
 }

@@ -8,6 +8,7 @@ pub mod latency;
 pub mod mqtt_to_kafka;
 pub mod python_bridge;
 pub mod rule_change;
+pub mod scale;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,0 +1,220 @@
+//! Many rules on one connector: what a worker holds (threads, open files, memory) and how long a
+//! change to one rule takes to reach every worker, at a growing number of rules that each read
+//! their own topic filter (`SELECT * FROM "bench/scale/<i>/#"`) and all write through ONE
+//! `kafka_producer` action. The cost must follow the traffic, not the number of idle flows. Last,
+//! every rule is removed and the workers are read again: what flows leave behind.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::api::ApiClient;
+use crate::flows::NAME_PREFIX;
+use crate::{kafka_load, workers};
+
+use super::{Outcome, Settings};
+
+/// How long the workers get to apply a change before it counts as not applied.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Threads and memory settle a moment after flows stop.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// What the busiest worker holds (the most threads, files and memory of any worker).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Footprint {
+    pub threads: u64,
+    pub open_files: u64,
+    pub rss_mib: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalePoint {
+    pub rules: usize,
+    pub footprint: Footprint,
+    /// A change to one rule, from the PUT until every worker applied it.
+    pub one_rule_change: Outcome<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scale {
+    pub before: Footprint,
+    pub points: Vec<ScalePoint>,
+    /// After every rule was removed (and `SETTLE` passed).
+    pub after_removal: Footprint,
+    /// From the first DELETE until every worker applied the last one.
+    pub removal: Outcome<Duration>,
+}
+
+pub async fn run(settings: &Settings, sizes: &[usize]) -> Outcome<Scale> {
+    let api = settings.api()?;
+    let name = format!("{NAME_PREFIX}scale_{}", settings.endpoints.run_id);
+    let topic = format!("bench-{}", settings.unique("scale"));
+    kafka_load::create_topic(&settings.endpoints.kafka_bootstrap, &topic, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bootstrap = &settings.endpoints.kafka_bootstrap;
+    api.post(
+        "/connectors",
+        &json!({"type": "kafka_producer", "name": name, "bootstrap_hosts": bootstrap}),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    api.post(
+        "/actions",
+        &json!({"type": "kafka_producer", "name": name, "connector": name,
+                "parameters": {"topic": topic}}),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let action = format!("kafka_producer:{name}");
+    wait_applied(api, None).await?;
+    let before = footprint(&settings.worker_pids);
+
+    let mut rules = Vec::new();
+    let mut points = Vec::new();
+    for &size in sizes {
+        while rules.len() < size {
+            let id = format!("{name}_{}", rules.len());
+            let sql = format!("SELECT * FROM \"bench/scale/{}/#\"", rules.len());
+            api.post(
+                "/rules",
+                &json!({"id": id, "name": id, "sql": sql, "actions": [action], "enable": true}),
+            )
+            .await
+            .map_err(|e| format!("creating rule {} of {size}: {e}", rules.len()))?;
+            rules.push(id);
+        }
+        wait_applied(api, None).await?;
+        tokio::time::sleep(SETTLE).await;
+        let footprint = footprint(&settings.worker_pids);
+        let one_rule_change = change_one_rule(api, &rules[0], rules.len()).await;
+        tracing::info!(rules = size, ?footprint, ?one_rule_change, "scale point");
+        points.push(ScalePoint {
+            rules: size,
+            footprint,
+            one_rule_change,
+        });
+    }
+
+    let removing = Instant::now();
+    let mut removal = Ok(());
+    for id in &rules {
+        if let Err(e) = api.delete(&format!("/rules/{id}")).await {
+            removal = Err(format!("deleting {id}: {e}"));
+            break;
+        }
+    }
+    let removal = match removal {
+        Ok(()) => wait_applied(api, None).await.map(|()| removing.elapsed()),
+        Err(e) => Err(e),
+    };
+    tokio::time::sleep(SETTLE).await;
+    let after_removal = footprint(&settings.worker_pids);
+    let _ = api.delete(&format!("/actions/{action}")).await;
+    let _ = api
+        .delete(&format!("/connectors/kafka_producer:{name}"))
+        .await;
+    Ok(Scale {
+        before,
+        points,
+        after_removal,
+        removal,
+    })
+}
+
+/// PUTs a new SQL into one rule and times it until every worker applied the new revision.
+async fn change_one_rule(api: &ApiClient, id: &str, n: usize) -> Outcome<Duration> {
+    let before = revisions(api).await?.into_iter().max();
+    let started = Instant::now();
+    let mut rule = api
+        .get(&format!("/rules/{id}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let changed = format!("SELECT *, {n} as bench_rules FROM \"bench/scale/0/#\"");
+    if let Some(map) = rule.as_object_mut() {
+        map.insert("sql".to_owned(), json!(changed));
+        for read_only in [
+            "created_at",
+            "updated_at",
+            "from",
+            "metrics",
+            "node_metrics",
+            "last_modified_at",
+        ] {
+            map.remove(read_only);
+        }
+    }
+    api.put(&format!("/rules/{id}"), &rule)
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_applied(api, before).await?;
+    Ok(started.elapsed())
+}
+
+/// Waits until every worker applied the same revision, newer than `after` when given.
+async fn wait_applied(api: &ApiClient, after: Option<i64>) -> Outcome<()> {
+    let deadline = Instant::now() + APPLY_TIMEOUT;
+    let mut last = Vec::new();
+    while Instant::now() < deadline {
+        last = revisions(api).await?;
+        let settled = !last.is_empty()
+            && last.windows(2).all(|w| w[0] == w[1])
+            && after.is_none_or(|r0| last[0] > r0);
+        if settled {
+            // The control plane may still be publishing a newer revision: settled twice in a row.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if revisions(api).await? == last {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err(format!(
+        "the workers did not apply the configuration within {APPLY_TIMEOUT:?} (revisions {last:?})"
+    ))
+}
+
+async fn revisions(api: &ApiClient) -> Outcome<Vec<i64>> {
+    let listed = workers::list(api).await.map_err(|e| e.to_string())?;
+    Ok(listed
+        .iter()
+        .map(|w| w.applied_revision.unwrap_or(-1))
+        .collect())
+}
+
+/// The largest figures among `pids`, from /proc.
+fn footprint(pids: &[u32]) -> Footprint {
+    pids.iter()
+        .filter_map(|pid| read_footprint(*pid))
+        .fold(Footprint::default(), |acc, f| Footprint {
+            threads: acc.threads.max(f.threads),
+            open_files: acc.open_files.max(f.open_files),
+            rss_mib: acc.rss_mib.max(f.rss_mib),
+        })
+}
+
+fn read_footprint(pid: u32) -> Option<Footprint> {
+    let root = format!("/proc/{pid}");
+    let status = std::fs::read_to_string(format!("{root}/status")).ok()?;
+    let field = |name: &str| crate::proc_stats::parse_status_kib(&status, name);
+    Some(Footprint {
+        threads: field("Threads")?,
+        open_files: std::fs::read_dir(format!("{root}/fd")).ok()?.count() as u64,
+        rss_mib: field("VmRSS")? as f64 / 1024.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_processes_own_footprint_is_read() {
+        let own = read_footprint(std::process::id()).unwrap_or_default();
+        assert!(
+            own.threads >= 1 && own.open_files >= 3 && own.rss_mib > 1.0,
+            "{own:?}"
+        );
+        assert_eq!(footprint(&[u32::MAX]), Footprint::default());
+    }
+}
