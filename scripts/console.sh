@@ -10,6 +10,8 @@
 #
 # Needs Node.js 20.19 or newer. npm's cache stays in ~/.npm; no browser is downloaded.
 # TRIBUTARY_CONSOLE_TIMEOUT bounds the browser tests (seconds, default 420).
+# TRIBUTARY_CONSOLE_PREBUILT=1 skips building target/debug/tributary-{control,worker} (test.sh
+# built them already).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=lib/packages.sh
@@ -67,9 +69,11 @@ run_tests() {
   check unit npx playwright test --project unit
   # The browser tests: chromium, the binaries, and the test stack's PostgreSQL, Mosquitto, Kafka.
   [ -x /usr/bin/chromium ] || apt_install chromium
-  require_cargo
-  say "console: building tributary-control and tributary-worker"
-  (cd "$ROOT" && cargo build -p tributary-control-plane -p tributary-data-plane --bins)
+  if [ -z "${TRIBUTARY_CONSOLE_PREBUILT:-}" ]; then
+    require_cargo
+    say "console: building tributary-control and tributary-worker"
+    (cd "$ROOT" && cargo build -p tributary-control-plane -p tributary-data-plane --bins)
+  fi
   # Idempotent: quick when the stack is up (scripts/test.sh started it already).
   "$ROOT/scripts/test-stack.sh" start
   # shellcheck source=/dev/null

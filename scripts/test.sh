@@ -5,6 +5,8 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   cargo build --workspace --bins --tests
 #   cargo test --workspace --no-fail-fast   (with .test-stack/env sourced; end-to-end tests included)
+#   scripts/console.sh test                 (the web console: typecheck, lint, format, unit and
+#                                            browser tests against the real control plane)
 # and prints a summary. A failing step does not hide the others' results; the exit status is
 # non-zero when any failed.
 #
@@ -88,6 +90,12 @@ elif ! $built; then
 else
   step test run_tests
 fi
+if ! $built; then
+  skip console "the build failed"
+else
+  # The build step made the binaries the browser tests start.
+  step console env TRIBUTARY_CONSOLE_PREBUILT=1 scripts/console.sh test
+fi
 
 echo
 echo "==> summary"
@@ -96,7 +104,7 @@ for i in "${!STEPS[@]}"; do
   printf '  %-7s %-40s %5ss\n' "${STEPS[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
   [ "${RESULTS[$i]}" = ok ] || failed=1
 done
-if [ -f "$LOGS/cargo-test.log" ] && [ "${STEPS[-1]}" = test ]; then
+if [ -f "$LOGS/cargo-test.log" ] && printf '%s\n' "${STEPS[@]}" | grep -qx test; then
   # The sum over every test binary, in the one-line form CI reads.
   grep -E '^test .* FAILED$' "$LOGS/cargo-test.log" | sed 's/^test /  failed: /; s/ \.\.\. FAILED$//' || true
   awk '/^test result:/ { p += $4; f += $6; s += $8 }
