@@ -40,13 +40,19 @@ export function forget(kind: MetricsKind, id: string): void {
   history.delete(`${kind}/${id}`);
 }
 
-/** Per-second rate of a counter between consecutive samples (0 after a reset). */
+/**
+ * Per-second rate of a counter, each point over at least the last 5 s (workers report every few
+ * seconds, so consecutive samples alone would jitter); 0 after a reset.
+ */
 export function rateSeries(samples: Sample[], counter: string): { t: number; v: number }[] {
   const out: { t: number; v: number }[] = [];
   for (let i = 1; i < samples.length; i++) {
-    const a = samples[i - 1];
     const b = samples[i];
-    if (!a || !b) continue;
+    if (!b) continue;
+    let j = i - 1;
+    while (j > 0 && b.t - (samples[j]?.t ?? 0) < 5000) j--;
+    const a = samples[j];
+    if (!a) continue;
     const dt = (b.t - a.t) / 1000;
     const dv = (b.metrics[counter] ?? 0) - (a.metrics[counter] ?? 0);
     out.push({ t: b.t, v: dt > 0 && dv > 0 ? dv / dt : 0 });

@@ -1,5 +1,6 @@
 // A small SVG line chart of rates over time; no charting library.
 
+import { useEffect, useRef, useState } from "preact/hooks";
 import { fmtRate } from "./ui";
 
 export interface Series {
@@ -19,7 +20,16 @@ export function Chart({
   windowMs?: number;
   now?: number;
 }) {
-  const width = 600;
+  // Drawn at the element's own width, so text is never stretched.
+  const box = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(800);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setWidth(Math.max(200, el.clientWidth)));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   const padL = 48;
   const padB = 18;
   const padT = 8;
@@ -29,8 +39,8 @@ export function Chart({
   const y = (v: number) => padT + (1 - v / niceMax) * (height - padT - padB);
   const ticks = [0, niceMax / 2, niceMax];
   return (
-    <div class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img">
+    <div class="chart" ref={box}>
+      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img">
         {ticks.map((v) => (
           <g key={v}>
             <line x1={padL} x2={width} y1={y(v)} y2={y(v)} class="grid" />

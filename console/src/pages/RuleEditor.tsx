@@ -533,9 +533,7 @@ export function RuleEditor({ id }: { id: string | null }) {
                   </div>
                 </div>
                 <div class="field">
-                  <label for="rule-mqtt">
-                    MQTT connector <span class="default">default default</span>
-                  </label>
+                  <label for="rule-mqtt">MQTT connector</label>
                   <div class="control">
                     <select
                       id="rule-mqtt"

@@ -131,6 +131,13 @@ test("the rule editor marks the parse error, shows rule_test's row or why it did
   await page.getByLabel("Sample payload").fill('{"temp": 40}');
   await page.getByLabel("Sample topic").fill("other/1");
   await expect(page.getByTestId("test-nomatch")).toContainText("other/1 matches no filter");
+
+  // A rule reading a Kafka source is tested with a Kafka record.
+  await sql.fill('SELECT value.cmd AS cmd, key FROM "$bridges/kafka_consumer:commands"');
+  await expect(page.getByText("Kafka record · runs as you type")).toBeVisible();
+  await page.getByLabel("Sample value").fill('{"cmd": "reboot"}');
+  await expect(page.getByTestId("test-output")).toContainText('"cmd": "reboot"');
+  await expect(page.getByTestId("test-output")).toContainText('"key": "device-1"');
 });
 
 test("a rule made in the editor feeds a Kafka action, shows in the topology, dry-runs and counts", async ({
