@@ -103,6 +103,10 @@ async fn register(
     }
 }
 
+/// The shortest time between a heartbeat and one sent early to report a newly applied
+/// assignment.
+const EARLY_BEAT_SPACING: Duration = Duration::from_millis(100);
+
 async fn session(
     client: &mut WorkerClient,
     registration: &RegisterResponse,
@@ -121,10 +125,12 @@ async fn session(
     };
     let mut stream: Option<Streaming<Assignment>> = None;
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    let mut last_beat = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return SessionEnd::Shutdown,
             _ = heartbeat.tick() => {
+                last_beat = tokio::time::Instant::now();
                 supervisor.housekeeping();
                 let request = sources.request(&worker_id, epoch);
                 match client.heartbeat(request).await {
@@ -146,6 +152,10 @@ async fn session(
                 Ok(assignment) => {
                     backoff.reset();
                     supervisor.apply(assignment).await;
+                    // Report the applied revision now rather than at the next regular beat (up
+                    // to a whole interval later): the API shows when a change reached every
+                    // worker. A burst of changes still beats at most every EARLY_BEAT_SPACING.
+                    heartbeat.reset_at(last_beat + EARLY_BEAT_SPACING);
                 }
                 Err(status) if must_reregister(&status) => {
                     tracing::warn!(message = status.message(), "assignment stream refused; registering again");
