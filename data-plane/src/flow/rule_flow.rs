@@ -39,6 +39,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// acknowledged already (`async` mode) to be counted.
 const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long each Kafka action of a stopping flow gets to deliver what it buffered and handed on.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Futures that finish a message: acknowledge it (`sync`) or only count its outcomes (`async`).
 type Finishing = FuturesUnordered<BoxFuture<'static, ()>>;
 
@@ -108,9 +111,9 @@ pub async fn run(
     if detach.load(Ordering::Relaxed) {
         let _ = connection.detach_rule(&spec.rule_id).await;
     }
-    flush(&runner.actions).await;
-    // The flush delivered or dropped every buffered record, so their outcomes are known.
-    count_remaining(counting).await;
+    // The outcomes' futures are what settles a record (and counts it), so they are driven while
+    // the actions flush: an action waits for its own records only, the client being shared.
+    flush_and_count(&runner.actions, counting).await;
     actions_stop.cancel();
     drop(runner);
     drop(connection);
@@ -123,19 +126,28 @@ async fn fail_until_stopped(reporter: &FlowReporter, stop: &CancellationToken, r
     stop.cancelled().await;
 }
 
-/// Counts the outcomes of acknowledged (`async`) messages that were still open at stop.
-async fn count_remaining(mut counting: Finishing) {
-    let drain = async { while counting.next().await.is_some() {} };
-    if tokio::time::timeout(COUNT_TIMEOUT, drain).await.is_err() {
-        tracing::debug!("outcomes of acknowledged messages left uncounted at stop");
-    }
-}
-
-async fn flush(actions: &[Action]) {
-    for action in actions {
-        if let Action::Kafka(sink) = action {
-            sink.flush(Duration::from_secs(5)).await;
+/// Flushes the actions while counting the outcomes of acknowledged (`async`) messages that were
+/// still open at stop; those not known `COUNT_TIMEOUT` after the flush are left uncounted.
+async fn flush_and_count(actions: &[Action], mut counting: Finishing) {
+    let flushing = async {
+        for action in actions {
+            if let Action::Kafka(sink) = action {
+                sink.flush(FLUSH_TIMEOUT).await;
+            }
         }
+    };
+    let drain = async { while counting.next().await.is_some() {} };
+    tokio::pin!(drain, flushing);
+    let mut drained = false;
+    // Both run until the flush ends; the counting gets COUNT_TIMEOUT more after it.
+    loop {
+        tokio::select! {
+            () = &mut drain, if !drained => drained = true,
+            () = &mut flushing => break,
+        }
+    }
+    if !drained && tokio::time::timeout(COUNT_TIMEOUT, drain).await.is_err() {
+        tracing::debug!("outcomes of acknowledged messages left uncounted at stop");
     }
 }
 
