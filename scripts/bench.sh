@@ -3,7 +3,7 @@
 # a Python paho-mqtt + confluent-kafka bridge), prints the tables and writes them into
 # BENCHMARKS.md (between its results markers; the text around them is kept).
 #
-#   scripts/bench.sh                         everything (about 4 minutes once built)
+#   scripts/bench.sh                         everything (about 8 minutes once built)
 #   scripts/bench.sh --scenarios broker-alone,mqtt-to-kafka
 #   scripts/bench.sh --help                  every flag of tributary-bench
 #
@@ -55,4 +55,4 @@ export TRIBUTARY_BENCH_PYTHON=${TRIBUTARY_BENCH_PYTHON:-$VENV/bin/python}
 export TRIBUTARY_BENCH_KAFKA_VERSION=$KAFKA_VERSION
 export TRIBUTARY_BENCH_PID_DIR=${TRIBUTARY_BENCH_PID_DIR:-$DEV/run}
 # The harness bounds every run itself; this only stops a hang from holding the machine.
-timeout --signal=INT 600 "${CARGO_TARGET_DIR:-$ROOT/target}/release/tributary-bench" "$@"
+timeout --signal=INT 900 "${CARGO_TARGET_DIR:-$ROOT/target}/release/tributary-bench" "$@"
