@@ -177,23 +177,7 @@ impl MqttToKafka {
     }
 
     pub async fn set_sql(&self, api: &ApiClient, sql: &str) -> Result<()> {
-        let mut rule = api.get(&format!("/rules/{}", self.rule_id)).await?;
-        if let Some(map) = rule.as_object_mut() {
-            map.insert("sql".to_owned(), Value::String(sql.to_owned()));
-            // Read-only fields an update may refuse.
-            for read_only in [
-                "created_at",
-                "updated_at",
-                "from",
-                "metrics",
-                "node_metrics",
-            ] {
-                map.remove(read_only);
-            }
-        }
-        api.put(&format!("/rules/{}", self.rule_id), &rule)
-            .await
-            .map(|_| ())
+        set_rule_sql(api, &self.rule_id, sql).await
     }
 
     pub async fn action_metrics(&self, api: &ApiClient) -> Result<BTreeMap<String, f64>> {
@@ -206,6 +190,28 @@ impl MqttToKafka {
         api.delete(&format!("/connectors/{}", self.connector_id))
             .await
     }
+}
+
+/// Replaces a rule's SQL: reads the rule and PUTs it back without its read-only fields.
+pub async fn set_rule_sql(api: &ApiClient, rule_id: &str, sql: &str) -> Result<()> {
+    let mut rule = api.get(&format!("/rules/{rule_id}")).await?;
+    if let Some(map) = rule.as_object_mut() {
+        map.insert("sql".to_owned(), Value::String(sql.to_owned()));
+        // Read-only fields an update may refuse.
+        for read_only in [
+            "created_at",
+            "updated_at",
+            "last_modified_at",
+            "from",
+            "metrics",
+            "node_metrics",
+        ] {
+            map.remove(read_only);
+        }
+    }
+    api.put(&format!("/rules/{rule_id}"), &rule)
+        .await
+        .map(|_| ())
 }
 
 /// Kafka -> MQTT: a consumer connector and a source with one topic mapping.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::api::ApiClient;
-use crate::flows::NAME_PREFIX;
+use crate::flows::{NAME_PREFIX, set_rule_sql};
 use crate::{kafka_load, workers};
 
 use super::{Outcome, Settings};
@@ -126,25 +126,8 @@ pub async fn run(settings: &Settings, sizes: &[usize]) -> Outcome<Scale> {
 async fn change_one_rule(api: &ApiClient, id: &str, n: usize) -> Outcome<Duration> {
     let before = revisions(api).await?.into_iter().max();
     let started = Instant::now();
-    let mut rule = api
-        .get(&format!("/rules/{id}"))
-        .await
-        .map_err(|e| e.to_string())?;
     let changed = format!("SELECT *, {n} as bench_rules FROM \"bench/scale/0/#\"");
-    if let Some(map) = rule.as_object_mut() {
-        map.insert("sql".to_owned(), json!(changed));
-        for read_only in [
-            "created_at",
-            "updated_at",
-            "from",
-            "metrics",
-            "node_metrics",
-            "last_modified_at",
-        ] {
-            map.remove(read_only);
-        }
-    }
-    api.put(&format!("/rules/{id}"), &rule)
+    set_rule_sql(api, id, &changed)
         .await
         .map_err(|e| e.to_string())?;
     wait_applied(api, before).await?;
