@@ -116,6 +116,18 @@ async fn invalid_rules_name_the_field(pool: PgPool) {
             "actions[0].args.qos",
         ),
         (
+            json!({"sql": "SELECT * FROM \"t\"", "actions": [{"function": "republish", "args": {"topic": "a", "qos": 5}}]}),
+            "actions[0].args.qos",
+        ),
+        (
+            json!({"sql": "SELECT * FROM \"t\"", "actions": [{"function": "republish", "args": {"topic": "a", "qos": [1]}}]}),
+            "actions[0].args.qos",
+        ),
+        (
+            json!({"sql": "SELECT * FROM \"t\"", "actions": [{"function": "republish", "args": {"topic": "a", "retain": "yes"}}]}),
+            "actions[0].args.retain",
+        ),
+        (
             json!({"sql": "SELECT * FROM \"t\"", "mqtt_connector": "nope"}),
             "mqtt_connector",
         ),
@@ -230,4 +242,42 @@ async fn list_filters_and_paginates(pool: PgPool) {
         let (status, body) = call!(app, common::get(bad));
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn republish_takes_emqx_literal_qos_and_retain(pool: PgPool) {
+    let app = test_app!(pool);
+    let args = json!({"topic": "t/x", "qos": 1, "retain": true, "payload": "${payload}"});
+    let body = json!({
+        "id": "repub",
+        "sql": "SELECT * FROM \"t/#\"",
+        "actions": [{"function": "republish", "args": args}]
+    });
+    let (status, created) = call!(app, common::post("/api/v5/rules", &body));
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, read) = call!(app, common::get("/api/v5/rules/repub"));
+    assert_eq!(status, StatusCode::OK);
+    for field in ["topic", "qos", "retain", "payload"] {
+        assert_eq!(read["actions"][0]["args"][field], args[field], "{read}");
+    }
+    // Templates are still taken, and read back as strings.
+    let templated = json!({"topic": "t/x", "qos": "${qos}", "retain": "${flags.retain}"});
+    let body = json!({"actions": [{"function": "republish", "args": templated}]});
+    let (status, updated) = call!(app, common::put("/api/v5/rules/repub", &body));
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["actions"][0]["args"]["qos"], "${qos}");
+    assert_eq!(updated["actions"][0]["args"]["retain"], "${flags.retain}");
+
+    // A bad value names the field and says what is allowed.
+    let body = json!({"sql": "SELECT * FROM \"t\"", "actions": [{"function": "republish", "args": {"topic": "a", "qos": 3}}]});
+    let (status, response) = call!(app, common::post("/api/v5/rules", &body));
+    common::assert_bad_field(status, &response, "actions[0].args.qos");
+    let message = response["message"].as_str().unwrap();
+    assert!(message.contains("0, 1 or 2"), "{message}");
+    assert!(!message.contains("untagged"), "{message}");
+    let body = json!({"sql": "SELECT * FROM \"t\"", "actions": [{"function": "republish", "args": {"topic": "a", "qos": 1.5}}]});
+    let (status, response) = call!(app, common::post("/api/v5/rules", &body));
+    common::assert_bad_field(status, &response, "actions[0].args.qos");
+    let message = response["message"].as_str().unwrap();
+    assert!(message.contains("template"), "{message}");
 }

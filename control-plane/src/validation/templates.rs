@@ -50,10 +50,10 @@ pub fn kafka_consumer(params: &KafkaConsumerParameters) -> Vec<FieldError> {
 pub fn republish(args: &RepublishArgs) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (field, text) in [
-        ("topic", &args.topic),
-        ("qos", &args.qos),
-        ("retain", &args.retain),
-        ("payload", &args.payload),
+        ("topic", args.topic.as_str()),
+        ("qos", args.qos.as_str()),
+        ("retain", args.retain.as_str()),
+        ("payload", args.payload.as_str()),
     ] {
         check(field, text, &mut errors);
     }

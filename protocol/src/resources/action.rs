@@ -189,10 +189,14 @@ pub enum BufferMode {
 pub struct RepublishArgs {
     /// Template, e.g. `repub/${clientid}`.
     pub topic: String,
+    /// `0`, `1`, `2` or a template such as `${qos}`; an integer reads back as an integer.
     #[serde(default = "defaults::republish_qos")]
-    pub qos: String,
+    #[schema(value_type = serde_json::Value, example = 1)]
+    pub qos: LiteralOrTemplate,
+    /// `true`, `false` or a template such as `${flags.retain}`; a boolean reads back as a boolean.
     #[serde(default = "defaults::republish_retain")]
-    pub retain: String,
+    #[schema(value_type = serde_json::Value, example = true)]
+    pub retain: LiteralOrTemplate,
     #[serde(default = "defaults::republish_payload")]
     pub payload: String,
     /// MQTT 5 properties by name (e.g. `Content-Type`), each value a template.
@@ -201,6 +205,112 @@ pub struct RepublishArgs {
     /// A placeholder for a map of user properties, e.g. `${pub_props.'User-Property'}`.
     #[serde(default)]
     pub user_properties: Option<String>,
+}
+
+/// A value EMQX takes either as a JSON literal (`1`, `true`) or as a template string
+/// (`"${qos}"`). Its text is what templates compile; it is written back as it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiteralOrTemplate {
+    text: String,
+    /// Given as a JSON number or boolean rather than a string.
+    literal: bool,
+}
+
+impl LiteralOrTemplate {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::ops::Deref for LiteralOrTemplate {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for LiteralOrTemplate {
+    fn from(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            literal: false,
+        }
+    }
+}
+
+impl From<String> for LiteralOrTemplate {
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            literal: false,
+        }
+    }
+}
+
+impl PartialEq<str> for LiteralOrTemplate {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for LiteralOrTemplate {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl std::fmt::Display for LiteralOrTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for LiteralOrTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.literal {
+            if let Ok(n) = self.text.parse::<u64>() {
+                return serializer.serialize_u64(n);
+            }
+            if let Ok(b) = self.text.parse::<bool>() {
+                return serializer.serialize_bool(b);
+            }
+        }
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for LiteralOrTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = LiteralOrTemplate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer, true/false or a template string such as `${qos}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(v.into())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(LiteralOrTemplate {
+                    text: v.to_string(),
+                    literal: true,
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(LiteralOrTemplate {
+                    text: v.to_string(),
+                    literal: true,
+                })
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(LiteralOrTemplate {
+                    text: v.to_string(),
+                    literal: true,
+                })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 mod defaults {
@@ -221,11 +331,11 @@ mod defaults {
     pub fn sync_query_timeout() -> HumanDuration {
         HumanDuration::from_secs(5)
     }
-    pub fn republish_qos() -> String {
-        "${qos}".to_owned()
+    pub fn republish_qos() -> super::LiteralOrTemplate {
+        "${qos}".into()
     }
-    pub fn republish_retain() -> String {
-        "${flags.retain}".to_owned()
+    pub fn republish_retain() -> super::LiteralOrTemplate {
+        "${flags.retain}".into()
     }
     pub fn republish_payload() -> String {
         "${payload}".to_owned()

@@ -94,7 +94,7 @@ impl Validate for RepublishArgs {
             "qos",
             || {
                 format!(
-                    "`{}` is neither 0, 1, 2 nor a template such as `${{qos}}`",
+                    "`{}` is not allowed: write 0, 1 or 2, or a template such as `${{qos}}`",
                     self.qos
                 )
             },
@@ -104,7 +104,7 @@ impl Validate for RepublishArgs {
             "retain",
             || {
                 format!(
-                    "`{}` is neither true, false nor a template such as `${{flags.retain}}`",
+                    "`{}` is not allowed: write true or false, or a template such as `${{flags.retain}}`",
                     self.retain
                 )
             },
