@@ -52,7 +52,7 @@ macro_rules! bridge_endpoints {
             impl_for = create,
             operation_id = $create_op,
             tag = $tag,
-            request_body(content = $view, description = "`type`, `name`, `connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
+            request_body(content = $view, description = "`type`, `name`, `connector`, `parameters`, optional `enable`, `description`, `resource_opts`, `tags`"),
             responses((status = 201, body = $view), (status = 400, description = "Invalid field, unknown connector, or `ALREADY_EXISTS`", body = $crate::error::ErrorBody))
         )]
         #[actix_web::post($collection_path)]
@@ -91,7 +91,7 @@ macro_rules! bridge_endpoints {
             operation_id = $update_op,
             tag = $tag,
             params(("id" = String, Path, description = $id_format)),
-            request_body(content = $view, description = "`connector`, `parameters`, optional `enable`, `description`, `resource_opts`"),
+            request_body(content = $view, description = "`connector`, `parameters`, optional `enable`, `description`, `resource_opts`, `tags`"),
             responses((status = 200, body = $view), (status = 400, body = $crate::error::ErrorBody), (status = 404, body = $crate::error::ErrorBody))
         )]
         #[actix_web::put($item_path)]

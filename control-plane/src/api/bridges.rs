@@ -74,6 +74,7 @@ pub struct BridgeView<P> {
     pub connector: String,
     pub parameters: P,
     pub resource_opts: BridgeResourceOptions,
+    pub tags: Vec<String>,
     /// Its connector's status as the live workers report it.
     pub status: StatusView,
     pub created_at: DateTime<Utc>,
@@ -95,6 +96,8 @@ macro_rules! bridge_view {
             pub connector: String,
             pub parameters: $parameters,
             pub resource_opts: $crate::api::bridges::BridgeResourceOptions,
+            /// Labels for people and tools, as in EMQX; stored and shown, not acted on.
+            pub tags: Vec<String>,
             /// `status`, `status_reason` and `node_status[]`: its connector's, as the live
             /// workers report it.
             #[serde(flatten)]
@@ -113,6 +116,7 @@ macro_rules! bridge_view {
                     connector: v.connector,
                     parameters: v.parameters,
                     resource_opts: v.resource_opts,
+                    tags: v.tags,
                     status: v.status,
                     created_at: v.created_at,
                     updated_at: v.updated_at,
@@ -131,6 +135,7 @@ impl<P: DeserializeOwned> BridgeView<P> {
                 row.kind, row.kind, row.name
             ))
         };
+        let (resource_opts, tags) = split_stored_tags(&row.resource_opts.0);
         Ok(Self {
             kind: row.kind.clone(),
             name: row.name.clone(),
@@ -139,13 +144,36 @@ impl<P: DeserializeOwned> BridgeView<P> {
             connector: row.connector.clone(),
             parameters: serde_json::from_value(row.parameters.0.clone())
                 .map_err(|e| stored("parameters", e))?,
-            resource_opts: serde_json::from_value(row.resource_opts.0.clone())
+            resource_opts: serde_json::from_value(Value::Object(resource_opts))
                 .map_err(|e| stored("resource_opts", e))?,
+            tags: serde_json::from_value(tags).map_err(|e| stored("tags", e))?,
             status: aggregate_status(&format!("{}:{}", row.kind, row.connector), workers),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
     }
+}
+
+/// The `tags` of an action or source are kept in its `resource_opts` column, under this key (the
+/// tables have no column of their own for them; workers never read that column).
+const STORED_TAGS: &str = "tags";
+
+/// A stored `resource_opts` column: the options, and the tags kept beside them.
+fn split_stored_tags(stored: &Value) -> (serde_json::Map<String, Value>, Value) {
+    let mut opts = stored.as_object().cloned().unwrap_or_default();
+    let tags = opts
+        .remove(STORED_TAGS)
+        .unwrap_or_else(|| Value::Array(vec![]));
+    (opts, tags)
+}
+
+/// The `resource_opts` column to store: the options with the tags beside them.
+fn stored_resource_opts(opts: &BridgeResourceOptions, tags: &[String]) -> ApiResult<Value> {
+    let mut value = to_json(opts)?;
+    if let Value::Object(map) = &mut value {
+        map.insert(STORED_TAGS.to_owned(), to_json(&tags)?);
+    }
+    Ok(value)
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,6 +183,8 @@ struct BridgeFields<P> {
     parameters: P,
     #[serde(default)]
     resource_opts: BridgeResourceOptions,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 /// A validated body (everything that can be checked without the database).
@@ -166,6 +196,7 @@ pub struct BridgeInput<P> {
     pub connector: String,
     pub parameters: P,
     pub resource_opts: BridgeResourceOptions,
+    pub tags: Vec<String>,
 }
 
 /// Parses a body. `path_name` is the name from the path on updates (`type`/`name` then optional).
@@ -218,6 +249,7 @@ pub fn parse<K: BridgeKind>(
         connector: fields.connector,
         parameters: fields.parameters,
         resource_opts: fields.resource_opts,
+        tags: fields.tags,
     })
 }
 
@@ -275,7 +307,8 @@ pub async fn create<K: BridgeKind>(
     let mut tx = state.pool.begin().await?;
     references::connector(&mut tx, "connector", K::CONNECTOR_TYPE, &input.connector).await?;
     K::check_references(&mut tx, &input.parameters).await?;
-    let (parameters, resource_opts) = (to_json(&input.parameters)?, to_json(&input.resource_opts)?);
+    let parameters = to_json(&input.parameters)?;
+    let resource_opts = stored_resource_opts(&input.resource_opts, &input.tags)?;
     let new = NewBridge {
         kind: K::TYPE,
         name: &input.name,
@@ -309,7 +342,8 @@ pub async fn update<K: BridgeKind>(
         .ok_or_else(|| not_found::<K>(&name))?;
     references::connector(&mut tx, "connector", K::CONNECTOR_TYPE, &input.connector).await?;
     K::check_references(&mut tx, &input.parameters).await?;
-    let (parameters, resource_opts) = (to_json(&input.parameters)?, to_json(&input.resource_opts)?);
+    let parameters = to_json(&input.parameters)?;
+    let resource_opts = stored_resource_opts(&input.resource_opts, &input.tags)?;
     let new = NewBridge {
         kind: K::TYPE,
         name: &name,

@@ -44,6 +44,9 @@ pub struct KafkaConnectorConfig {
     pub socket_opts: SocketOptions,
     #[serde(default)]
     pub resource_opts: ConnectorResourceOptions,
+    /// Labels for people and tools, as in EMQX; stored and shown, not acted on.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// `"none"` or a SASL mechanism with credentials.
@@ -178,6 +181,9 @@ pub struct MqttConnectorConfig {
     pub max_inflight: u16,
     #[serde(default)]
     pub resource_opts: ConnectorResourceOptions,
+    /// Labels for people and tools, as in EMQX; stored and shown, not acted on.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]

@@ -171,6 +171,7 @@ impl fmt::Debug for MqttConnectorConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_inflight", &self.max_inflight)
             .field("resource_opts", &self.resource_opts)
+            .field("tags", &self.tags)
             .finish()
     }
 }

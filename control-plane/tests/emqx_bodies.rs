@@ -1,0 +1,82 @@
+//! Bodies EMQX v5 accepts (issue 14): each is posted as EMQX writes it, and must be taken and
+//! read back as written.
+
+mod common;
+
+use actix_web::http::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// Merges `extra` into the object `base`.
+fn with(mut base: Value, extra: Value) -> Value {
+    let (Value::Object(base_map), Value::Object(extra)) = (&mut base, extra) else {
+        panic!("objects expected");
+    };
+    base_map.extend(extra);
+    base
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn tags_are_taken_on_connectors_actions_and_sources(pool: PgPool) {
+    let app = test_app!(pool);
+    let tags = json!(["prod", "site-a"]);
+    let cases = [
+        (
+            "/api/v5/connectors",
+            with(common::kafka_producer_connector("k"), json!({"tags": tags})),
+            "/api/v5/connectors/kafka_producer:k",
+        ),
+        (
+            "/api/v5/connectors",
+            with(
+                common::kafka_consumer_connector("kc"),
+                json!({"tags": tags}),
+            ),
+            "/api/v5/connectors/kafka_consumer:kc",
+        ),
+        (
+            "/api/v5/connectors",
+            with(common::mqtt_connector("m"), json!({"tags": tags})),
+            "/api/v5/connectors/mqtt:m",
+        ),
+        (
+            "/api/v5/actions",
+            with(common::producer_action("a1", "k"), json!({"tags": tags})),
+            "/api/v5/actions/kafka_producer:a1",
+        ),
+        (
+            "/api/v5/sources",
+            with(common::consumer_source("s1", "kc"), json!({"tags": tags})),
+            "/api/v5/sources/kafka_consumer:s1",
+        ),
+    ];
+    for (collection, body, path) in cases {
+        let (status, created) = call!(app, common::post(collection, &body));
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["tags"], tags, "{created}");
+        let (status, read) = call!(app, common::get(path));
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(read["tags"], tags, "{read}");
+        // What a read returns is a valid write, tags included.
+        let (status, rewritten) = call!(app, common::put(path, &read));
+        assert_eq!(status, StatusCode::OK, "{rewritten}");
+        assert_eq!(rewritten["tags"], tags, "{rewritten}");
+    }
+    // Absent tags read back as an empty list.
+    let (status, created) = call!(
+        app,
+        common::post("/api/v5/actions", &common::producer_action("a2", "k"))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["tags"], json!([]));
+    // A tag that is not a string is named.
+    let body = with(
+        common::producer_action("a3", "k"),
+        json!({"tags": ["ok", 7]}),
+    );
+    let (status, response) = call!(app, common::post("/api/v5/actions", &body));
+    common::assert_bad_field(status, &response, "tags[1]");
+    let body = with(common::mqtt_connector("m2"), json!({"tags": "prod"}));
+    let (status, response) = call!(app, common::post("/api/v5/connectors", &body));
+    common::assert_bad_field(status, &response, "tags");
+}
