@@ -80,3 +80,97 @@ async fn tags_are_taken_on_connectors_actions_and_sources(pool: PgPool) {
     let (status, response) = call!(app, common::post("/api/v5/connectors", &body));
     common::assert_bad_field(status, &response, "tags");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn resource_opts_take_emqx_health_and_start_options(pool: PgPool) {
+    let app = test_app!(pool);
+    let connector_opts = json!({
+        "health_check_interval": "30s",
+        "health_check_timeout": "5s",
+        "start_after_created": false,
+        "start_timeout": "10s"
+    });
+    let bridge_opts = json!({
+        "health_check_interval": "30s",
+        "health_check_timeout": "infinity",
+        "health_check_interval_jitter": "500ms",
+        "resume_interval": "20s"
+    });
+    let cases = [
+        (
+            "/api/v5/connectors",
+            with(
+                common::kafka_producer_connector("k"),
+                json!({"resource_opts": connector_opts}),
+            ),
+            "/api/v5/connectors/kafka_producer:k",
+            &connector_opts,
+        ),
+        (
+            "/api/v5/connectors",
+            with(
+                common::kafka_consumer_connector("kc"),
+                json!({"resource_opts": connector_opts}),
+            ),
+            "/api/v5/connectors/kafka_consumer:kc",
+            &connector_opts,
+        ),
+        (
+            "/api/v5/connectors",
+            with(
+                common::mqtt_connector("m"),
+                json!({"resource_opts": connector_opts}),
+            ),
+            "/api/v5/connectors/mqtt:m",
+            &connector_opts,
+        ),
+        (
+            "/api/v5/actions",
+            with(
+                common::producer_action("a1", "k"),
+                json!({"resource_opts": bridge_opts}),
+            ),
+            "/api/v5/actions/kafka_producer:a1",
+            &bridge_opts,
+        ),
+        (
+            "/api/v5/sources",
+            with(
+                common::consumer_source("s1", "kc"),
+                json!({"resource_opts": bridge_opts}),
+            ),
+            "/api/v5/sources/kafka_consumer:s1",
+            &bridge_opts,
+        ),
+    ];
+    for (collection, body, path, opts) in cases {
+        let (status, created) = call!(app, common::post(collection, &body));
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (status, read) = call!(app, common::get(path));
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(&read["resource_opts"], opts, "{read}");
+    }
+    // EMQX's defaults are filled in.
+    let (status, created) = call!(
+        app,
+        common::post("/api/v5/connectors", &common::mqtt_connector("m2"))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["resource_opts"],
+        json!({"health_check_interval": "15s", "health_check_timeout": "1m", "start_after_created": true, "start_timeout": "5s"})
+    );
+    // A bad value names the field.
+    let body = with(
+        common::producer_action("a2", "k"),
+        json!({"resource_opts": {"health_check_timeout": "soon"}}),
+    );
+    let (status, response) = call!(app, common::post("/api/v5/actions", &body));
+    common::assert_bad_field(status, &response, "resource_opts.health_check_timeout");
+    let body = with(
+        common::mqtt_connector("m3"),
+        json!({"resource_opts": {"start_after_created": "yes"}}),
+    );
+    let (status, response) = call!(app, common::post("/api/v5/connectors", &body));
+    common::assert_bad_field(status, &response, "resource_opts.start_after_created");
+}

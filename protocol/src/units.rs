@@ -13,6 +13,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub enum UnitError {
     #[error("`{0}` is not a duration: expected a number followed by ms, s, m, h or d, e.g. `5s`")]
     Duration(String),
+    #[error(
+        "`{0}` is not a timeout: expected `infinity` or a number followed by ms, s, m, h or d, \
+         e.g. `60s`"
+    )]
+    Timeout(String),
     #[error("`{0}` is not a size: expected a number followed by B, KB, MB or GB, e.g. `896KB`")]
     Size(String),
 }
@@ -167,7 +172,37 @@ macro_rules! text_serde {
     };
 }
 
+/// A timeout as EMQX writes it: a duration such as `60s`, or `infinity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timeout {
+    Infinity,
+    After(HumanDuration),
+}
+
+impl FromStr for Timeout {
+    type Err = UnitError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "infinity" {
+            return Ok(Self::Infinity);
+        }
+        text.parse()
+            .map(Self::After)
+            .map_err(|_| UnitError::Timeout(text.to_owned()))
+    }
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Infinity => f.write_str("infinity"),
+            Self::After(duration) => duration.fmt(f),
+        }
+    }
+}
+
 text_serde!(HumanDuration, "a duration such as `5s` or `500ms`");
+text_serde!(Timeout, "a duration such as `60s`, or `infinity`");
 text_serde!(ByteSize, "a size such as `896KB` or `10MB`");
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
 use tributary_protocol::resources::{ConnectorType, FieldError, Validate};
-use tributary_protocol::units::HumanDuration;
+use tributary_protocol::units::{HumanDuration, Timeout};
 use utoipa::ToSchema;
 
 use super::envelope;
@@ -53,12 +53,25 @@ pub trait BridgeKind {
 pub struct BridgeResourceOptions {
     /// How often workers check the connection behind this action or source.
     pub health_check_interval: HumanDuration,
+    /// EMQX's limit on one health check (`60s` by default, or `infinity`). Accepted and stored;
+    /// Tributary does not apply it: the status shown is the connector's, as workers report it.
+    pub health_check_timeout: Timeout,
+    /// EMQX's random delay added to each health check interval (`0ms`). Accepted and stored;
+    /// Tributary does not apply it.
+    pub health_check_interval_jitter: HumanDuration,
+    /// How soon EMQX retries buffered requests after a failure; EMQX derives it from
+    /// `health_check_interval` when absent. Accepted and stored; Tributary does not apply it:
+    /// its producers retry on librdkafka's schedule.
+    pub resume_interval: Option<HumanDuration>,
 }
 
 impl Default for BridgeResourceOptions {
     fn default() -> Self {
         Self {
             health_check_interval: HumanDuration::from_secs(15),
+            health_check_timeout: Timeout::After(HumanDuration::from_secs(60)),
+            health_check_interval_jitter: HumanDuration::from_millis(0),
+            resume_interval: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::units::{ByteSize, HumanDuration};
+use crate::units::{ByteSize, HumanDuration, Timeout};
 
 /// The kinds of connector, as they appear in `type` and in ids (`kafka_producer:my_kafka`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -139,12 +139,25 @@ impl Default for SocketOptions {
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectorResourceOptions {
     pub health_check_interval: HumanDuration,
+    /// EMQX's limit on one health check (`60s` by default, or `infinity`). Accepted and stored;
+    /// Tributary does not apply it: workers report a connection's state as its client sees it.
+    pub health_check_timeout: Timeout,
+    /// EMQX starts a connector as it is created unless this is false. Accepted and stored;
+    /// Tributary does not act on it: an enabled connector is used by workers as soon as an
+    /// action, source or rule needs it.
+    pub start_after_created: bool,
+    /// How long EMQX waits for a connector to start before answering a create (`5s`). Accepted
+    /// and stored; Tributary does not act on it: creates answer without waiting for workers.
+    pub start_timeout: HumanDuration,
 }
 
 impl Default for ConnectorResourceOptions {
     fn default() -> Self {
         Self {
             health_check_interval: HumanDuration::from_secs(15),
+            health_check_timeout: Timeout::After(HumanDuration::from_secs(60)),
+            start_after_created: true,
+            start_timeout: HumanDuration::from_secs(5),
         }
     }
 }
