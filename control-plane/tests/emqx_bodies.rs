@@ -174,3 +174,53 @@ async fn resource_opts_take_emqx_health_and_start_options(pool: PgPool) {
     let (status, response) = call!(app, common::post("/api/v5/connectors", &body));
     common::assert_bad_field(status, &response, "resource_opts.start_after_created");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn kafka_ssl_takes_emqx_tls_options(pool: PgPool) {
+    let app = test_app!(pool);
+    let ssl = json!({
+        "enable": true,
+        "verify": "verify_none",
+        "ciphers": ["TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"],
+        "depth": 5,
+        "versions": ["tlsv1.3", "tlsv1.2"],
+        "log_level": "warning",
+        "reuse_sessions": false,
+        "secure_renegotiate": false,
+        "hibernate_after": "10s"
+    });
+    let body = with(common::kafka_producer_connector("k"), json!({"ssl": ssl}));
+    let (status, created) = call!(app, common::post("/api/v5/connectors", &body));
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, read) = call!(app, common::get("/api/v5/connectors/kafka_producer:k"));
+    assert_eq!(status, StatusCode::OK, "{read}");
+    for (field, value) in ssl.as_object().unwrap() {
+        assert_eq!(&read["ssl"][field], value, "ssl.{field}: {read}");
+    }
+    // EMQX also takes ciphers as one comma-separated string; it reads back as a list.
+    let body = with(
+        common::kafka_consumer_connector("kc"),
+        json!({"ssl": {"enable": true, "ciphers": "TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256"}}),
+    );
+    let (status, created) = call!(app, common::post("/api/v5/connectors", &body));
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["ssl"]["ciphers"],
+        json!(["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"])
+    );
+    // EMQX's defaults are filled in.
+    assert_eq!(created["ssl"]["depth"], 10);
+    assert_eq!(created["ssl"]["versions"], json!(["tlsv1.3", "tlsv1.2"]));
+    assert_eq!(created["ssl"]["hibernate_after"], "5s");
+    // Bad values name the field.
+    for (ssl, field) in [
+        (json!({"versions": ["tlsv1.4"]}), "ssl.versions[0]"),
+        (json!({"depth": -1}), "ssl.depth"),
+        (json!({"log_level": "loud"}), "ssl.log_level"),
+        (json!({"ciphers": 7}), "ssl.ciphers"),
+    ] {
+        let body = with(common::kafka_producer_connector("k2"), json!({"ssl": ssl}));
+        let (status, response) = call!(app, common::post("/api/v5/connectors", &body));
+        common::assert_bad_field(status, &response, field);
+    }
+}

@@ -92,7 +92,7 @@ pub enum SaslMechanism {
 }
 
 /// TLS towards Kafka or MQTT. Certificates are PEM text.
-#[derive(Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     pub enable: bool,
@@ -104,6 +104,112 @@ pub struct TlsConfig {
     /// PEM of the client key. Write-only: reads show `******`.
     pub keyfile: Option<String>,
     pub server_name_indication: Option<String>,
+    /// Cipher suites, as a list or (as EMQX also takes) one comma-separated string; stored and
+    /// shown as a list. Empty: the TLS library's defaults. Accepted and stored; Tributary does not
+    /// apply it yet: workers use their TLS library's default suites.
+    #[serde(deserialize_with = "ciphers::deserialize")]
+    #[schema(value_type = Vec<String>)]
+    pub ciphers: Vec<String>,
+    /// Longest certificate chain accepted (EMQX default 10). Accepted and stored; Tributary does
+    /// not apply it.
+    pub depth: u32,
+    /// TLS versions offered, e.g. `["tlsv1.3", "tlsv1.2"]` (EMQX's default). Accepted and stored;
+    /// Tributary does not apply it: workers offer TLS 1.2 and 1.3.
+    pub versions: Vec<TlsVersion>,
+    /// EMQX's TLS log level. Accepted and stored; Tributary does not apply it.
+    pub log_level: TlsLogLevel,
+    /// TLS session reuse (EMQX option). Accepted and stored; Tributary does not apply it.
+    pub reuse_sessions: bool,
+    /// Secure renegotiation (EMQX option). Accepted and stored; Tributary does not apply it.
+    pub secure_renegotiate: bool,
+    /// When EMQX hibernates an idle TLS process (`5s`). Accepted and stored; Tributary does not
+    /// apply it.
+    pub hibernate_after: HumanDuration,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            enable: false,
+            verify: TlsVerify::default(),
+            cacertfile: None,
+            certfile: None,
+            keyfile: None,
+            server_name_indication: None,
+            ciphers: Vec::new(),
+            depth: 10,
+            versions: vec![TlsVersion::Tlsv1_3, TlsVersion::Tlsv1_2],
+            log_level: TlsLogLevel::Notice,
+            reuse_sessions: true,
+            secure_renegotiate: true,
+            hibernate_after: HumanDuration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum TlsVersion {
+    #[serde(rename = "tlsv1.3")]
+    Tlsv1_3,
+    #[serde(rename = "tlsv1.2")]
+    Tlsv1_2,
+    #[serde(rename = "tlsv1.1")]
+    Tlsv1_1,
+    #[serde(rename = "tlsv1")]
+    Tlsv1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsLogLevel {
+    Emergency,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    #[default]
+    Notice,
+    Info,
+    Debug,
+    None,
+    All,
+}
+
+/// `ciphers` as a list of names or one comma-separated string.
+mod ciphers {
+    use serde::Deserializer;
+    use serde::de::{SeqAccess, Visitor};
+    use std::fmt;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        struct Ciphers;
+        impl<'de> Visitor<'de> for Ciphers {
+            type Value = Vec<String>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a list of cipher suite names or one comma-separated string of them, e.g. \
+                     `[\"TLS_AES_256_GCM_SHA384\"]`",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(v.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(cipher) = seq.next_element::<String>()? {
+                    out.push(cipher);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_any(Ciphers)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
