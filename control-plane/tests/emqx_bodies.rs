@@ -224,3 +224,81 @@ async fn kafka_ssl_takes_emqx_tls_options(pool: PgPool) {
         common::assert_bad_field(status, &response, field);
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn producer_actions_take_partitions_limit_and_the_kafka_alias(pool: PgPool) {
+    let app = test_app!(pool);
+    let (status, created) = call!(
+        app,
+        common::post("/api/v5/connectors", &common::kafka_producer_connector("k"))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for (name, limit) in [("a1", json!(3)), ("a2", json!("all_partitions"))] {
+        let body = json!({
+            "type": "kafka_producer",
+            "name": name,
+            "connector": "k",
+            "parameters": {"topic": "t", "partitions_limit": limit}
+        });
+        let (status, created) = call!(app, common::post("/api/v5/actions", &body));
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (status, read) = call!(
+            app,
+            common::get(&format!("/api/v5/actions/kafka_producer:{name}"))
+        );
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(read["parameters"]["partitions_limit"], limit, "{read}");
+    }
+    // The default is EMQX's.
+    let (status, created) = call!(
+        app,
+        common::post("/api/v5/actions", &common::producer_action("a3", "k"))
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["parameters"]["partitions_limit"], "all_partitions");
+    for limit in [json!(0), json!("some"), json!(-2)] {
+        let body = json!({"type": "kafka_producer", "name": "bad", "connector": "k",
+            "parameters": {"topic": "t", "partitions_limit": limit}});
+        let (status, response) = call!(app, common::post("/api/v5/actions", &body));
+        common::assert_bad_field(status, &response, "parameters.partitions_limit");
+    }
+
+    // EMQX 5.0 bodies call the parameters `kafka`; reads say `parameters`.
+    let kafka =
+        json!({"topic": "t-${clientid}", "required_acks": "leader_only", "partitions_limit": 2});
+    let body = json!({"type": "kafka_producer", "name": "v50", "connector": "k", "kafka": kafka});
+    let (status, created) = call!(app, common::post("/api/v5/actions", &body));
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, read) = call!(app, common::get("/api/v5/actions/kafka_producer:v50"));
+    assert_eq!(status, StatusCode::OK, "{read}");
+    for (field, value) in kafka.as_object().unwrap() {
+        assert_eq!(&read["parameters"][field], value, "{read}");
+    }
+    let (status, updated) = call!(
+        app,
+        common::put(
+            "/api/v5/actions/kafka_producer:v50",
+            &json!({"connector": "k", "kafka": {"topic": "u"}})
+        )
+    );
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["parameters"]["topic"], "u");
+    // Both names at once is ambiguous; a bad field under the alias is still named.
+    let body = json!({"type": "kafka_producer", "name": "both", "connector": "k",
+        "kafka": {"topic": "t"}, "parameters": {"topic": "t"}});
+    let (status, response) = call!(app, common::post("/api/v5/actions", &body));
+    common::assert_bad_field(status, &response, "kafka");
+    // Sources have no such alias.
+    let (status, _) = call!(
+        app,
+        common::post(
+            "/api/v5/connectors",
+            &common::kafka_consumer_connector("kc")
+        )
+    );
+    assert_eq!(status, StatusCode::CREATED);
+    let body =
+        json!({"type": "kafka_consumer", "name": "s", "connector": "kc", "kafka": {"topic": "t"}});
+    let (status, response) = call!(app, common::post("/api/v5/sources", &body));
+    common::assert_bad_field(status, &response, "kafka");
+}

@@ -34,6 +34,8 @@ impl BridgeKind for KafkaProducerAction {
     const TABLE: BridgeTable = BridgeTable::Actions;
     const TYPE: &'static str = "kafka_producer";
     const CONNECTOR_TYPE: ConnectorType = ConnectorType::KafkaProducer;
+    /// EMQX 5.0 bodies name a producer's parameters `kafka`.
+    const PARAMETERS_ALIAS: Option<&'static str> = Some("kafka");
     type Parameters = KafkaProducerParameters;
 
     fn template_errors(parameters: &KafkaProducerParameters) -> Vec<FieldError> {

@@ -28,6 +28,8 @@ pub trait BridgeKind {
     /// The only type today (`kafka_producer` / `kafka_consumer`).
     const TYPE: &'static str;
     const CONNECTOR_TYPE: ConnectorType;
+    /// Another name EMQX takes for `parameters` in request bodies; reads always say `parameters`.
+    const PARAMETERS_ALIAS: Option<&'static str> = None;
     type Parameters: DeserializeOwned + Serialize + Validate + Clone;
 
     /// Checks templates inside the parameters (paths relative to `parameters`).
@@ -238,6 +240,18 @@ pub fn parse<K: BridgeKind>(
         (None, None) => return Err(ApiError::invalid("name", "is required")),
     };
     names::check("name", &name).map_err(|e| ApiError::Invalid(vec![e]))?;
+    let mut fields = fields;
+    if let Some(alias) = K::PARAMETERS_ALIAS
+        && let Some(parameters) = fields.remove(alias)
+    {
+        if fields.contains_key("parameters") {
+            return Err(ApiError::invalid(
+                alias,
+                format!("`{alias}` is another name for `parameters`: give one of them, not both"),
+            ));
+        }
+        fields.insert("parameters".to_owned(), parameters);
+    }
     let fields: BridgeFields<K::Parameters> = envelope::decode(Value::Object(fields))?;
     names::check("connector", &fields.connector).map_err(|e| ApiError::Invalid(vec![e]))?;
     let mut errors = envelope::within(

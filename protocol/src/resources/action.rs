@@ -60,6 +60,12 @@ pub struct KafkaProducerParameters {
     pub max_inflight: u32,
     #[serde(default = "defaults::partition_count_refresh_interval")]
     pub partition_count_refresh_interval: HumanDuration,
+    /// How many of a topic's partitions EMQX produces to: `all_partitions` (the default) or a
+    /// positive number. Accepted and stored; Tributary does not apply it: its producers write to
+    /// every partition of the topic.
+    #[serde(default)]
+    #[schema(value_type = serde_json::Value, example = "all_partitions")]
+    pub partitions_limit: PartitionsLimit,
     /// `async`: the MQTT side is acknowledged once the record is buffered; `sync`: only after
     /// Kafka acknowledged it (at least once end to end).
     #[serde(default)]
@@ -79,6 +85,52 @@ impl KafkaProducerParameters {
     pub fn idempotent(&self) -> bool {
         self.enable_idempotence
             .unwrap_or(self.required_acks == RequiredAcks::AllIsr)
+    }
+}
+
+/// `"all_partitions"` or a positive number of partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartitionsLimit {
+    #[default]
+    AllPartitions,
+    Limit(std::num::NonZeroU32),
+}
+
+impl Serialize for PartitionsLimit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::AllPartitions => serializer.serialize_str("all_partitions"),
+            Self::Limit(n) => serializer.serialize_u32(n.get()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PartitionsLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PartitionsLimit;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`all_partitions` or a number of partitions from 1")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v {
+                    "all_partitions" => Ok(PartitionsLimit::AllPartitions),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                u32::try_from(v)
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new)
+                    .map(PartitionsLimit::Limit)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
