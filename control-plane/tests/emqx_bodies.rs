@@ -302,3 +302,53 @@ async fn producer_actions_take_partitions_limit_and_the_kafka_alias(pool: PgPool
     let (status, response) = call!(app, common::post("/api/v5/sources", &body));
     common::assert_bad_field(status, &response, "kafka");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn offset_commit_interval_takes_a_duration_or_seconds(pool: PgPool) {
+    let app = test_app!(pool);
+    let (status, created) = call!(
+        app,
+        common::post(
+            "/api/v5/connectors",
+            &common::kafka_consumer_connector("kc")
+        )
+    );
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for (name, given, seconds) in [
+        ("s1", json!("5s"), 5),
+        ("s2", json!("1m"), 60),
+        ("s3", json!(7), 7),
+    ] {
+        let body = json!({
+            "type": "kafka_consumer",
+            "name": name,
+            "connector": "kc",
+            "parameters": {"topic": "t", "offset_commit_interval_seconds": given}
+        });
+        let (status, created) = call!(app, common::post("/api/v5/sources", &body));
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (status, read) = call!(
+            app,
+            common::get(&format!("/api/v5/sources/kafka_consumer:{name}"))
+        );
+        assert_eq!(status, StatusCode::OK, "{read}");
+        assert_eq!(
+            read["parameters"]["offset_commit_interval_seconds"], seconds,
+            "{read}"
+        );
+        // What a read returns is a valid write.
+        let path = format!("/api/v5/sources/kafka_consumer:{name}");
+        let (status, rewritten) = call!(app, common::put(&path, &read));
+        assert_eq!(status, StatusCode::OK, "{rewritten}");
+    }
+    for given in [json!("500ms"), json!("soon"), json!(-1), json!(0)] {
+        let body = json!({"type": "kafka_consumer", "name": "bad", "connector": "kc",
+            "parameters": {"topic": "t", "offset_commit_interval_seconds": given}});
+        let (status, response) = call!(app, common::post("/api/v5/sources", &body));
+        common::assert_bad_field(
+            status,
+            &response,
+            "parameters.offset_commit_interval_seconds",
+        );
+    }
+}

@@ -44,7 +44,13 @@ pub struct KafkaConsumerParameters {
     pub max_batch_bytes: ByteSize,
     #[serde(default = "defaults::max_wait_time")]
     pub max_wait_time: HumanDuration,
-    #[serde(default = "defaults::offset_commit_interval_seconds")]
+    /// Seconds between offset commits: a number (`5`) or, as EMQX also writes it, a duration in
+    /// whole seconds (`"5s"`, `"1m"`). Shown as a number of seconds.
+    #[serde(
+        default = "defaults::offset_commit_interval_seconds",
+        deserialize_with = "seconds::deserialize"
+    )]
+    #[schema(value_type = serde_json::Value, example = 5)]
     pub offset_commit_interval_seconds: u32,
     /// Records read but not yet acknowledged by MQTT, per worker; reading pauses at this bound.
     #[serde(default = "defaults::max_inflight")]
@@ -80,6 +86,41 @@ pub enum OffsetResetPolicy {
     #[default]
     Latest,
     Earliest,
+}
+
+/// A number of seconds given as a number or as a duration string in whole seconds.
+mod seconds {
+    use serde::Deserializer;
+    use std::fmt;
+
+    use crate::units::HumanDuration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        struct Seconds;
+        impl serde::de::Visitor<'_> for Seconds {
+            type Value = u32;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds such as `5`, or a duration such as `\"5s\"`")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u32, E> {
+                u32::try_from(v).map_err(|_| E::custom(format!("{v} seconds is too long")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u32, E> {
+                Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u32, E> {
+                let duration: HumanDuration = v.parse().map_err(E::custom)?;
+                let ms = duration.as_millis();
+                if !ms.is_multiple_of(1000) {
+                    return Err(E::custom(format!(
+                        "`{v}` is not a whole number of seconds: write e.g. `5s`"
+                    )));
+                }
+                u32::try_from(ms / 1000).map_err(|_| E::custom(format!("`{v}` is too long")))
+            }
+        }
+        deserializer.deserialize_any(Seconds)
+    }
 }
 
 /// The group a source's consumers join when none is configured.
