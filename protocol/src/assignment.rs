@@ -42,6 +42,9 @@ pub struct SourceFlowSpec {
     pub name: String,
     pub connector_name: String,
     pub kafka: KafkaConnectorConfig,
+    /// See [`NamedMqttConnector::starts`]; of the Kafka connector.
+    #[serde(default)]
+    pub connector_starts: u64,
     pub parameters: KafkaConsumerParameters,
     /// The broker topic mappings and `republish` actions publish through.
     pub mqtt: NamedMqttConnector,
@@ -53,6 +56,11 @@ pub struct SourceFlowSpec {
 pub struct NamedMqttConnector {
     pub name: String,
     pub config: MqttConnectorConfig,
+    /// How many times `POST /connectors/{id}/start` restarted the connector. Workers key their
+    /// clients by it as by the configuration, so a start gives every flow on the connector new
+    /// clients (EMQX restarts the resource); a flow's version changes with it.
+    #[serde(default)]
+    pub starts: u64,
 }
 
 // Same reasoning as for `FlowSpec`: few, long-lived values.
@@ -62,6 +70,18 @@ pub struct NamedMqttConnector {
 pub enum ResolvedAction {
     KafkaProducer(KafkaProducerAction),
     Republish(RepublishArgs),
+    /// A stored action the rule names that does not exist or is disabled: as EMQX does, each
+    /// output row counts it under the rule's `actions.total` and `actions.discarded`, and sends
+    /// nothing.
+    Discarded(DiscardedAction),
+    /// EMQX's `console`: each output row is logged by the worker and counted a success.
+    Console,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscardedAction {
+    /// `<type>:<name>` as the rule names it.
+    pub action_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +90,9 @@ pub struct KafkaProducerAction {
     pub action_id: String,
     pub connector_name: String,
     pub connector: KafkaConnectorConfig,
+    /// See [`NamedMqttConnector::starts`]; of the Kafka connector.
+    #[serde(default)]
+    pub connector_starts: u64,
     pub parameters: KafkaProducerParameters,
 }
 
@@ -80,5 +103,38 @@ impl FlowSpec {
             Self::Rule(rule) => format!("rule:{}", rule.rule_id),
             Self::Source(source) => format!("source:{}", source.source_id),
         }
+    }
+
+    /// Every resource this flow reports metrics under (`rule:<id>`, `action:<type>:<name>`,
+    /// `source:<type>:<name>`): while some running flow names a resource, its metrics are kept.
+    pub fn metric_resources(&self) -> Vec<String> {
+        match self {
+            Self::Rule(rule) => rule.metric_resources(),
+            Self::Source(source) => source.metric_resources(),
+        }
+    }
+}
+
+impl RuleFlowSpec {
+    /// The rule and its Kafka actions (see [`FlowSpec::metric_resources`]).
+    pub fn metric_resources(&self) -> Vec<String> {
+        let actions = self.actions.iter().filter_map(|action| match action {
+            ResolvedAction::KafkaProducer(kafka) => Some(format!("action:{}", kafka.action_id)),
+            ResolvedAction::Republish(_)
+            | ResolvedAction::Discarded(_)
+            | ResolvedAction::Console => None,
+        });
+        std::iter::once(format!("rule:{}", self.rule_id))
+            .chain(actions)
+            .collect()
+    }
+}
+
+impl SourceFlowSpec {
+    /// The source, the rules that read it and their actions (see [`FlowSpec::metric_resources`]).
+    pub fn metric_resources(&self) -> Vec<String> {
+        std::iter::once(format!("source:{}", self.source_id))
+            .chain(self.rules.iter().flat_map(RuleFlowSpec::metric_resources))
+            .collect()
     }
 }

@@ -1,7 +1,9 @@
 //! Durations (`5s`, `500ms`) and sizes (`896KB`) written the way EMQX configuration writes them.
 //!
-//! Both keep the canonical text form on the wire so that a configuration read back from the API
-//! looks like the one that was written.
+//! Both remember the unit they were written in, so that a configuration read back from the API
+//! looks like the one that was written (`"1024KB"` stays `"1024KB"`, `"60s"` stays `"60s"`), as
+//! EMQX shows its raw configuration. Values made in code print in their shortest form. Equality,
+//! ordering and hashing look at the amount only: `"1024KB"` equals `"1MB"`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,17 +24,50 @@ pub enum UnitError {
     Size(String),
 }
 
+/// How a value was written: the unit as given (case normalised), or none when made in code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spelling(Option<&'static str>);
+
+/// Equality, ordering and hashing of a unit value by its amount alone.
+macro_rules! compare_by_amount {
+    ($ty:ty) => {
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.0 == other.0
+            }
+        }
+        impl Eq for $ty {}
+        impl PartialOrd for $ty {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $ty {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.0.cmp(&other.0)
+            }
+        }
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
+    };
+}
+
 /// A duration such as `5s`, `500ms`, `1m`, `2h`, `1d`. A bare number means milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct HumanDuration(pub std::time::Duration);
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HumanDuration(pub std::time::Duration, Spelling);
+
+compare_by_amount!(HumanDuration);
 
 impl HumanDuration {
     pub const fn from_millis(ms: u64) -> Self {
-        Self(std::time::Duration::from_millis(ms))
+        Self(std::time::Duration::from_millis(ms), Spelling(None))
     }
 
     pub const fn from_secs(s: u64) -> Self {
-        Self(std::time::Duration::from_secs(s))
+        Self(std::time::Duration::from_secs(s), Spelling(None))
     }
 
     pub fn as_millis(&self) -> u64 {
@@ -51,24 +86,45 @@ impl FromStr for HumanDuration {
             .unwrap_or(trimmed.len());
         let (digits, unit) = trimmed.split_at(split);
         let value: u64 = digits.parse().map_err(|_| err())?;
-        let millis_per_unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return Err(err()),
-        };
+        let (millis_per_unit, spelling): (u64, &'static str) =
+            match unit.trim().to_ascii_lowercase().as_str() {
+                "" => (1, ""),
+                "ms" => (1, "ms"),
+                "s" => (1_000, "s"),
+                "m" => (60_000, "m"),
+                "h" => (3_600_000, "h"),
+                "d" => (86_400_000, "d"),
+                _ => return Err(err()),
+            };
         value
             .checked_mul(millis_per_unit)
-            .map(Self::from_millis)
+            .map(|ms| {
+                Self(
+                    std::time::Duration::from_millis(ms),
+                    Spelling(Some(spelling)),
+                )
+            })
             .ok_or_else(err)
+    }
+}
+
+/// Milliseconds per unit of a duration spelling.
+fn millis_per_unit(spelling: &str) -> u64 {
+    match spelling {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => 1,
     }
 }
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.as_millis();
+        if let Spelling(Some(unit)) = self.1 {
+            return write!(f, "{}{unit}", ms / millis_per_unit(unit));
+        }
         match ms {
             0 => write!(f, "0ms"),
             _ if ms.is_multiple_of(3_600_000) => write!(f, "{}h", ms / 3_600_000),
@@ -80,20 +136,36 @@ impl fmt::Display for HumanDuration {
 }
 
 /// A byte size such as `896KB`, `10MB`, `2GB` or `512B`; K, M and G are powers of 1024 as in EMQX.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct ByteSize(pub u64);
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ByteSize(pub u64, Spelling);
+
+compare_by_amount!(ByteSize);
 
 impl ByteSize {
+    pub const fn bytes(n: u64) -> Self {
+        Self(n, Spelling(None))
+    }
+
     pub const fn kib(n: u64) -> Self {
-        Self(n * 1024)
+        Self::bytes(n * 1024)
     }
 
     pub const fn mib(n: u64) -> Self {
-        Self(n * 1024 * 1024)
+        Self::bytes(n * 1024 * 1024)
     }
 
     pub const fn gib(n: u64) -> Self {
-        Self(n * 1024 * 1024 * 1024)
+        Self::bytes(n * 1024 * 1024 * 1024)
+    }
+}
+
+/// Bytes per unit of a size spelling.
+fn bytes_per_unit(spelling: &str) -> u64 {
+    match spelling {
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        _ => 1,
     }
 }
 
@@ -108,20 +180,30 @@ impl FromStr for ByteSize {
             .unwrap_or(trimmed.len());
         let (digits, unit) = trimmed.split_at(split);
         let value: u64 = digits.parse().map_err(|_| err())?;
-        let multiplier: u64 = match unit.trim().to_ascii_uppercase().as_str() {
-            "" | "B" => 1,
-            "K" | "KB" => 1 << 10,
-            "M" | "MB" => 1 << 20,
-            "G" | "GB" => 1 << 30,
+        let spelling: &'static str = match unit.trim().to_ascii_uppercase().as_str() {
+            "" => "",
+            "B" => "B",
+            "K" => "K",
+            "KB" => "KB",
+            "M" => "M",
+            "MB" => "MB",
+            "G" => "G",
+            "GB" => "GB",
             _ => return Err(err()),
         };
-        value.checked_mul(multiplier).map(Self).ok_or_else(err)
+        value
+            .checked_mul(bytes_per_unit(spelling))
+            .map(|n| Self(n, Spelling(Some(spelling))))
+            .ok_or_else(err)
     }
 }
 
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
+        if let Spelling(Some(unit)) = self.1 {
+            return write!(f, "{}{unit}", n / bytes_per_unit(unit));
+        }
         match n {
             0 => write!(f, "0B"),
             _ if n.is_multiple_of(1 << 30) => write!(f, "{}GB", n >> 30),
@@ -133,7 +215,7 @@ impl fmt::Display for ByteSize {
 }
 
 macro_rules! text_serde {
-    ($ty:ty, $expecting:literal) => {
+    ($ty:ty, $expecting:literal, $pattern:literal) => {
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
@@ -164,6 +246,7 @@ macro_rules! text_serde {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
                     .description(Some($expecting))
+                    .pattern(Some($pattern))
                     .into()
             }
         }
@@ -201,28 +284,55 @@ impl fmt::Display for Timeout {
     }
 }
 
-text_serde!(HumanDuration, "a duration such as `5s` or `500ms`");
-text_serde!(Timeout, "a duration such as `60s`, or `infinity`");
-text_serde!(ByteSize, "a size such as `896KB` or `10MB`");
+// The patterns say what `FromStr` takes: digits and a unit in any case, spaces around them.
+text_serde!(
+    HumanDuration,
+    "a duration such as `5s` or `500ms`",
+    r"^\s*[0-9]+\s*([mM][sS]|[sSmMhHdD])?\s*$"
+);
+text_serde!(
+    Timeout,
+    "a duration such as `60s`, or `infinity`",
+    r"^(infinity|\s*[0-9]+\s*([mM][sS]|[sSmMhHdD])?\s*)$"
+);
+text_serde!(
+    ByteSize,
+    "a size such as `896KB` or `10MB`",
+    r"^\s*[0-9]+\s*([bB]|[kKmMgG][bB]?)?\s*$"
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_parse_and_print_canonically() {
-        for (text, ms, canonical) in [
+    fn durations_parse_and_print_as_written() {
+        for (text, ms, written) in [
             ("5s", 5_000, "5s"),
             ("500ms", 500, "500ms"),
             ("1m", 60_000, "1m"),
             ("2h", 7_200_000, "2h"),
-            ("1500", 1_500, "1500ms"),
-            ("60s", 60_000, "1m"),
+            ("1500", 1_500, "1500"),
+            ("60s", 60_000, "60s"),
+            ("5000MS", 5_000, "5000ms"),
         ] {
             let d: HumanDuration = text.parse().unwrap_or_default();
             assert_eq!(d.as_millis(), ms, "{text}");
-            assert_eq!(d.to_string(), canonical, "{text}");
+            assert_eq!(d.to_string(), written, "{text}");
         }
+        assert_eq!(
+            "60s".parse::<HumanDuration>().ok(),
+            Some(HumanDuration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn values_made_in_code_print_in_their_shortest_form() {
+        assert_eq!(HumanDuration::from_millis(60_000).to_string(), "1m");
+        assert_eq!(HumanDuration::from_millis(1_500).to_string(), "1500ms");
+        assert_eq!(HumanDuration::default().to_string(), "0ms");
+        assert_eq!(ByteSize::kib(1024).to_string(), "1MB");
+        assert_eq!(ByteSize::bytes(100).to_string(), "100B");
     }
 
     #[test]
@@ -234,19 +344,21 @@ mod tests {
     }
 
     #[test]
-    fn sizes_parse_and_print_canonically() {
+    fn sizes_parse_and_print_as_written() {
         for (text, bytes, canonical) in [
             ("896KB", 896 * 1024, "896KB"),
             ("10MB", 10 << 20, "10MB"),
             ("2GB", 2 << 30, "2GB"),
-            ("100", 100, "100B"),
-            ("1024KB", 1 << 20, "1MB"),
+            ("100", 100, "100"),
+            ("1024KB", 1 << 20, "1024KB"),
+            ("1024kb", 1 << 20, "1024KB"),
         ] {
             let s: ByteSize = text.parse().unwrap_or_default();
             assert_eq!(s.0, bytes, "{text}");
             assert_eq!(s.to_string(), canonical, "{text}");
         }
         assert!("12 furlongs".parse::<ByteSize>().is_err());
+        assert_eq!("1024KB".parse::<ByteSize>().ok(), Some(ByteSize::mib(1)));
     }
 
     #[test]

@@ -103,6 +103,23 @@ pub enum ValueError {
     NotBoolean(String),
 }
 
+impl ValueError {
+    /// The Erlang error EMQX reports for the same failure (the first element of its reason):
+    /// `decode_json_failed`, `badarith` for arithmetic on values that are not numbers, `badarg`
+    /// otherwise.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::DecodeJsonFailed(_) => "decode_json_failed",
+            Self::BadOperands { operator, .. }
+                if matches!(*operator, "+" | "-" | "*" | "/" | "div" | "mod") =>
+            {
+                "badarith"
+            }
+            Self::BadArg { .. } | Self::BadOperands { .. } | Self::NotBoolean(_) => "badarg",
+        }
+    }
+}
+
 /// A `/rule_test` context that cannot be turned into an [`crate::Event`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid context field `{field}`: {reason}")]

@@ -246,8 +246,13 @@ impl Compiler {
                 end,
             },
             ast::Expr::Call { name, args, pos } => {
-                let function = functions::lookup(&name)
-                    .ok_or_else(|| error(pos, format!("unknown function `{name}`")))?;
+                let function = functions::lookup(&name).ok_or_else(|| {
+                    let message = match functions::omitted_reason(&name) {
+                        Some(why) => format!("function `{name}` is not available: {why}"),
+                        None => format!("unknown function `{name}`"),
+                    };
+                    error(pos, message)
+                })?;
                 if args.len() < function.min_args || args.len() > function.max_args {
                     return Err(error(pos, arity_message(function, args.len())));
                 }

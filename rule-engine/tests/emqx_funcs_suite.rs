@@ -7,8 +7,12 @@
 //!
 //! Not ported, because the values cannot exist here: Erlang atoms, tuples and charlists,
 //! bitstrings whose length is not whole bytes (`<<1:5, 2>>`), and calls made without a
-//! message (`msgid()` with no context). Not ported because we do not implement the function:
-//! `t_proc_dict_put_get_del`, `t_term_encode`, `t_jq`, `t_map_to_redis_hset_args`.
+//! message (`msgid()` with no context).
+//!
+//! Four of EMQX's 117 cases test functions Tributary leaves out on purpose (see the rule
+//! engine's README): `t_proc_dict_put_get_del`, `t_term_encode`, `t_jq` and
+//! `t_map_to_redis_hset_args`. Their tests here check that a rule calling them is refused when it
+//! is parsed, with the reason EMQX's behaviour cannot apply and what to use instead.
 
 // Test code: a broken fixture should fail the test at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1866,4 +1870,60 @@ fn nanoseconds_stay_exact() {
     assert!(sql_err("timezone_to_offset_seconds('+24:00')").contains("bad time offset"));
     assert!(sql_err("timezone_to_offset_seconds('0800')").contains("bad time offset"));
     assert_eq!(sql("timezone_to_offset_seconds('+0830')"), json!(30_600));
+}
+
+/// A rule calling `call` is refused at parse time, naming the function and saying why.
+fn refused_because(call: &str, why: &str) {
+    let error = Rule::parse(&format!("SELECT {call} AS r FROM \"#\"")).map_or_else(
+        |e| e.to_string(),
+        |_| panic!("`{call}` parsed, but Tributary leaves it out"),
+    );
+    let name = call.split('(').next().unwrap_or(call);
+    assert!(
+        error.contains(&format!("function `{name}` is not available")) && error.contains(why),
+        "{call}: {error}"
+    );
+}
+
+/// EMQX keeps these in the publishing client's Erlang process; a Tributary flow evaluates every
+/// client's messages, so there is no such scope. The kv_store functions keep values instead.
+#[test]
+fn t_proc_dict_put_get_del() {
+    refused_because("proc_dict_get('abc')", "publishing client's Erlang process");
+    refused_because("proc_dict_put('abc', 1)", "use kv_store_get, kv_store_put");
+    refused_because("proc_dict_del('abc')", "kv_store_del");
+    // What EMQX's case checks (undefined, put 1, read 1, delete, undefined), with the
+    // functions offered instead. The store is shared across rules: a key of this test's own.
+    let key = "t_proc_dict_put_get_del";
+    let get = format!("kv_store_get('{key}')");
+    assert_eq!(eval_expr(&get, &json!({})), Ok(None));
+    assert_eq!(sql(&format!("kv_store_put('{key}', 1)")), json!(true));
+    assert_eq!(sql(&get), json!(1));
+    assert_eq!(sql(&format!("kv_store_del('{key}')")), json!(true));
+    assert_eq!(eval_expr(&get, &json!({})), Ok(None));
+}
+
+/// Erlang's external term format holds atoms and tuples rule values cannot; JSON round-trips
+/// EMQX's test data instead.
+#[test]
+fn t_term_encode() {
+    refused_because("term_encode(payload)", "Erlang's external term format");
+    refused_because("term_decode(payload)", "use json_encode and json_decode");
+    for data in [json!("abc"), json!({"a": 1}), json!({"3": [1, 2, 4]})] {
+        assert_eq!(
+            eval_expr("json_decode(json_encode(payload.a0))", &json!({"a0": data})),
+            Ok(Some(data.clone()))
+        );
+    }
+}
+
+#[test]
+fn t_jq() {
+    refused_because("jq('.', payload)", "no jq interpreter");
+    refused_because("jq('.', payload, 10000)", "no jq interpreter");
+}
+
+#[test]
+fn t_map_to_redis_hset_args() {
+    refused_because("map_to_redis_hset_args(payload)", "EMQX's Redis action");
 }

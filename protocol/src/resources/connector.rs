@@ -248,12 +248,14 @@ pub struct ConnectorResourceOptions {
     /// EMQX's limit on one health check (`60s` by default, or `infinity`). Accepted and stored;
     /// Tributary does not apply it: workers report a connection's state as its client sees it.
     pub health_check_timeout: Timeout,
-    /// EMQX starts a connector as it is created unless this is false. Accepted and stored;
-    /// Tributary does not act on it: an enabled connector is used by workers as soon as an
-    /// action, source or rule needs it.
+    /// When false, a connector stays `stopped` after it is created, updated or enabled, until
+    /// `POST /connectors/{id}/start` (or a start of one of its actions or sources) starts it, as
+    /// in EMQX: meanwhile no worker runs a flow on it and it is not health-checked. Unlike EMQX,
+    /// a started connector stays started across control-plane and worker restarts.
     pub start_after_created: bool,
-    /// How long EMQX waits for a connector to start before answering a create (`5s`). Accepted
-    /// and stored; Tributary does not act on it: creates answer without waiting for workers.
+    /// How long `start` waits for the connector to connect before answering (`5s`), as in EMQX.
+    /// Creates do not wait: they answer at once and the connector is health-checked in the
+    /// background.
     pub start_timeout: HumanDuration,
 }
 

@@ -22,6 +22,15 @@ pub trait Secrets {
     fn keep_masked_from(&mut self, stored: &Self);
     /// The fields still holding [`MASKED_SECRET`] (a create has nothing to keep).
     fn masked_fields(&self) -> Vec<FieldError>;
+    /// Calls `visit` with the field path and value of every secret that is set (not empty, not
+    /// the mask), so it can be replaced: encrypted for an export, decrypted on import.
+    fn for_each_secret(&mut self, visit: &mut dyn FnMut(&str, &mut String));
+}
+
+fn visit_set(field: &str, value: &mut String, visit: &mut dyn FnMut(&str, &mut String)) {
+    if !value.is_empty() && value != MASKED_SECRET {
+        visit(field, value);
+    }
 }
 
 fn mask(secret: &str) -> String {
@@ -66,6 +75,12 @@ impl Secrets for TlsConfig {
             .into_iter()
             .collect()
     }
+
+    fn for_each_secret(&mut self, visit: &mut dyn FnMut(&str, &mut String)) {
+        if let Some(key) = self.keyfile.as_mut() {
+            visit_set("ssl.keyfile", key, visit);
+        }
+    }
 }
 
 impl Secrets for KafkaConnectorConfig {
@@ -107,6 +122,13 @@ impl Secrets for KafkaConnectorConfig {
             .chain(self.ssl.masked_fields())
             .collect()
     }
+
+    fn for_each_secret(&mut self, visit: &mut dyn FnMut(&str, &mut String)) {
+        if let KafkaAuthentication::Sasl(sasl) = &mut self.authentication {
+            visit_set("authentication.password", &mut sasl.password, visit);
+        }
+        self.ssl.for_each_secret(visit);
+    }
 }
 
 impl Secrets for MqttConnectorConfig {
@@ -130,6 +152,13 @@ impl Secrets for MqttConnectorConfig {
             .into_iter()
             .chain(self.ssl.masked_fields())
             .collect()
+    }
+
+    fn for_each_secret(&mut self, visit: &mut dyn FnMut(&str, &mut String)) {
+        if let Some(password) = self.password.as_mut() {
+            visit_set("password", password, visit);
+        }
+        self.ssl.for_each_secret(visit);
     }
 }
 
@@ -188,6 +217,35 @@ mod tests {
             "ssl": {"enable": true, "keyfile": "-----BEGIN PRIVATE KEY-----"}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn every_set_secret_is_visited_with_its_field_and_can_be_replaced() {
+        let mut config = kafka_with_secrets();
+        let mut seen = Vec::new();
+        config.for_each_secret(&mut |field, value| {
+            seen.push((field.to_owned(), value.clone()));
+            *value = format!("sealed({value})");
+        });
+        assert_eq!(
+            seen,
+            vec![
+                ("authentication.password".to_owned(), "hunter2".to_owned()),
+                (
+                    "ssl.keyfile".to_owned(),
+                    "-----BEGIN PRIVATE KEY-----".to_owned()
+                ),
+            ]
+        );
+        let KafkaAuthentication::Sasl(sasl) = &config.authentication else {
+            panic!("sasl expected");
+        };
+        assert_eq!(sasl.password, "sealed(hunter2)");
+        // The mask and empty values are not secrets to seal.
+        let mut masked = kafka_with_secrets().masked();
+        let mut visits = 0;
+        masked.for_each_secret(&mut |_, _| visits += 1);
+        assert_eq!(visits, 0);
     }
 
     #[test]

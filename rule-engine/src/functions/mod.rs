@@ -6,6 +6,7 @@ mod encoding;
 mod hashing;
 mod maps;
 mod math;
+mod omitted;
 mod strings;
 mod system;
 mod time;
@@ -53,6 +54,11 @@ const TABLES: &[&[Function]] = &[
     encoding::FUNCTIONS,
     time::FUNCTIONS,
 ];
+
+/// Why the EMQX function `name` (any case) is left out of Tributary, when it is one.
+pub(crate) fn omitted_reason(name: &str) -> Option<&'static str> {
+    omitted::reason(&name.to_ascii_lowercase())
+}
 
 /// The function called `name` (case-insensitive).
 pub(crate) fn lookup(name: &str) -> Option<&'static Function> {
