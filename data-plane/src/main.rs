@@ -1,22 +1,32 @@
 //! `tributary-worker`: a stateless worker running the flows the control plane assigns it.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use prometheus_client::registry::Registry;
 use tributary_data_plane::control::heartbeat::HeartbeatSources;
+use tributary_data_plane::control::tls::ControlPlaneTlsArgs;
 use tributary_data_plane::control::{self, Identity};
 use tributary_data_plane::flow::FlowEnv;
+use tributary_data_plane::sink::kafka::disk::DiskBuffers;
 use tributary_data_plane::supervisor::Supervisor;
 use tributary_data_plane::telemetry::{MetricsHub, StatusBoard};
 use tributary_service::logging::LogArgs;
 
+/// jemalloc gives memory back once flows are removed (see the workspace manifest); glibc's
+/// per-thread arenas kept a worker at its peak.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "tributary-worker", version, about)]
 struct Args {
-    /// gRPC address of the control plane.
+    /// gRPC address of the control plane; with several replicas, their addresses separated by
+    /// commas: the worker uses one and moves to the next when it does not answer.
     #[arg(
         long,
         env = "TRIBUTARY_CONTROL_PLANE",
@@ -47,6 +57,18 @@ struct Args {
         value_parser = clap::value_parser!(u16).range(1..)
     )]
     runtime_threads: u16,
+    /// Where Kafka actions with buffer mode `disk` (and `hybrid`) keep their buffers. `disk`
+    /// buffers survive a restart only when this directory does: put it on a volume that outlives
+    /// the process. Without it the worker stays stateless and such actions fail to start.
+    #[arg(long, env = "TRIBUTARY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The most bytes one action's buffer may hold in the data directory; past it, as on a full
+    /// disk, new messages stay unacknowledged at the MQTT broker until Kafka takes the backlog.
+    /// Unlimited (the disk's size) by default.
+    #[arg(long, env = "TRIBUTARY_BUFFER_MAX_BYTES")]
+    buffer_max_bytes: Option<u64>,
+    #[command(flatten)]
+    tls: ControlPlaneTlsArgs,
     #[command(flatten)]
     log: LogArgs,
 }
@@ -72,9 +94,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let metrics = MetricsHub::new();
     let status = StatusBoard::default();
     let mut registry = Registry::default();
-    metrics.register(&mut registry);
+    // Every series names its worker, as the console and the heartbeats do; Prometheus's own
+    // `instance` is the scrape address, which changes with every pod.
+    let worker_registry =
+        registry.sub_registry_with_label((Cow::Borrowed("worker"), Cow::Owned(name.clone())));
+    metrics.register(worker_registry);
+    status.register(worker_registry);
 
-    let env = FlowEnv::new(&name, metrics.clone(), status.clone());
+    if let Some(dir) = &args.data_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory {}", dir.display()))?;
+        tracing::info!(data_dir = %dir.display(), "disk buffers of Kafka actions live here");
+    }
+    let env = FlowEnv::new(&name, metrics.clone(), status.clone()).with_disk_buffers(
+        DiskBuffers::new(args.data_dir.clone(), args.buffer_max_bytes),
+    );
     let supervisor = Supervisor::new(env);
     let sources = HeartbeatSources {
         applied_revision: supervisor.applied_revision(),
@@ -82,8 +116,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         connectors: status,
         metrics,
     };
-    let client = control::client::connect(&args.control_plane, &args.worker_token)
-        .context("control plane client")?;
+    let client =
+        control::replicas::Replicas::connect(&args.control_plane, &args.worker_token, &args.tls)
+            .context("control plane client")?;
 
     let admin_shutdown = shutdown.child_token();
     let admin = tokio::spawn(tributary_service::admin::serve(

@@ -185,7 +185,12 @@ async fn start_worker() -> Harness {
         connectors: status,
         metrics: metrics.clone(),
     };
-    let client = control::client::connect(&format!("http://{address}"), TOKEN).unwrap();
+    let client = control::replicas::Replicas::connect(
+        &format!("http://{address}"),
+        TOKEN,
+        &control::tls::ControlPlaneTlsArgs::default(),
+    )
+    .unwrap();
     let shutdown = CancellationToken::new();
     let identity = Identity {
         name,

@@ -2,11 +2,14 @@
 //! unreachable), watch assignment snapshots (reconnecting on error), heartbeat on the interval the
 //! control plane asks for, and keep the lease. A stale epoch or an unknown worker means the
 //! control plane no longer knows this incarnation: register again. A lapsed lease stops every
-//! flow until the worker is registered again.
+//! flow until the worker is registered again. With several control-plane replicas, a call that
+//! fails because of the replica moves the worker to the next one (`replicas`).
 
 pub mod client;
 pub mod heartbeat;
 pub mod lease;
+pub mod replicas;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -14,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Code, Status, Streaming};
 use tributary_protocol::worker::v1::{Assignment, RegisterRequest, RegisterResponse, WatchRequest};
 
-use self::client::WorkerClient;
 use self::heartbeat::HeartbeatSources;
 use self::lease::Lease;
+use self::replicas::Replicas;
 use crate::mqtt::backoff::Backoff;
 use crate::supervisor::Supervisor;
 
@@ -37,7 +40,7 @@ enum SessionEnd {
 
 /// Runs until `shutdown`; then stops every flow (draining in-flight work) and returns.
 pub async fn run(
-    mut client: WorkerClient,
+    mut client: Replicas,
     identity: Identity,
     mut supervisor: Supervisor,
     sources: HeartbeatSources,
@@ -70,8 +73,12 @@ pub async fn run(
     supervisor.shutdown().await;
 }
 
+/// How long a unary call (register, heartbeat) may take before it counts as failed: a replica
+/// that hangs must not hold the worker past its lease.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
 async fn register(
-    client: &mut WorkerClient,
+    client: &mut Replicas,
     identity: &Identity,
     shutdown: &CancellationToken,
 ) -> Option<RegisterResponse> {
@@ -84,18 +91,25 @@ async fn register(
         };
         let attempt = tokio::select! {
             () = shutdown.cancelled() => return None,
-            attempt = client.register(request) => attempt,
+            attempt = timed(client.client().register(request)) => attempt,
         };
-        let delay = backoff.next_delay();
-        match attempt {
+        let status = match attempt {
             Ok(response) => return Some(response.into_inner()),
-            Err(status) => tracing::warn!(
-                code = ?status.code(),
-                message = status.message(),
-                retry_in_ms = delay.as_millis() as u64,
-                "registering with the control plane failed"
-            ),
+            Err(status) => status,
+        };
+        let address = client.address().to_owned();
+        if !client.after_failure(&status) {
+            tracing::warn!(code = ?status.code(), message = status.message(), control_plane = %address, "registering failed; trying the next replica");
+            continue;
         }
+        let delay = backoff.next_delay();
+        tracing::warn!(
+            code = ?status.code(),
+            message = status.message(),
+            control_plane = %address,
+            retry_in_ms = delay.as_millis() as u64,
+            "registering with the control plane failed"
+        );
         tokio::select! {
             () = shutdown.cancelled() => return None,
             () = tokio::time::sleep(delay) => {}
@@ -108,7 +122,7 @@ async fn register(
 const EARLY_BEAT_SPACING: Duration = Duration::from_millis(100);
 
 async fn session(
-    client: &mut WorkerClient,
+    client: &mut Replicas,
     registration: &RegisterResponse,
     supervisor: &mut Supervisor,
     sources: &HeartbeatSources,
@@ -133,14 +147,23 @@ async fn session(
                 last_beat = tokio::time::Instant::now();
                 supervisor.housekeeping();
                 let request = sources.request(&worker_id, epoch);
-                match client.heartbeat(request).await {
+                match timed(client.client().heartbeat(request)).await {
                     Ok(response) => lease.renew(millis(response.into_inner().lease_ttl_ms, 15_000)),
                     Err(status) if must_reregister(&status) => {
                         tracing::warn!(message = status.message(), "heartbeat refused; registering again");
                         stop_if_running(supervisor).await;
                         return SessionEnd::Reregister;
                     }
-                    Err(status) => tracing::warn!(code = ?status.code(), message = status.message(), "heartbeat failed"),
+                    Err(status) => {
+                        tracing::warn!(code = ?status.code(), message = status.message(), control_plane = %client.address(), "heartbeat failed");
+                        // The next beat goes to the next replica, and the assignments are watched
+                        // there too: the stream of a replica that stopped answering may hang.
+                        if client.len() > 1 {
+                            client.after_failure(&status);
+                            stream = None;
+                            heartbeat.reset_immediately();
+                        }
+                    }
                 }
                 if lease.expired() {
                     tracing::warn!("lease lapsed: stopping every flow until registered again");
@@ -164,11 +187,16 @@ async fn session(
                 }
                 Err(status) => {
                     stream = None;
-                    let delay = backoff.next_delay();
-                    tracing::warn!(code = ?status.code(), message = status.message(), retry_in_ms = delay.as_millis() as u64, "assignment stream interrupted");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return SessionEnd::Shutdown,
-                        () = tokio::time::sleep(delay) => {}
+                    tracing::warn!(code = ?status.code(), message = status.message(), control_plane = %client.address(), "assignment stream interrupted");
+                    if client.after_failure(&status) {
+                        let delay = backoff.next_delay();
+                        tokio::select! {
+                            () = shutdown.cancelled() => return SessionEnd::Shutdown,
+                            () = tokio::time::sleep(delay) => {}
+                        }
+                    } else {
+                        // Heartbeat the new replica now: the lease keeps running meanwhile.
+                        heartbeat.reset_immediately();
                     }
                 }
             },
@@ -178,7 +206,7 @@ async fn session(
 
 /// The next snapshot, opening the stream first when there is none.
 async fn next_assignment(
-    client: &mut WorkerClient,
+    client: &mut Replicas,
     stream: &mut Option<Streaming<Assignment>>,
     watch: &WatchRequest,
     _backoff: &mut Backoff,
@@ -186,6 +214,7 @@ async fn next_assignment(
     if stream.is_none() {
         *stream = Some(
             client
+                .client()
                 .clone()
                 .watch_assignments(watch.clone())
                 .await?
@@ -207,6 +236,17 @@ async fn stop_if_running(supervisor: &mut Supervisor) {
     if supervisor.running_flows() > 0 {
         supervisor.stop_all().await;
     }
+}
+
+/// A unary call bounded by [`CALL_TIMEOUT`] (as `DeadlineExceeded`).
+async fn timed<T>(call: impl Future<Output = Result<T, Status>>) -> Result<T, Status> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Status::deadline_exceeded(
+                "the control plane did not answer in time",
+            ))
+        })
 }
 
 fn must_reregister(status: &Status) -> bool {

@@ -2,7 +2,6 @@
 
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
-use tributary_protocol::resources::QueryMode;
 
 use super::FlowEnv;
 use crate::mqtt::MqttConnection;
@@ -13,6 +12,10 @@ use crate::sink::republish::{RepublishError, Republisher};
 pub enum Action {
     Kafka(KafkaSink),
     Republish(Republisher),
+    /// A stored action that does not exist or is disabled (its id): counted as discarded.
+    Discard(String),
+    /// EMQX's `console`: the row goes to the log.
+    Console,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +47,19 @@ pub fn build(
                 args,
                 std::sync::Arc::clone(connection),
             )?)),
+            ResolvedAction::Discarded(discarded) => {
+                Ok(Action::Discard(discarded.action_id.clone()))
+            }
+            ResolvedAction::Console => Ok(Action::Console),
         })
         .collect()
 }
 
-/// Whether the MQTT acknowledgement must wait for Kafka: any `sync` Kafka action makes it so.
+/// Whether the MQTT acknowledgement must wait for the actions' outcomes: any `sync` Kafka action
+/// (Kafka's acknowledgement) or `disk`- or `hybrid`-buffered one (the record in the buffer) makes
+/// it so.
 pub fn acknowledge_after_delivery(actions: &[Action]) -> bool {
     actions
         .iter()
-        .any(|a| matches!(a, Action::Kafka(sink) if sink.mode() == QueryMode::Sync))
+        .any(|a| matches!(a, Action::Kafka(sink) if sink.acknowledges_after_outcome()))
 }

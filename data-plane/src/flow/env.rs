@@ -2,6 +2,7 @@
 
 use crate::mqtt::MqttPool;
 use crate::sink::kafka::ProducerClients;
+use crate::sink::kafka::disk::DiskBuffers;
 use crate::telemetry::{MetricsHub, StatusBoard};
 
 /// Shared handles handed to every flow (rule flows here, source flows in `source/`).
@@ -17,6 +18,9 @@ pub struct FlowEnv {
     pub mqtt: MqttPool,
     /// Kafka producer clients by connector and settings, shared by every action of this worker.
     pub kafka_producers: ProducerClients,
+    /// The `disk` and `hybrid` buffers of Kafka actions, under the worker's data directory (none
+    /// unless `--data-dir` is given).
+    pub disk_buffers: DiskBuffers,
 }
 
 impl FlowEnv {
@@ -25,8 +29,16 @@ impl FlowEnv {
             worker_name: worker_name.to_owned(),
             mqtt: MqttPool::new(worker_name, status.clone(), metrics.clone()),
             kafka_producers: ProducerClients::default(),
+            disk_buffers: DiskBuffers::default(),
             metrics,
             status,
         }
+    }
+
+    /// Where `disk` and `hybrid` actions keep their buffers.
+    #[must_use]
+    pub fn with_disk_buffers(mut self, disk_buffers: DiskBuffers) -> Self {
+        self.disk_buffers = disk_buffers;
+        self
     }
 }

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::{BoxFuture, join_all};
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::RuleFlowSpec;
 use tributary_rules::{Event, Output, Rule, RuleInput};
@@ -27,9 +27,10 @@ use super::status::FlowReporter;
 use crate::mqtt::inbox::{InboxReceiver, inbox};
 use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
 use crate::sink::kafka::Outcome;
-use crate::telemetry::ResourceMetrics;
+use crate::telemetry::histogram::now_ms;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::rates::RateMeter;
+use crate::telemetry::{LatencyHistogram, ResourceMetrics};
 
 /// How long a stopping flow waits for its in-flight messages before abandoning them (the broker
 /// then redelivers them).
@@ -97,12 +98,21 @@ pub async fn run(
     tracing::info!(rule = %spec.rule_id, ?filters, "rule flow running");
 
     let metrics = env.metrics.resource(&rule_resource);
+    let latencies = actions
+        .iter()
+        .map(|action| match action {
+            Action::Kafka(sink) => sink.latency().cloned(),
+            Action::Republish(_) | Action::Discard(_) | Action::Console => None,
+        })
+        .collect();
     let runner = RuleRunner {
         hot: HotCounters::new(&metrics),
+        latencies,
         metrics,
         wait_for_delivery: actions::acknowledge_after_delivery(&actions),
         rule,
         actions,
+        reporter: reporter.clone(),
     };
     let (mut receiver, counting) = runner.consume(receiver, capacity, &stop).await;
     let unread: Vec<InboundMessage> = std::iter::from_fn(|| receiver.try_recv()).collect();
@@ -157,7 +167,10 @@ struct RuleRunner {
     metrics: Arc<ResourceMetrics>,
     /// Handles of the counters every message bumps (one atomic add each, no lookup).
     hot: HotCounters,
+    /// Per action (same order): its end-to-end latency histogram, if it has one.
+    latencies: Arc<[Option<LatencyHistogram>]>,
     wait_for_delivery: bool,
+    reporter: FlowReporter,
 }
 
 impl RuleRunner {
@@ -177,6 +190,7 @@ impl RuleRunner {
         let mut counting = Finishing::new();
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         let mut rate = RateMeter::default();
+        let mut paused: Option<String> = None;
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,
@@ -194,6 +208,7 @@ impl RuleRunner {
                     rate.observe(self.metrics.get("matched"));
                     rate.report(&self.metrics);
                     self.metrics.set_gauge("inflight", in_flight.len() as f64);
+                    self.report_paused_intake(&mut paused);
                 }
             }
         }
@@ -204,6 +219,24 @@ impl RuleRunner {
             tracing::warn!("in-flight messages abandoned at stop; the broker will redeliver them");
         }
         (receiver, counting)
+    }
+
+    /// Says in the flow's status why intake stopped, while an action's disk buffer takes no
+    /// records (its messages wait unacknowledged at the broker meanwhile).
+    fn report_paused_intake(&self, reported: &mut Option<String>) {
+        let now = self.actions.iter().find_map(|action| match action {
+            Action::Kafka(sink) => sink
+                .intake_paused()
+                .map(|reason| format!("action {}: {reason}", sink.action_id())),
+            Action::Republish(_) | Action::Discard(_) | Action::Console => None,
+        });
+        if now != *reported {
+            match &now {
+                Some(reason) => self.reporter.running_with(reason.clone()),
+                None => self.reporter.running(),
+            }
+            *reported = now;
+        }
     }
 
     /// Evaluates one message and starts its actions; what is left to finish it, if anything.
@@ -217,6 +250,7 @@ impl RuleRunner {
             }
         }
         let metrics = &self.metrics;
+        let received_at_ms = message.publish_received_at;
         self.hot.matched.inc();
         // The rows may be views of the event, so it lives as long as they do.
         let event = Event::MessagePublish(message);
@@ -239,10 +273,16 @@ impl RuleRunner {
         self.hot.passed.inc();
         let mut pending = Vec::new();
         for row in &rows {
-            for action in &self.actions {
+            for (index, action) in self.actions.iter().enumerate() {
                 self.hot.actions_total.inc();
                 match action {
-                    Action::Kafka(sink) => pending.push(sink.send(row).await),
+                    Action::Kafka(sink) => pending.push((index, sink.send(row).await)),
+                    // Not created yet, or disabled: EMQX's `discard`.
+                    Action::Discard(_) => metrics.inc("actions.discarded"),
+                    Action::Console => {
+                        tracing::info!(rule_resource = metrics.id(), output = %row.to_json(), "console action");
+                        self.hot.actions_success.inc();
+                    }
                     Action::Republish(republisher) => match republisher.publish(row).await {
                         Ok(()) => {
                             self.hot.actions_success.inc();
@@ -258,6 +298,7 @@ impl RuleRunner {
         }
         let metrics = Arc::clone(&self.metrics);
         let actions_success = self.hot.actions_success.clone();
+        let latencies = Arc::clone(&self.latencies);
         let ack = if self.wait_for_delivery {
             Some(ack)
         } else {
@@ -266,12 +307,21 @@ impl RuleRunner {
         };
         let has_pending = !pending.is_empty();
         let outcomes = async move {
-            let outcomes = join_all(pending).await;
+            let outcomes = pending
+                .into_iter()
+                .map(|(index, outcome)| outcome.map(move |outcome| (index, outcome)));
+            let outcomes = join_all(outcomes).await;
             let mut abandoned = false;
-            for outcome in &outcomes {
+            // One clock read per message, for all its records.
+            let mut now = None;
+            for (index, outcome) in &outcomes {
                 match outcome {
                     Outcome::Delivered => {
                         actions_success.inc();
+                        if let Some(Some(latency)) = latencies.get(*index) {
+                            let now = *now.get_or_insert_with(now_ms);
+                            latency.observe_since_ms(received_at_ms, now);
+                        }
                     }
                     Outcome::Abandoned => abandoned = true,
                     Outcome::Failed(_) | Outcome::Expired(_) => {

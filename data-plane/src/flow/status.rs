@@ -69,6 +69,12 @@ impl FlowReporter {
             .set(&self.flow_id, &self.version, "running", "");
     }
 
+    /// Running, with something a person should know (e.g. an action's full disk buffer).
+    pub fn running_with(&self, reason: impl Into<String>) {
+        self.statuses
+            .set(&self.flow_id, &self.version, "running", reason);
+    }
+
     pub fn failed(&self, reason: impl Into<String>) {
         self.statuses
             .set(&self.flow_id, &self.version, "failed", reason);

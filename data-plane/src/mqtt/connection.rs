@@ -87,6 +87,8 @@ impl MqttConnection {
         context
             .status
             .set(&connector_id, ConnectorState::Connecting, "starting");
+        // Its counters exist (at zero) from the start, not from the first dropped message.
+        metrics.resource(&connector_id);
         tokio::spawn({
             let (context, stop, closed) = (context.clone(), stop.clone(), closed.clone());
             async move {
@@ -252,21 +254,27 @@ async fn poll_loop(
                     .status
                     .set(&context.connector_id, ConnectorState::Connected, "");
                 tracing::info!(connector = %context.connector_id, session_present, "MQTT connected");
-                if !session_present {
-                    let subscriptions = lock(&context.dispatcher).all_subscriptions();
-                    // Subscribing goes through the request channel the poller drains: never from here.
-                    let client = context.client.clone();
-                    tokio::spawn(async move {
-                        let change = RouteChange {
-                            subscribe: subscriptions,
-                            unsubscribe: Vec::new(),
-                        };
-                        let _ = apply_change(&client, change).await;
-                    });
-                }
+                // Subscribe again on every connection, even to a session the broker says it kept:
+                // Mosquitto 2.0 restores a persistent session after a restart but not its shared
+                // subscriptions, so trusting `session_present` left the rules deaf until the
+                // worker restarted (the chaos soak lost every message published meanwhile).
+                // Subscribing to a filter the session still has replaces it, which is harmless.
+                let subscriptions = lock(&context.dispatcher).all_subscriptions();
+                // Subscribing goes through the request channel the poller drains: never from here.
+                let client = context.client.clone();
+                tokio::spawn(async move {
+                    let change = RouteChange {
+                        subscribe: subscriptions,
+                        unsubscribe: Vec::new(),
+                    };
+                    let _ = apply_change(&client, change).await;
+                });
             }
             Ok(NetEvent::Publish(publish)) => dispatch(&context, *publish),
-            Ok(NetEvent::Disconnected) => break,
+            Ok(NetEvent::Disconnected) => {
+                linger(&context.connector_id, &mut eventloop).await;
+                break;
+            }
             Ok(NetEvent::Other) => {}
             Err(reason) => {
                 context.tracker.new_generation();
@@ -289,6 +297,26 @@ async fn poll_loop(
         ConnectorState::Disconnected,
         "stopped",
     );
+}
+
+/// How long a closing connection waits, after its DISCONNECT, for the broker to close the socket.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Reads (and ignores) what the broker still sends after our DISCONNECT until it closes the
+/// connection. Closing the socket ourselves with unread PUBLISHes in its receive buffer makes the
+/// kernel send a reset instead of a FIN, and a broker that has not read our last PUBACKs by then
+/// loses them: every one of those messages came back as a duplicate after a clean shutdown.
+/// What arrives here is unacknowledged, so it stays in the session for the next connection.
+async fn linger(connector_id: &str, eventloop: &mut MqttEventLoop) {
+    let drained = async {
+        while !matches!(
+            eventloop.poll().await,
+            Err(_) | Ok(NetEvent::Connected { .. })
+        ) {}
+    };
+    if tokio::time::timeout(LINGER, drained).await.is_err() {
+        tracing::debug!(connector = %connector_id, "broker kept the connection open after DISCONNECT");
+    }
 }
 
 /// Hands a received PUBLISH to the rules that want it, without ever blocking the poller.

@@ -38,6 +38,8 @@ pub struct MqttPool {
 #[derive(Debug)]
 struct Pooled {
     connection: Arc<MqttConnection>,
+    /// The connector's `starts` it was opened for (see `NamedMqttConnector::starts`).
+    starts: u64,
     unused_since: Option<Instant>,
 }
 
@@ -103,8 +105,11 @@ impl MqttPool {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(existing) = connections.get_mut(&client_id) {
-            // An edited connector gets a fresh connection (same client id: it takes the session over).
-            if existing.connection.config() == &connector.config {
+            // An edited or restarted (`start`) connector gets a fresh connection (same client id:
+            // it takes the session over).
+            if existing.connection.config() == &connector.config
+                && existing.starts == connector.starts
+            {
                 existing.unused_since = None;
                 return Ok(Arc::clone(&existing.connection));
             }
@@ -122,6 +127,7 @@ impl MqttPool {
             client_id,
             Pooled {
                 connection: Arc::clone(&connection),
+                starts: connector.starts,
                 unused_since: None,
             },
         );

@@ -19,11 +19,14 @@ use super::offsets::Ticket;
 use super::plan::{ActionError, Planner, Work};
 use super::publisher::Publisher;
 use super::rules::count_action;
+use crate::telemetry::histogram::now_ms;
 
 /// A record whose actions all ended.
 #[derive(Debug)]
 struct Ended {
     ticket: Ticket,
+    /// The record's Kafka timestamp (ms since the epoch), for the latency histogram.
+    timestamp_ms: Option<i64>,
     /// Known before anything was sent (rendering, rules).
     failures: Vec<DeliveryFailure>,
     /// How each action ended (already counted towards its rule).
@@ -57,9 +60,11 @@ pub async fn dispatch(
                 }
             }
             Some(ended) = in_progress.next(), if !in_progress.is_empty() => {
-                ended_tickets.extend(account(ended, &metrics));
+                // One clock read for what ended together.
+                let now_ms = now_ms();
+                ended_tickets.extend(account(ended, &metrics, now_ms));
                 while let Some(Some(ended)) = in_progress.next().now_or_never() {
-                    ended_tickets.extend(account(ended, &metrics));
+                    ended_tickets.extend(account(ended, &metrics, now_ms));
                 }
             }
         }
@@ -73,7 +78,7 @@ pub async fn dispatch(
         tokio::select! {
             ended = in_progress.next() => match ended {
                 Some(ended) => {
-                    finished.finished(account(ended, &metrics).into_iter().collect());
+                    finished.finished(account(ended, &metrics, now_ms()).into_iter().collect());
                 }
                 None => break,
             },
@@ -92,6 +97,7 @@ async fn start(
     record: KafkaRecord,
 ) -> Result<impl Future<Output = Ended> + use<>, Ticket> {
     metrics.received.inc();
+    let timestamp_ms = record.ts;
     let plan = planner.plan(record);
     if !plan.taken {
         metrics.dropped.inc();
@@ -118,6 +124,7 @@ async fn start(
         let actions = futures::future::join_all(pending).await;
         Ended {
             ticket,
+            timestamp_ms,
             failures,
             actions,
         }
@@ -126,9 +133,10 @@ async fn start(
 
 /// Counts how a record ended; its ticket, unless an action was abandoned (shutdown: the record
 /// stays uncommitted and is read again).
-fn account(ended: Ended, metrics: &SourceMetrics) -> Option<Ticket> {
+fn account(ended: Ended, metrics: &SourceMetrics, now_ms: i64) -> Option<Ticket> {
     let Ended {
         ticket,
+        timestamp_ms,
         mut failures,
         actions,
     } = ended;
@@ -141,6 +149,9 @@ fn account(ended: Ended, metrics: &SourceMetrics) -> Option<Ticket> {
     }
     if failures.is_empty() {
         metrics.success.inc();
+        if let Some(timestamp_ms) = timestamp_ms {
+            metrics.latency.observe_since_ms(timestamp_ms, now_ms);
+        }
     } else {
         tracing::debug!(
             topic = %ticket.partition.topic,

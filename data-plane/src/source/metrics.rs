@@ -1,5 +1,6 @@
-//! The source's counters (`received`, `success`, `failed` with a reason, `dropped`) and its
-//! `rate`, `rate_max` and `rate_last5m` gauges, under `source:kafka_consumer:<name>`.
+//! The source's counters (`received`, `success`, `failed` with a reason, `dropped`), its
+//! `latency` histogram and its `rate`, `rate_max` and `rate_last5m` gauges, under
+//! `source:kafka_consumer:<name>`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,8 +8,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::failure::DeliveryFailure;
-use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
+use crate::telemetry::{LatencyHistogram, ResourceMetrics};
 
 #[derive(Debug, Clone)]
 pub struct SourceMetrics {
@@ -20,6 +21,8 @@ pub struct SourceMetrics {
     pub failed: CounterHandle,
     /// Records neither a topic mapping nor a rule took.
     pub dropped: CounterHandle,
+    /// From a succeeded record's Kafka timestamp to its last acknowledgement.
+    pub latency: LatencyHistogram,
 }
 
 impl SourceMetrics {
@@ -29,6 +32,7 @@ impl SourceMetrics {
             success: resource.counter("success"),
             failed: resource.counter("failed"),
             dropped: resource.counter("dropped"),
+            latency: resource.histogram("latency"),
             resource,
         }
     }

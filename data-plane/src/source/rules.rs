@@ -34,6 +34,10 @@ struct SourceRule {
 enum RuleAction {
     Republish(RepublishTemplates),
     KafkaProducer(SourceProducer),
+    /// A stored action that does not exist or is disabled: counted as discarded.
+    Discard,
+    /// EMQX's `console`: the row goes to the log.
+    Console,
 }
 
 impl SourceRules {
@@ -60,7 +64,7 @@ impl SourceRules {
             .flat_map(|rule| &rule.actions)
             .filter_map(|action| match action {
                 RuleAction::KafkaProducer(producer) => Some(producer.clone()),
-                RuleAction::Republish(_) => None,
+                RuleAction::Republish(_) | RuleAction::Discard | RuleAction::Console => None,
             })
             .collect()
     }
@@ -99,6 +103,16 @@ impl SourceRules {
                 for action in &rule.actions {
                     rule.metrics.inc("actions.total");
                     let work = match action {
+                        // Not created yet, or disabled: EMQX's `discard`.
+                        RuleAction::Discard => {
+                            rule.metrics.inc("actions.discarded");
+                            continue;
+                        }
+                        RuleAction::Console => {
+                            tracing::info!(rule_id = %rule.id, output = %row.to_json(), "console action");
+                            rule.metrics.inc("actions.success");
+                            continue;
+                        }
                         RuleAction::Republish(templates) => templates
                             .render(row)
                             .map(Work::Publish)
@@ -170,6 +184,8 @@ fn compile_rule(
                 Err(error) => return skip(error.to_string()),
             },
             ResolvedAction::KafkaProducer(producer) => Compiled::ToStart(producer),
+            ResolvedAction::Discarded(_) => Compiled::Ready(RuleAction::Discard),
+            ResolvedAction::Console => Compiled::Ready(RuleAction::Console),
         });
     }
     let mut actions = Vec::with_capacity(compiled.len());

@@ -29,6 +29,8 @@ struct RunningFlow {
     detach: Arc<AtomicBool>,
     /// The rule a rule flow runs.
     rule_id: Option<String>,
+    /// The resources it reports metrics under (see `FlowSpec::metric_resources`).
+    metric_resources: Vec<String>,
     task: JoinHandle<()>,
 }
 
@@ -38,6 +40,8 @@ pub struct Supervisor {
     statuses: FlowStatuses,
     flows: HashMap<String, RunningFlow>,
     reset_generations: HashMap<String, u64>,
+    /// Whether a snapshot's reset generations were recorded yet (see `apply_metric_resets`).
+    resets_recorded: bool,
     applied_revision: Arc<AtomicU64>,
 }
 
@@ -48,6 +52,7 @@ impl Supervisor {
             statuses: FlowStatuses::default(),
             flows: HashMap::new(),
             reset_generations: HashMap::new(),
+            resets_recorded: false,
             applied_revision: Arc::default(),
         }
     }
@@ -117,6 +122,7 @@ impl Supervisor {
             .filter_map(|flow| flow.rule_id.clone())
             .collect();
         self.env.mqtt.retain_rules(&running_rules).await;
+        self.forget_metrics_of_removed_resources();
         self.apply_metric_resets(&assignment.metric_resets);
         self.applied_revision
             .store(assignment.revision, Ordering::Relaxed);
@@ -156,6 +162,7 @@ impl Supervisor {
             Launch::Rule(spec, _) => Some(spec.rule_id.clone()),
             _ => None,
         };
+        let metric_resources = launch.metric_resources();
         let task = match launch {
             Launch::Rule(spec, claim) => tokio::spawn(rule_flow::run(
                 *spec,
@@ -185,6 +192,7 @@ impl Supervisor {
                 stop,
                 detach,
                 rule_id,
+                metric_resources,
                 task,
             },
         );
@@ -201,15 +209,39 @@ impl Supervisor {
         }
     }
 
+    /// Drops the metrics of rules, actions and sources no running flow names any more (deleted or
+    /// disabled: EMQX clears them too), so `/metrics` and heartbeats do not grow with every change.
+    /// Connection metrics (`mqtt:<connector>`) follow the connection pool, not the flows.
+    fn forget_metrics_of_removed_resources(&self) {
+        let named: HashSet<&str> = self
+            .flows
+            .values()
+            .flat_map(|flow| flow.metric_resources.iter().map(String::as_str))
+            .collect();
+        let removed = self
+            .env
+            .metrics
+            .retain(|id| !is_flow_resource(id) || named.contains(id));
+        if removed > 0 {
+            tracing::debug!(removed, "forgot the metrics of removed resources");
+        }
+    }
+
     /// Zeroes a resource's counters when its reset generation grew. The first snapshot only
-    /// records generations: a restarted worker starts from zero anyway.
+    /// records generations: a restarted worker starts from zero anyway. After it, a resource
+    /// seen for the first time with a generation was reset since (its first reset is 1).
     fn apply_metric_resets(&mut self, resets: &HashMap<String, u64>) {
         for (resource, generation) in resets {
-            match self.reset_generations.insert(resource.clone(), *generation) {
-                Some(previous) if previous < *generation => self.env.metrics.reset(resource),
-                _ => {}
+            let previous = self.reset_generations.insert(resource.clone(), *generation);
+            let grew = match previous {
+                Some(previous) => previous < *generation,
+                None => self.resets_recorded,
+            };
+            if grew {
+                self.env.metrics.reset(resource);
             }
         }
+        self.resets_recorded = true;
     }
 }
 
@@ -223,7 +255,22 @@ enum Launch {
     Unreadable(serde_json::Error),
 }
 
+/// Whether metrics under `resource_id` belong to a rule, action or source (which flows own).
+fn is_flow_resource(resource_id: &str) -> bool {
+    ["rule:", "action:", "source:"]
+        .iter()
+        .any(|prefix| resource_id.starts_with(prefix))
+}
+
 impl Launch {
+    fn metric_resources(&self) -> Vec<String> {
+        match self {
+            Self::Rule(spec, _) => spec.metric_resources(),
+            Self::Source(spec) => spec.metric_resources(),
+            Self::Unreadable(_) => Vec::new(),
+        }
+    }
+
     fn prepare(flow: &Flow, env: &FlowEnv) -> Self {
         // spec_json carries secrets: its parse error is reported without the text.
         match serde_json::from_str::<FlowSpec>(&flow.spec_json) {

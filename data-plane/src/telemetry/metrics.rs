@@ -1,25 +1,27 @@
-//! Per-resource counters and gauges.
+//! Per-resource counters, gauges and latency histograms.
 //!
-//! Every resource (`rule:<id>`, `action:kafka_producer:<name>`, `source:kafka_consumer:<name>`)
-//! gets one [`ResourceMetrics`]; hot paths keep the handle and bump atomics, no lock. Counters are
-//! monotonic for Prometheus; a reset requested through the API only moves the baseline that
-//! heartbeats subtract, so Prometheus never sees a counter go backwards.
+//! Every resource (`rule:<id>`, `action:kafka_producer:<name>`, `source:kafka_consumer:<name>`,
+//! `mqtt:<name>`) gets one [`ResourceMetrics`]; hot paths keep the handle and bump atomics, no
+//! lock. Flows name metrics as EMQX's API does (`matched`, `dropped.queue_full`); heartbeats carry
+//! those names and Prometheus gets each in its own family (see [`super::families`]), labelled with
+//! the resource. Counters are monotonic for Prometheus; a reset requested through the API only
+//! moves the baseline that heartbeats subtract, so Prometheus never sees a counter go backwards.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Labels {
-    resource: String,
-    metric: String,
-}
+use super::families::{self, FAMILIES, FamilySpec, Label, MetricType, ResourceKind};
+use super::histogram::LatencyHistogram;
+
+/// A series' labels: the resource's (`rule="r1"`), then those of the metric itself (`topic`).
+type Labels = Vec<Label>;
+type GaugeValue = Gauge<f64, AtomicU64>;
 
 /// All resources' metrics on this worker.
 #[derive(Debug, Clone, Default)]
@@ -30,8 +32,55 @@ pub struct MetricsHub {
 #[derive(Debug, Default)]
 struct HubInner {
     resources: Mutex<BTreeMap<String, Arc<ResourceMetrics>>>,
-    counters: Family<Labels, Counter>,
-    gauges: Family<Labels, Gauge<f64, AtomicU64>>,
+    families: FamilyTable,
+}
+
+/// One Prometheus family per row of [`FAMILIES`], in its order.
+#[derive(Debug)]
+struct FamilyTable {
+    families: Vec<(&'static FamilySpec, AnyFamily)>,
+}
+
+#[derive(Debug, Clone)]
+enum AnyFamily {
+    Counter(Family<Labels, Counter>),
+    Gauge(Family<Labels, GaugeValue>),
+    Histogram(Family<Labels, LatencyHistogram>),
+}
+
+impl Default for FamilyTable {
+    fn default() -> Self {
+        let families = FAMILIES
+            .iter()
+            .map(|spec| {
+                let family = match spec.metric_type {
+                    MetricType::Counter => AnyFamily::Counter(Family::default()),
+                    MetricType::Gauge => AnyFamily::Gauge(Family::default()),
+                    MetricType::Histogram => AnyFamily::Histogram(Family::default()),
+                };
+                (spec, family)
+            })
+            .collect();
+        Self { families }
+    }
+}
+
+impl FamilyTable {
+    fn get(&self, spec: &'static FamilySpec) -> Option<&AnyFamily> {
+        self.families
+            .iter()
+            .find(|(s, _)| std::ptr::eq(*s, spec))
+            .map(|(_, family)| family)
+    }
+
+    fn remove(&self, spec: &'static FamilySpec, labels: &Labels) {
+        match self.get(spec) {
+            Some(AnyFamily::Counter(f)) => f.remove(labels),
+            Some(AnyFamily::Gauge(f)) => f.remove(labels),
+            Some(AnyFamily::Histogram(f)) => f.remove(labels),
+            None => false,
+        };
+    }
 }
 
 impl MetricsHub {
@@ -39,21 +88,24 @@ impl MetricsHub {
         Self::default()
     }
 
-    /// Registers the Prometheus families (`tributary_resource_total`, `tributary_resource_gauge`).
+    /// Registers every family of [`FAMILIES`] that flows fill (the connectors' status is the
+    /// status board's).
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "tributary_resource",
-            "Events per resource (rule, action, source) and metric name",
-            self.inner.counters.clone(),
-        );
-        registry.register(
-            "tributary_resource_gauge",
-            "Point-in-time values per resource (inflight, queuing, rates, consumer lag)",
-            self.inner.gauges.clone(),
-        );
+        for (spec, family) in &self.inner.families.families {
+            let (name, help) = (spec.registered_name(), spec.help);
+            match family {
+                AnyFamily::Counter(f) => registry.register(name, help, f.clone()),
+                AnyFamily::Gauge(f) if spec.metric != families::STATUS => {
+                    registry.register(name, help, f.clone());
+                }
+                AnyFamily::Gauge(_) => {}
+                AnyFamily::Histogram(f) => registry.register(name, help, f.clone()),
+            }
+        }
     }
 
-    /// The metrics of one resource, created on first use.
+    /// The metrics of one resource, created on first use. A new resource's counters start at
+    /// zero in Prometheus at once, so that queries and alerts see the series before any event.
     pub fn resource(&self, resource_id: &str) -> Arc<ResourceMetrics> {
         let mut resources = self
             .inner
@@ -63,16 +115,20 @@ impl MetricsHub {
         resources
             .entry(resource_id.to_owned())
             .or_insert_with(|| {
-                Arc::new(ResourceMetrics {
+                let resource = ResourceMetrics {
                     id: resource_id.to_owned(),
+                    kind: ResourceKind::of(resource_id)
+                        .map(|(kind, label)| (kind, label.to_owned())),
                     hub: Arc::clone(&self.inner),
                     counters: Mutex::default(),
                     gauges: Mutex::default(),
-                })
+                    histograms: Mutex::default(),
+                };
+                resource.create_counter_series();
+                Arc::new(resource)
             })
             .clone()
     }
-
     /// Every resource's current metrics, for heartbeats.
     pub fn snapshot(&self) -> Vec<ResourceSnapshot> {
         let resources = self
@@ -84,18 +140,50 @@ impl MetricsHub {
     }
 
     /// Moves the baseline of `resource_id`'s counters to their current values.
+    /// A resource this worker has no metrics for has nothing to reset.
     pub fn reset(&self, resource_id: &str) {
-        self.resource(resource_id).reset();
+        let resource = self
+            .inner
+            .resources
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(resource_id)
+            .cloned();
+        if let Some(resource) = resource {
+            resource.reset();
+        }
+    }
+
+    /// Forgets every resource `keep` refuses, with its Prometheus series: a long-lived worker's
+    /// metrics follow what it runs, not every rule it ever ran. Returns how many were removed.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> usize {
+        let removed: Vec<Arc<ResourceMetrics>> = {
+            let mut resources = self
+                .inner
+                .resources
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let gone: Vec<String> = resources.keys().filter(|id| !keep(id)).cloned().collect();
+            gone.iter().filter_map(|id| resources.remove(id)).collect()
+        };
+        for resource in &removed {
+            resource.unregister();
+        }
+        removed.len()
     }
 }
 
-/// One resource's counters and gauges.
+/// One resource's counters, gauges and histograms.
 #[derive(Debug)]
 pub struct ResourceMetrics {
     id: String,
+    /// The kind of resource and its label value; `None` for an id of no known kind, whose
+    /// metrics only heartbeats carry.
+    kind: Option<(ResourceKind, String)>,
     hub: Arc<HubInner>,
     counters: Mutex<HashMap<&'static str, CounterCell>>,
-    gauges: Mutex<HashMap<String, Gauge<f64, AtomicU64>>>,
+    gauges: Mutex<HashMap<String, GaugeValue>>,
+    histograms: Mutex<HashMap<&'static str, LatencyHistogram>>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,16 +225,52 @@ impl ResourceMetrics {
     pub fn set_gauge(&self, name: impl Into<String>, value: f64) {
         let name = name.into();
         let mut gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
-        let gauge = gauges.entry(name.clone()).or_insert_with(|| {
-            self.hub
-                .gauges
-                .get_or_create(&Labels {
-                    resource: self.id.clone(),
-                    metric: name,
-                })
-                .clone()
-        });
+        let gauge = gauges
+            .entry(name)
+            .or_insert_with_key(|name| match self.series(name) {
+                Some((spec, labels)) => match self.hub.families.get(spec) {
+                    Some(AnyFamily::Gauge(family)) => family.get_or_create(&labels).clone(),
+                    _ => GaugeValue::default(),
+                },
+                None => GaugeValue::default(),
+            });
         gauge.set(value);
+    }
+
+    /// The handle of latency histogram `name` (`latency`, `delivery_latency`), for hot paths.
+    pub fn histogram(&self, name: &'static str) -> LatencyHistogram {
+        let mut histograms = self
+            .histograms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        histograms
+            .entry(name)
+            .or_insert_with(|| match self.series(name) {
+                Some((spec, labels)) => match self.hub.families.get(spec) {
+                    Some(AnyFamily::Histogram(family)) => family.get_or_create(&labels).clone(),
+                    _ => LatencyHistogram::default(),
+                },
+                None => LatencyHistogram::default(),
+            })
+            .clone()
+    }
+
+    /// The family and labels of this resource's metric `name`; `None` (logged once per
+    /// resource and name, when created) for a metric Prometheus does not get.
+    fn series(&self, name: &str) -> Option<(&'static FamilySpec, Labels)> {
+        let series = self.known_series(name);
+        if series.is_none() && self.kind.is_some() && !families::NOT_EXPORTED.contains(&name) {
+            tracing::warn!(resource = %self.id, metric = name, "metric without a Prometheus family");
+        }
+        series
+    }
+
+    fn known_series(&self, name: &str) -> Option<(&'static FamilySpec, Labels)> {
+        let (kind, id) = self.kind.as_ref()?;
+        let (spec, extra) = families::resolve(*kind, name)?;
+        let mut labels = vec![(kind.label(), id.clone())];
+        labels.extend(extra);
+        Some((spec, labels))
     }
 
     /// Runs `f` on the cell of `name` under the lock, without cloning its handles: counters are
@@ -154,17 +278,55 @@ impl ResourceMetrics {
     fn with_cell<T>(&self, name: &'static str, f: impl FnOnce(&CounterCell) -> T) -> T {
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let cell = counters.entry(name).or_insert_with(|| CounterCell {
-            counter: self
-                .hub
-                .counters
-                .get_or_create(&Labels {
-                    resource: self.id.clone(),
-                    metric: name.to_owned(),
-                })
-                .clone(),
+            counter: self.counter_series(name),
             baseline: Arc::default(),
         });
         f(cell)
+    }
+
+    fn counter_series(&self, name: &str) -> Counter {
+        match self.series(name) {
+            Some((spec, labels)) => match self.hub.families.get(spec) {
+                Some(AnyFamily::Counter(family)) => family.get_or_create(&labels).clone(),
+                _ => Counter::default(),
+            },
+            None => Counter::default(),
+        }
+    }
+
+    /// Puts every counter of this kind of resource in Prometheus, at zero. Not in the
+    /// heartbeats: those carry what the flow counted, as before.
+    fn create_counter_series(&self) {
+        let Some((kind, _)) = &self.kind else { return };
+        for spec in FAMILIES.iter().filter(|s| s.kind == *kind) {
+            if spec.metric_type == MetricType::Counter {
+                self.counter_series(spec.metric);
+            }
+        }
+    }
+
+    /// Removes this resource's series from the Prometheus families.
+    fn unregister(&self) {
+        let Some((kind, _)) = &self.kind else { return };
+        // Every counter series was created with the resource, gauges and histograms with use.
+        for spec in FAMILIES.iter().filter(|s| s.kind == *kind) {
+            if spec.metric_type == MetricType::Counter
+                && let Some((spec, labels)) = self.known_series(spec.metric)
+            {
+                self.hub.families.remove(spec, &labels);
+            }
+        }
+        let gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
+        let histograms = self
+            .histograms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let used = gauges.keys().map(String::as_str);
+        for name in used.chain(histograms.keys().copied()) {
+            if let Some((spec, labels)) = self.known_series(name) {
+                self.hub.families.remove(spec, &labels);
+            }
+        }
     }
 
     fn reset(&self) {
@@ -203,42 +365,4 @@ pub struct ResourceSnapshot {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counters_accumulate_and_reset_moves_the_baseline() {
-        let hub = MetricsHub::new();
-        let rule = hub.resource("rule:r1");
-        rule.inc("matched");
-        rule.add("matched", 2);
-        let handle = rule.counter("passed");
-        handle.inc();
-        assert_eq!(rule.get("matched"), 3);
-
-        hub.reset("rule:r1");
-        rule.inc("matched");
-        let snapshot = hub.snapshot();
-        assert_eq!(snapshot.len(), 1);
-        assert_eq!(snapshot[0].counters.get("matched"), Some(&1));
-        assert_eq!(snapshot[0].counters.get("passed"), Some(&0));
-    }
-
-    #[test]
-    fn prometheus_sees_monotonic_counters_and_gauges() {
-        let hub = MetricsHub::new();
-        let mut registry = Registry::default();
-        hub.register(&mut registry);
-        let action = hub.resource("action:kafka_producer:s1");
-        action.add("success", 5);
-        action.set_gauge("inflight", 7.0);
-        hub.reset("action:kafka_producer:s1");
-
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(text.contains(
-            r#"tributary_resource_total{resource="action:kafka_producer:s1",metric="success"} 5"#
-        ), "{text}");
-        assert!(text.contains(r#"metric="inflight"} 7.0"#), "{text}");
-    }
-}
+mod tests;

@@ -4,6 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::families::{self, ResourceKind};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorState {
     Connected,
@@ -49,14 +55,26 @@ pub struct ConnectorStatus {
 #[derive(Debug, Clone, Default)]
 pub struct StatusBoard {
     connectors: Arc<Mutex<BTreeMap<String, ConnectorStatus>>>,
+    /// `tributary_connector_status{connector}`: 1 connected, 0 otherwise (EMQX's values).
+    gauges: Family<[(&'static str, String); 1], Gauge>,
 }
 
 impl StatusBoard {
+    /// Registers `tributary_connector_status`.
+    pub fn register(&self, registry: &mut Registry) {
+        if let Some(spec) = families::spec(ResourceKind::Connector, families::STATUS) {
+            registry.register(spec.registered_name(), spec.help, self.gauges.clone());
+        }
+    }
+
     pub fn set(&self, connector_id: &str, state: ConnectorState, reason: impl Into<String>) {
         let mut map = self
             .connectors
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        self.gauges
+            .get_or_create(&Self::labels(connector_id))
+            .set(i64::from(state == ConnectorState::Connected));
         map.insert(
             connector_id.to_owned(),
             ConnectorStatus {
@@ -73,6 +91,11 @@ impl StatusBoard {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         map.remove(connector_id);
+        self.gauges.remove(&Self::labels(connector_id));
+    }
+
+    fn labels(connector_id: &str) -> [(&'static str, String); 1] {
+        [(ResourceKind::Connector.label(), connector_id.to_owned())]
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, ConnectorStatus> {
@@ -86,6 +109,33 @@ impl StatusBoard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prometheus_sees_one_when_connected_and_forgets_removed_connectors() {
+        let board = StatusBoard::default();
+        let mut registry = Registry::default();
+        board.register(&mut registry);
+        board.set("kafka_producer:k", ConnectorState::Connected, "");
+        board.set("mqtt:default", ConnectorState::Connecting, "refused");
+        board.set("kafka_consumer:gone", ConnectorState::Connected, "");
+        board.remove("kafka_consumer:gone");
+
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains("# TYPE tributary_connector_status gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"tributary_connector_status{connector="kafka_producer:k"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"tributary_connector_status{connector="mqtt:default"} 0"#),
+            "{text}"
+        );
+        assert!(!text.contains("gone"), "{text}");
+    }
 
     #[test]
     fn a_refused_authentication_is_disconnected_even_after_a_connection() {

@@ -94,6 +94,11 @@ impl ProducerClients {
                 .as_millis()
                 .to_string(),
         ));
+        // Not a setting either: a `start` of the connector asks for a new client.
+        pairs.push((
+            "tributary.connector_starts".to_owned(),
+            action.connector_starts.to_string(),
+        ));
         pairs.sort();
         let key = ClientKey {
             connector_id: format!("kafka_producer:{}", action.connector_name),

@@ -2,7 +2,7 @@
 
 use rdkafka::ClientConfig;
 use tributary_protocol::resources::{
-    Compression, KafkaAuthentication, KafkaConnectorConfig, KafkaProducerParameters,
+    BufferMode, Compression, KafkaAuthentication, KafkaConnectorConfig, KafkaProducerParameters,
     PartitionStrategy, QueryMode, RequiredAcks, SaslMechanism, TlsVerify,
 };
 
@@ -108,15 +108,16 @@ pub fn producer_config(
         QueryMode::Sync => parameters.buffer.per_partition_limit.0 / 1024,
         // Async records wait in the memory buffer, bounded per partition; librdkafka only needs
         // room for the batches it has on the wire, as EMQX's producer keeps `max_inflight`.
-        QueryMode::Async => {
-            max_batch_bytes.saturating_mul(u64::from(parameters.max_inflight.max(1))) / 1024
-        }
+        QueryMode::Async => async_librdkafka_bytes(parameters) / 1024,
     };
-    let message_timeout_ms = match parameters.query_mode {
+    let message_timeout_ms = match (parameters.query_mode, parameters.buffer.mode) {
         // A sync record that times out is produced again (the MQTT message stays unacknowledged),
         // so its timeout is the sync query timeout.
-        QueryMode::Sync => parameters.sync_query_timeout.as_millis().max(1000),
-        QueryMode::Async => ASYNC_MESSAGE_TIMEOUT_MS,
+        (QueryMode::Sync, _) => parameters.sync_query_timeout.as_millis().max(1000),
+        // A record from a disk buffer is never given up: librdkafka retries it, in order, until
+        // Kafka takes it (0 is librdkafka's "no timeout"); it leaves the buffer only then.
+        (QueryMode::Async, BufferMode::Disk | BufferMode::Hybrid) => 0,
+        (QueryMode::Async, BufferMode::Memory) => ASYNC_MESSAGE_TIMEOUT_MS,
     };
     config
         // A missing topic is an error for that message, not a topic created by accident.
@@ -158,6 +159,16 @@ pub fn producer_config(
         )
         .set("message.timeout.ms", message_timeout_ms.to_string());
     config
+}
+
+/// The record bytes an `async` action keeps in librdkafka at most: room for `max_inflight`
+/// batches. The memory buffer enforces it itself (librdkafka's own limit counts values only).
+pub fn async_librdkafka_bytes(parameters: &KafkaProducerParameters) -> u64 {
+    let max_batch_bytes = parameters
+        .max_batch_bytes
+        .0
+        .clamp(1000, LIBRDKAFKA_MAX_BYTES);
+    max_batch_bytes.saturating_mul(u64::from(parameters.max_inflight.max(1)))
 }
 
 /// Kafka keeps an idempotent producer's order and deduplicates its retries for at most 5 requests
@@ -278,6 +289,20 @@ mod tests {
         );
         // Room for `max_inflight` batches; the 1GB is per partition, in the memory buffer.
         assert_eq!(config.get("queue.buffering.max.kbytes"), Some("400"));
+        assert_eq!(config.get("message.timeout.ms"), Some("300000"));
+    }
+
+    #[test]
+    fn records_from_a_disk_buffer_never_time_out_in_librdkafka() {
+        for mode in ["disk", "hybrid"] {
+            let config = producer_config(
+                &connector(serde_json::json!({"bootstrap_hosts": "k:9092"})),
+                &parameters(serde_json::json!({
+                    "topic": "t", "query_mode": "async", "buffer": {"mode": mode}
+                })),
+            );
+            assert_eq!(config.get("message.timeout.ms"), Some("0"), "{mode}");
+        }
     }
 
     #[test]

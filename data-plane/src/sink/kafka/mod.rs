@@ -5,6 +5,7 @@ pub mod client;
 pub mod clients;
 pub mod config;
 pub mod delivery;
+pub mod disk;
 mod health;
 mod partitioner;
 pub mod producer;

@@ -8,6 +8,10 @@
 //! In `async` mode the send never waits for librdkafka: the sink chooses the partition itself and
 //! puts the record in the memory buffer (`pump.rs`), bounded per partition, whose pump feeds
 //! librdkafka.
+//!
+//! In `async` mode with buffer mode `disk` (or `hybrid`) the record goes to the action's segment
+//! log instead (`disk/`), whose own pump feeds librdkafka; the message is acknowledged once the
+//! record is synced to disk (`disk`), or kept in memory or written to disk (`hybrid`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,21 +25,22 @@ use rdkafka::producer::{DeliveryFuture, FutureRecord};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
-use tributary_protocol::resources::{PartitionStrategy, QueryMode};
+use tributary_protocol::resources::{BufferMode, PartitionStrategy, QueryMode};
 use tributary_rules::RowRef;
 
 use super::client::SinkProducer;
 use super::clients::SharedProducer;
 use super::delivery::{FailureReason, Outcome, classify};
+use super::disk::{DiskBuffer, TopicWatch};
 use super::partitioner::choose_partition;
 use super::pump::{Handoff, MemoryBuffer, Sent};
 use super::record::{RecordTemplates, RenderedRecord};
 use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
 use crate::mqtt::backoff::Backoff;
-use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::rates::RateMeter;
+use crate::telemetry::{LatencyHistogram, ResourceMetrics};
 
 /// Why an action could not be started (a user error in its configuration, or librdkafka refusing
 /// the configuration).
@@ -66,13 +71,21 @@ struct Inner {
     topics: TopicCache,
     mode: QueryMode,
     partition_strategy: PartitionStrategy,
-    /// `async` mode only: where records wait for room in librdkafka.
+    /// `async` mode with buffer mode `memory`: where records wait for room in librdkafka.
     buffer: Option<Arc<MemoryBuffer>>,
+    /// `async` mode with buffer mode `disk` or `hybrid`: the action's segment log, and its
+    /// (static) topic's partition count.
+    disk: Option<(Arc<DiskBuffer>, TopicWatch)>,
     dead_letter_topic: Option<String>,
     inflight: AtomicI64,
     /// `matched` and `success`, bumped per record without a lookup.
     matched: CounterHandle,
     success: CounterHandle,
+    /// From handing a record to librdkafka to Kafka's acknowledgement.
+    delivery_latency: LatencyHistogram,
+    /// From a message's arrival at the worker to Kafka's acknowledgement; its flow observes it.
+    /// None with a disk buffer, whose outcome is the record written down.
+    latency: Option<LatencyHistogram>,
     /// Signalled whenever a delivery finishes: room in librdkafka's queue.
     delivered: Arc<Notify>,
     stop: CancellationToken,
@@ -97,9 +110,30 @@ impl KafkaSink {
         let metrics = env
             .metrics
             .resource(&format!("action:{}", action.action_id));
-        let buffer = (action.parameters.query_mode == QueryMode::Async).then(|| {
+        let delivered = Arc::new(Notify::new());
+        let is_async = action.parameters.query_mode == QueryMode::Async;
+        let disk = match action.parameters.buffer.mode {
+            BufferMode::Disk | BufferMode::Hybrid if is_async => {
+                let Some(topic) = templates.static_topic() else {
+                    return Err(SinkError::Config(
+                        "buffer mode `disk` and `hybrid` need a static topic (no placeholders)"
+                            .to_owned(),
+                    ));
+                };
+                let buffer = env
+                    .disk_buffers
+                    .acquire(action, &producer, &metrics, &delivered)?;
+                Some((
+                    buffer,
+                    TopicWatch::start(topics.clone(), topic, stop.clone()),
+                ))
+            }
+            _ => None,
+        };
+        let buffer = (is_async && disk.is_none()).then(|| {
             Arc::new(MemoryBuffer::new(
                 action.parameters.buffer.per_partition_limit.0,
+                super::config::async_librdkafka_bytes(&action.parameters),
                 &metrics,
             ))
         });
@@ -107,6 +141,8 @@ impl KafkaSink {
             action_id: action.action_id.clone(),
             matched: metrics.counter("matched"),
             success: metrics.counter("success"),
+            delivery_latency: metrics.histogram("delivery_latency"),
+            latency: disk.is_none().then(|| metrics.histogram("latency")),
             metrics,
             producer,
             _client: client,
@@ -115,9 +151,10 @@ impl KafkaSink {
             mode: action.parameters.query_mode,
             partition_strategy: action.parameters.partition_strategy,
             buffer,
+            disk,
             dead_letter_topic: action.parameters.dead_letter_topic.clone(),
             inflight: AtomicI64::new(0),
-            delivered: Arc::new(Notify::new()),
+            delivered,
             stop: stop.clone(),
         });
         tokio::spawn(report_gauges(Arc::clone(&inner)));
@@ -135,8 +172,30 @@ impl KafkaSink {
         self.inner.mode
     }
 
+    /// Whether a message's outcome must be waited for before it is acknowledged: `sync` mode
+    /// (Kafka's acknowledgement), and `disk` and `hybrid` buffers (the record synced to disk, or
+    /// kept in memory or written: a full disk then holds messages back at the broker).
+    pub fn acknowledges_after_outcome(&self) -> bool {
+        self.inner.mode == QueryMode::Sync || self.inner.disk.is_some()
+    }
+
+    /// Why the action's disk buffer takes no records (a full disk), while it does.
+    pub fn intake_paused(&self) -> Option<String> {
+        self.inner
+            .disk
+            .as_ref()
+            .and_then(|(disk, _)| disk.full_reason())
+    }
+
     pub fn action_id(&self) -> &str {
         &self.inner.action_id
+    }
+
+    /// The action's end-to-end latency histogram, for the flow that knows when a message
+    /// arrived. None with a disk buffer: its outcome is the record written down, not Kafka's
+    /// acknowledgement.
+    pub fn latency(&self) -> Option<&LatencyHistogram> {
+        self.inner.latency.as_ref()
     }
 
     /// Renders `row` and enqueues its record (`sync`) or buffers it (`async`); the returned future
@@ -156,6 +215,9 @@ impl KafkaSink {
                 return Box::pin(outcome);
             }
         };
+        if let Some((disk, watch)) = &inner.disk {
+            return to_disk(inner, disk, watch, record).await;
+        }
         let topic = inner.topics.info(&record.topic).await;
         if topic.state == TopicState::Missing {
             let reason = FailureReason::UnknownTopic(record.topic.clone());
@@ -188,9 +250,15 @@ impl KafkaSink {
     pub async fn flush(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         let inner = &self.inner;
+        // A disk buffer keeps what it has not sent for the next start; only the records in
+        // librdkafka are waited for, so that their acknowledgements are written down.
         let settled = || {
             inner.buffer.as_ref().is_none_or(|b| b.is_empty())
                 && inner.inflight.load(Ordering::Relaxed) <= 0
+                && inner
+                    .disk
+                    .as_ref()
+                    .is_none_or(|(disk, _)| disk.in_flight() == 0)
         };
         while !settled() && !inner.stop.is_cancelled() && Instant::now() < deadline {
             tokio::select! {
@@ -211,6 +279,34 @@ impl std::fmt::Debug for Inner {
             .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
+}
+
+/// Appends the record to the disk buffer; the outcome is `Delivered` once it is on disk (Kafka's
+/// answer is counted by the buffer's pump, as the action's `success` or `failed`), `Abandoned`
+/// when the buffer closed before (the MQTT message then stays unacknowledged).
+async fn to_disk(
+    inner: &Arc<Inner>,
+    disk: &DiskBuffer,
+    watch: &TopicWatch,
+    record: RenderedRecord,
+) -> PendingOutcome {
+    let topic = watch.info().await;
+    if topic.state == TopicState::Missing {
+        let reason = FailureReason::UnknownTopic(record.topic.clone());
+        return Box::pin(fail(Arc::clone(inner), Some(record), reason));
+    }
+    // An unknown partition count (Kafka unreachable since the action started) leaves the choice
+    // to librdkafka when the record is sent.
+    let partition = topic
+        .partitions
+        .map(|count| choose_partition(inner.partition_strategy, record.key.as_deref(), count));
+    let written = disk.append(&record, partition);
+    Box::pin(async move {
+        match written.await {
+            Ok(()) => Outcome::Delivered,
+            Err(_) => Outcome::Abandoned,
+        }
+    })
 }
 
 /// Hands the record to librdkafka without waiting; `partition` `None` lets librdkafka's
@@ -297,12 +393,21 @@ async fn settle(
     mut delivery: DeliveryFuture,
 ) -> Outcome {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    // Just after the record was handed to librdkafka (enqueued, or handed over by the buffer).
+    let mut produced = Instant::now();
     loop {
         let result = delivery.await;
         inner.inflight.fetch_sub(1, Ordering::Relaxed);
+        // Only async records come from the memory buffer, and they are never produced again.
+        if let Some(buffer) = &inner.buffer {
+            buffer.left_librdkafka(&record);
+        }
         inner.delivered.notify_waiters();
         let error = match result {
-            Ok(Ok(_)) => return finish(inner, record, Outcome::Delivered).await,
+            Ok(Ok(_)) => {
+                inner.delivery_latency.observe(produced.elapsed());
+                return finish(inner, record, Outcome::Delivered).await;
+            }
             Ok(Err((error, _))) => error,
             Err(_canceled) => KafkaError::Canceled,
         };
@@ -324,6 +429,7 @@ async fn settle(
         match enqueue(&inner, &record).await {
             Ok(next) => {
                 inner.inflight.fetch_add(1, Ordering::Relaxed);
+                produced = Instant::now();
                 delivery = next;
             }
             Err(outcome) => return finish(inner, record, outcome).await,
@@ -425,6 +531,27 @@ async fn report_gauges(inner: Arc<Inner>) {
         let (buffered, buffered_bytes) = inner.buffer.as_ref().map_or((0, 0), |b| b.waiting());
         metrics.set_gauge("queuing", in_librdkafka + buffered as f64);
         metrics.set_gauge("queuing_bytes", buffered_bytes as f64);
+        if let Some((disk, _)) = &inner.disk {
+            // The disk buffer's pump has its own records in librdkafka.
+            let (waiting, waiting_bytes) = disk.waiting();
+            metrics.set_gauge("inflight", in_librdkafka + disk.in_flight() as f64);
+            metrics.set_gauge("queuing", in_librdkafka + waiting as f64);
+            metrics.set_gauge("queuing_bytes", waiting_bytes as f64);
+            metrics.set_gauge("buffer.disk_bytes", disk.disk_bytes() as f64);
+            if !disk.is_durable() {
+                let (records, bytes) = disk.in_memory();
+                metrics.set_gauge("buffer.memory_records", records as f64);
+                metrics.set_gauge("buffer.memory_bytes", bytes as f64);
+            }
+            metrics.set_gauge(
+                "buffer.disk_full",
+                if disk.full_reason().is_some() {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
+        }
         rate.observe(metrics.get("matched"));
         rate.report(metrics);
     }

@@ -5,8 +5,13 @@
 //! `per_partition_limit` bytes, its oldest records dropped (and counted as `dropped.queue_full`)
 //! to make room, as EMQX's buffer does. The pump hands the oldest record to librdkafka while it
 //! has room and waits for a delivery when it has none.
+//!
+//! "Room in librdkafka" is counted here too, in the same bytes as the buffer (key, value and
+//! headers): librdkafka's `queue.buffering.max.kbytes` counts only values, so records with large
+//! keys or headers and small values filled it up to its message-count limit (100,000) instead,
+//! and a worker whose Kafka was unreachable for 15 s grew by 140 MB without dropping anything.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -78,17 +83,24 @@ pub struct MemoryBuffer {
     arrived: Notify,
     /// Records the pump took out and has not yet handed over or put back.
     in_hand: AtomicUsize,
+    /// Bytes (as `record_size` counts them) handed to librdkafka and not yet delivered, and the
+    /// most there may be.
+    in_librdkafka: AtomicU64,
+    librdkafka_limit: u64,
     dropped: CounterHandle,
     queue_full: CounterHandle,
     stopped: CounterHandle,
 }
 
 impl MemoryBuffer {
-    pub fn new(per_partition_limit: u64, metrics: &ResourceMetrics) -> Self {
+    /// `librdkafka_limit`: the most record bytes this action keeps in librdkafka at once.
+    pub fn new(per_partition_limit: u64, librdkafka_limit: u64, metrics: &ResourceMetrics) -> Self {
         Self {
             buffers: Mutex::new(PartitionBuffers::new(per_partition_limit)),
             arrived: Notify::new(),
             in_hand: AtomicUsize::new(0),
+            in_librdkafka: AtomicU64::new(0),
+            librdkafka_limit,
             dropped: metrics.counter("dropped"),
             queue_full: metrics.counter("dropped.queue_full"),
             stopped: metrics.counter("dropped.resource_stopped"),
@@ -106,9 +118,14 @@ impl MemoryBuffer {
         partition: Option<i32>,
     ) -> Sent {
         let buffers = self.lock();
-        let record = if buffers.is_empty() && self.in_hand.load(Ordering::Relaxed) == 0 {
+        let size = record_size(&record);
+        let first_in_line = buffers.is_empty() && self.in_hand.load(Ordering::Relaxed) == 0;
+        let record = if first_in_line && self.has_room(size) {
             match try_produce(producer, &record, partition) {
-                Ok(delivery) => return Sent::Now(Handoff::Enqueued(record, delivery)),
+                Ok(delivery) => {
+                    self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
+                    return Sent::Now(Handoff::Enqueued(record, delivery));
+                }
                 Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => record,
                 Err(error) => match classify(&error, &record.topic) {
                     Some(reason) => return Sent::Now(Handoff::Refused(record, reason)),
@@ -138,6 +155,24 @@ impl MemoryBuffer {
         }
         self.arrived.notify_one();
         handoff
+    }
+
+    /// Whether librdkafka may take a record of `size` bytes from this action now. One record
+    /// always may when there is none: a record over the limit is librdkafka's to refuse.
+    fn has_room(&self, size: u64) -> bool {
+        let held = self.in_librdkafka.load(Ordering::Relaxed);
+        held == 0 || held.saturating_add(size) <= self.librdkafka_limit
+    }
+
+    /// A record this buffer handed to librdkafka got its delivery report (success or failure):
+    /// its bytes no longer count against the room in librdkafka.
+    pub fn left_librdkafka(&self, record: &RenderedRecord) {
+        let size = record_size(record);
+        let _ = self
+            .in_librdkafka
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                Some(held.saturating_sub(size))
+            });
     }
 
     /// Records and bytes waiting.
@@ -185,9 +220,16 @@ impl MemoryBuffer {
                     () = self.arrived.notified() => continue,
                 }
             };
-            let wait = match try_produce(&producer, &taken.item.record, taken.key.1) {
+            let size = record_size(&taken.item.record);
+            let produced = if self.has_room(size) {
+                try_produce(&producer, &taken.item.record, taken.key.1)
+            } else {
+                Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull))
+            };
+            let wait = match produced {
                 Ok(delivery) => {
                     backoff.reset();
+                    self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
                     self.hand_over(taken, |record| Handoff::Enqueued(record, delivery));
                     continue;
                 }
@@ -293,10 +335,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn room_in_librdkafka_counts_keys_and_headers_too() {
+        let metrics = crate::telemetry::MetricsHub::new().resource("action:test");
+        let buffer = MemoryBuffer::new(1000, 10, &metrics);
+        assert!(
+            buffer.has_room(100),
+            "with nothing held, one record always may go"
+        );
+        let mut keyed = record("v");
+        keyed.key = Some("k".repeat(7));
+        buffer
+            .in_librdkafka
+            .fetch_add(record_size(&keyed), Ordering::Relaxed);
+        assert!(buffer.has_room(2));
+        assert!(!buffer.has_room(3), "8 of 10 bytes held: 3 more do not fit");
+        buffer.left_librdkafka(&keyed);
+        assert!(buffer.has_room(10));
+    }
+
     #[tokio::test]
     async fn full_partitions_drop_their_oldest_and_count_them() {
         let metrics = crate::telemetry::MetricsHub::new().resource("action:test");
-        let buffer = MemoryBuffer::new(10, &metrics);
+        let buffer = MemoryBuffer::new(10, 100, &metrics);
         let first = buffer.push(buffer.lock(), record("aaaa"), Some(0));
         let second = buffer.push(buffer.lock(), record("bbbb"), Some(0));
         let other = buffer.push(buffer.lock(), record("cccc"), Some(1));
