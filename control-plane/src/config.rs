@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use tributary_service::logging::LogArgs;
 
+use crate::audit::AuditArgs;
 use crate::grpc::LeaseArgs;
+use crate::tls::TlsArgs;
 
 #[derive(Debug, Parser)]
 #[command(name = "tributary-control", version, about = "Tributary control plane")]
@@ -24,6 +26,84 @@ pub struct Cli {
 pub enum Command {
     /// Print the OpenAPI document of the REST API (`> openapi/openapi.json` to refresh the repo copy).
     Openapi,
+    /// Write every connector, action, source and rule of a running control plane as YAML.
+    Export(ExportArgs),
+    /// Make a running control plane's configuration what a YAML document says, in one
+    /// transaction, and print what changed.
+    Apply(ApplyArgs),
+}
+
+/// How `export` and `apply` reach the REST API.
+#[derive(Clone, Args)]
+pub struct ApiArgs {
+    /// Base URL of the control plane's REST API.
+    #[arg(long, env = "TRIBUTARY_API", default_value = "http://127.0.0.1:18083")]
+    pub api: String,
+    /// API key (HTTP Basic user).
+    #[arg(long, env = "TRIBUTARY_API_KEY")]
+    pub api_key: String,
+    /// API secret (HTTP Basic password).
+    #[arg(long, env = "TRIBUTARY_API_SECRET", hide_env_values = true)]
+    pub api_secret: String,
+    /// PEM file of a CA to trust for an `https://` API besides the system's (e.g. the CA of
+    /// `--http-tls-cert`).
+    #[arg(long, env = "TRIBUTARY_API_CA")]
+    pub api_ca: Option<PathBuf>,
+}
+
+// Hand-written so that the API secret never reaches a log line.
+impl std::fmt::Debug for ApiArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiArgs")
+            .field("api", &self.api)
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<redacted>")
+            .field("api_ca", &self.api_ca)
+            .finish()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', env = "TRIBUTARY_EXPORT_OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// SENSITIVE: write connector secrets in clear instead of `******` (which `apply` reads as
+    /// "keep the stored secret"). Keep such a file out of Git.
+    #[arg(
+        long,
+        env = "TRIBUTARY_EXPORT_INCLUDE_SECRETS",
+        conflicts_with = "secrets_passphrase"
+    )]
+    pub include_secrets: bool,
+    /// Seal connector secrets with this passphrase (at least 12 characters) instead of writing
+    /// `******`: the file can then live in Git and `apply` with the same passphrase restores
+    /// them. Prefer the environment variable to the flag (shell history).
+    #[arg(long, env = "TRIBUTARY_SECRETS_PASSPHRASE", hide_env_values = true)]
+    pub secrets_passphrase: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The document to apply, YAML or JSON, as `export` writes it; `-` reads standard input.
+    #[arg(long, short = 'f', env = "TRIBUTARY_APPLY_FILE")]
+    pub file: PathBuf,
+    /// Print what would change and change nothing.
+    #[arg(long, env = "TRIBUTARY_APPLY_DRY_RUN")]
+    pub dry_run: bool,
+    /// Also delete every connector, action, source and rule the document does not name.
+    #[arg(long, env = "TRIBUTARY_APPLY_PRUNE")]
+    pub prune: bool,
+    /// Also list the items that stay unchanged.
+    #[arg(long, short = 'v', env = "TRIBUTARY_APPLY_VERBOSE")]
+    pub verbose: bool,
+    /// The passphrase the document's secrets were sealed with by `export`.
+    #[arg(long, env = "TRIBUTARY_SECRETS_PASSPHRASE", hide_env_values = true)]
+    pub secrets_passphrase: Option<String>,
 }
 
 /// What the server needs to run. Every flag has an environment variable so that containers are
@@ -57,12 +137,16 @@ pub struct ServeArgs {
         requires = "bootstrap_api_key"
     )]
     pub bootstrap_api_secret: Option<String>,
-    /// Directory of the built web console (`scripts/console.sh build` writes `console/dist`),
-    /// served at `/console/`; without it `/console/` says how to build the console.
+    /// Directory of a built web console (`scripts/console.sh build` writes `console/dist`) to
+    /// serve at `/` instead of the one embedded at build time; for work on the console.
     #[arg(long, env = "TRIBUTARY_CONSOLE_DIR")]
     pub console_dir: Option<PathBuf>,
     #[command(flatten)]
     pub lease: LeaseArgs,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -83,6 +167,8 @@ impl std::fmt::Debug for ServeArgs {
             )
             .field("console_dir", &self.console_dir)
             .field("lease", &self.lease)
+            .field("audit", &self.audit)
+            .field("tls", &self.tls)
             .field("log", &self.log)
             .finish()
     }

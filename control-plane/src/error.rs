@@ -28,6 +28,31 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{kind} `{id}` not found")]
     NotFound { kind: &'static str, id: String },
+    /// A path id that cannot name anything; EMQX answers these with 404 as well.
+    #[error("`{id}` is not a valid {kind} id: {reason}")]
+    BadId {
+        kind: &'static str,
+        id: String,
+        reason: String,
+    },
+    /// A documented path asked with a method it does not have.
+    #[error("{method} is not allowed here; use {}", .allowed.join(" or "))]
+    MethodNotAllowed {
+        method: String,
+        allowed: Vec<String>,
+    },
+    /// An operation EMQX refuses on a disabled resource.
+    #[error("Forbidden operation, {what} not enabled")]
+    NotEnabled { what: &'static str },
+    /// `/nodes/{node}/...` naming no live worker (EMQX's "Node not found").
+    #[error(
+        "Node not found: `{node}` is not the name of a live worker (GET /api/v5/workers lists them)"
+    )]
+    NodeNotFound { node: String },
+    /// `start` ended with the connector unreachable, or not connected within its
+    /// `resource_opts.start_timeout`; the reason is the health check's.
+    #[error("{id} did not start: {reason}")]
+    StartFailed { id: String, reason: String },
     #[error("{kind} `{id}` already exists")]
     AlreadyExists { kind: &'static str, id: String },
     /// Deleting something others still reference.
@@ -39,6 +64,9 @@ pub enum ApiError {
     },
     #[error("bad API key or secret")]
     Unauthorized,
+    /// The API key's role does not allow the request; the reason names the role and the request.
+    #[error("{reason}")]
+    Forbidden { reason: String },
     /// `/rule_test`: the topic or WHERE did not match.
     #[error("SQL Not Match")]
     NotMatch,
@@ -68,7 +96,7 @@ impl ApiError {
 
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::TestFailed(_) => ErrorClass::External,
+            Self::TestFailed(_) | Self::StartFailed { .. } => ErrorClass::External,
             Self::Database(_) | Self::Internal(_) => ErrorClass::Internal,
             _ => ErrorClass::User,
         }
@@ -77,10 +105,20 @@ impl ApiError {
     /// The EMQX-style machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Invalid(_) | Self::BadRequest(_) | Self::InUse { .. } => "BAD_REQUEST",
-            Self::NotFound { .. } | Self::NoRoute => "NOT_FOUND",
+            Self::Invalid(_)
+            | Self::BadRequest(_)
+            | Self::InUse { .. }
+            | Self::NotEnabled { .. }
+            | Self::StartFailed { .. } => "BAD_REQUEST",
+            Self::NotFound { .. }
+            | Self::BadId { .. }
+            | Self::NodeNotFound { .. }
+            | Self::NoRoute => "NOT_FOUND",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::AlreadyExists { .. } => "ALREADY_EXISTS",
             Self::Unauthorized => "BAD_API_KEY_OR_SECRET",
+            // EMQX's code for a role that may not call an endpoint.
+            Self::Forbidden { .. } => "UNAUTHORIZED_ROLE",
             Self::NotMatch => "NOT_MATCH",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -101,6 +139,10 @@ pub struct ErrorBody {
     pub field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// On a refused delete: the ids of the rules that still depend on the resource, as EMQX
+    /// lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<String>>,
 }
 
 impl ResponseError for ApiError {
@@ -110,9 +152,16 @@ impl ResponseError for ApiError {
             | Self::BadRequest(_)
             | Self::InUse { .. }
             | Self::AlreadyExists { .. }
+            | Self::NotEnabled { .. }
+            | Self::StartFailed { .. }
             | Self::TestFailed(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound { .. } | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::NotFound { .. }
+            | Self::BadId { .. }
+            | Self::NodeNotFound { .. }
+            | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotMatch => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -134,17 +183,40 @@ impl ResponseError for ApiError {
                 .first()
                 .map(|e| (Some(e.field.clone()), Some(e.reason.clone())))
                 .unwrap_or_default(),
+            Self::BadId { reason, .. } => (Some("id".to_owned()), Some(reason.clone())),
+            Self::NodeNotFound { .. } => (
+                Some("node".to_owned()),
+                Some("no live worker has this name".to_owned()),
+            ),
+            Self::StartFailed { reason, .. } => (Some("id".to_owned()), Some(reason.clone())),
             _ => (None, None),
         };
+        let rules = match self {
+            Self::InUse { dependents, .. } => Some(
+                dependents
+                    .iter()
+                    .filter_map(|d| d.strip_prefix("rule:"))
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => None,
+        };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unauthorized) {
-            response.insert_header(("WWW-Authenticate", "Basic realm=\"tributary\""));
+        match self {
+            Self::Unauthorized => {
+                response.insert_header(("WWW-Authenticate", "Basic realm=\"tributary\""));
+            }
+            Self::MethodNotAllowed { allowed, .. } => {
+                response.insert_header(("Allow", allowed.join(", ")));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             code: self.code(),
             message,
             field,
             reason,
+            rules,
         })
     }
 }

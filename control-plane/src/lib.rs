@@ -3,10 +3,13 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod health_check;
 pub mod http;
 pub mod metrics;
 pub mod placement;
@@ -14,4 +17,5 @@ pub mod probe;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod validation;

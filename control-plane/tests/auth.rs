@@ -139,8 +139,19 @@ async fn the_bootstrap_key_is_upserted(pool: PgPool) {
     api_keys::ensure_bootstrap_key(&pool, "boot", "second")
         .await
         .unwrap();
-    assert!(!api_keys::verify(&pool, "boot", "first").await.unwrap());
-    assert!(api_keys::verify(&pool, "boot", "second").await.unwrap());
+    assert_eq!(
+        api_keys::verify(&pool, "boot", "first").await.unwrap(),
+        None
+    );
+    let signer = api_keys::verify(&pool, "boot", "second").await.unwrap();
+    // The bootstrap key is an administrator, named after the key.
+    assert_eq!(
+        signer.map(|s| (s.name, s.role)),
+        Some((
+            "bootstrap-boot".to_owned(),
+            tributary_control_plane::auth::Role::Administrator
+        ))
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -155,4 +166,58 @@ async fn invalid_api_key_bodies_name_the_field(pool: PgPool) {
         let (status, response) = call!(app, common::post("/api/v5/api_key", &body));
         common::assert_bad_field(status, &response, field);
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_key_a_request_is_signed_with_cannot_delete_or_disable_itself(pool: PgPool) {
+    let app = test_app!(pool);
+    let own = format!("bootstrap-{}", common::API_KEY);
+    let (status, listed) = call!(app, common::get("/api/v5/api_key"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        listed.as_array().unwrap().iter().any(|k| k["name"] == own),
+        "the test key is not named {own}: {listed}"
+    );
+    for request in [
+        common::delete(&format!("/api/v5/api_key/{own}")),
+        common::put(&format!("/api/v5/api_key/{own}"), &json!({"enable": false})),
+        common::put(
+            &format!("/api/v5/api_key/{own}"),
+            &json!({"expired_at": "2000-01-01T00:00:00Z"}),
+        ),
+    ] {
+        let (status, body) = call!(app, request);
+        common::assert_bad_field(status, &body, "name");
+        assert!(
+            body["reason"].as_str().unwrap().contains("signed with"),
+            "{body}"
+        );
+    }
+    // The key still works; other changes to it are fine.
+    let (status, body) = call!(
+        app,
+        common::put(
+            &format!("/api/v5/api_key/{own}"),
+            &json!({"description": "mine"})
+        )
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Another key may delete it: a second key is made, and deletes the first.
+    let (status, created) = call!(
+        app,
+        common::post("/api/v5/api_key", &json!({"name": "second"}))
+    );
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let second = TestRequest::delete()
+        .uri(&format!("/api/v5/api_key/{own}"))
+        .insert_header((
+            "Authorization",
+            common::basic(
+                created["api_key"].as_str().unwrap(),
+                created["api_secret"].as_str().unwrap(),
+            ),
+        ));
+    let (status, body) = call!(app, second);
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }

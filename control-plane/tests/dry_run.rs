@@ -116,3 +116,38 @@ async fn foreach_rules_render_once_per_row(pool: PgPool) {
         .collect();
     assert_eq!(topics, [json!("out/a"), json!("out/b")]);
 }
+
+/// EMQX's own API suites write `{"function": "console"}` in every rule fixture: it is accepted,
+/// reads back with EMQX's empty `args`, and its dry run shows the line a worker would log.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_console_action_is_accepted_and_previews_its_log_line(pool: PgPool) {
+    let app = test_app!(pool);
+    let rule = json!({
+        "id": "debug",
+        "sql": "SELECT payload.temp AS temp FROM \"t/#\"",
+        "actions": [{"function": "console"}]
+    });
+    let (status, created) = call!(app, common::post("/api/v5/rules", &rule));
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["actions"],
+        json!([{"function": "console", "args": {}}])
+    );
+    let context =
+        json!({"event_type": "message_publish", "topic": "t/1", "payload": "{\"temp\": 7}"});
+    let (status, run) = call!(
+        app,
+        common::post("/api/v5/rules/debug/test", &json!({"context": context}))
+    );
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(run["actions"][0]["action"], "console");
+    assert_eq!(
+        run["actions"][0]["outputs"][0],
+        json!({"kind": "console_line", "line": "{\"temp\":7}"})
+    );
+
+    let with_args = json!({"id": "debug2", "sql": "SELECT * FROM \"t/#\"",
+        "actions": [{"function": "console", "args": {"level": "debug"}}]});
+    let (status, body) = call!(app, common::post("/api/v5/rules", &with_args));
+    common::assert_bad_field(status, &body, "actions[0].args");
+}

@@ -12,6 +12,8 @@ fn connector(kind: &str, name: &str, config: Value) -> ConnectorRow {
         name: name.to_owned(),
         enable: true,
         config,
+        started: true,
+        starts: 0,
     }
 }
 
@@ -173,8 +175,9 @@ fn rule_with_disabled_default_connector_is_not_placed() {
     );
 }
 
+/// EMQX discards a disabled action (`bridge_disabled`): the flow carries it so workers count it.
 #[test]
-fn disabled_action_is_skipped_silently_and_the_rule_keeps_running() {
+fn disabled_action_is_discarded_silently_and_the_rule_keeps_running() {
     let mut state = base_state();
     state.actions[0].enable = false;
     state.rules[0].actions = json!([
@@ -183,9 +186,17 @@ fn disabled_action_is_skipped_silently_and_the_rule_keeps_running() {
     ]);
     let placement = place(&state);
     let spec = rule_spec(&placement, "r1");
-    let [ResolvedAction::Republish(republish)] = spec.actions.as_slice() else {
-        panic!("expected only the republish action, got {:?}", spec.actions);
+    let [
+        ResolvedAction::Discarded(discarded),
+        ResolvedAction::Republish(republish),
+    ] = spec.actions.as_slice()
+    else {
+        panic!(
+            "expected the discarded action and the republish, got {:?}",
+            spec.actions
+        );
     };
+    assert_eq!(discarded.action_id, "kafka_producer:sink");
     assert_eq!(republish.topic, "repub/${clientid}");
     assert_eq!(republish.qos, "${qos}");
     assert!(placement.problems.is_empty(), "{:?}", placement.problems);
@@ -204,7 +215,20 @@ fn missing_action_and_action_with_disabled_connector_are_skipped_and_reported() 
     ]);
     let placement = place(&state);
     let spec = rule_spec(&placement, "r1");
-    assert_eq!(spec.actions.len(), 1);
+    // The missing one is carried as discarded (EMQX's `bridge_not_found`); the one whose
+    // connector is disabled is left out.
+    let [
+        ResolvedAction::KafkaProducer(sink),
+        ResolvedAction::Discarded(ghost),
+    ] = spec.actions.as_slice()
+    else {
+        panic!(
+            "expected sink and the discarded ghost, got {:?}",
+            spec.actions
+        );
+    };
+    assert_eq!(sink.action_id, "kafka_producer:sink");
+    assert_eq!(ghost.action_id, "kafka_producer:ghost");
     let rule_problems = problems_of(&placement, "rule:r1");
     assert_eq!(rule_problems.len(), 2, "{rule_problems:?}");
     assert!(
@@ -394,4 +418,65 @@ fn rule_reading_topics_and_a_source_runs_in_both_flows() {
     let source = source_spec(&placement, "orders");
     assert_eq!(source.rules.len(), 1);
     assert_eq!(&source.rules[0], rule_spec(&placement, "r1"));
+}
+
+/// `POST /connectors/{id}/start` bumps `starts`: the flows on that connector get a new version
+/// and carry the count (workers key their clients by it); others keep theirs.
+#[test]
+fn a_start_gives_the_flows_on_the_connector_new_versions() {
+    let mut state = base_state();
+    state
+        .rules
+        .push(rule("r2", r#"SELECT * FROM "u/+""#, json!([])));
+    let before = place(&state);
+    state.connectors[1].starts = 1;
+    let after = place(&state);
+    assert_ne!(
+        flow(&after, "rule:r1").version,
+        flow(&before, "rule:r1").version
+    );
+    assert_eq!(
+        flow(&after, "rule:r2").version,
+        flow(&before, "rule:r2").version
+    );
+    let ResolvedAction::KafkaProducer(sink) = &rule_spec(&after, "r1").actions[0] else {
+        panic!("r1's action is not a Kafka producer");
+    };
+    assert_eq!(sink.connector_starts, 1);
+
+    // The MQTT connector restarted: every rule on it.
+    state.connectors[0].starts = 2;
+    let mqtt_started = place(&state);
+    assert_eq!(rule_spec(&mqtt_started, "r2").mqtt.starts, 2);
+    assert_ne!(
+        flow(&mqtt_started, "rule:r2").version,
+        flow(&after, "rule:r2").version
+    );
+}
+
+/// A connector created with `resource_opts.start_after_created` false is stopped until started:
+/// its actions are skipped and rules on it as MQTT connector are not placed, saying why.
+#[test]
+fn a_connector_not_started_runs_no_flow() {
+    let mut state = base_state();
+    state.connectors[1].started = false;
+    let placement = place(&state);
+    assert!(rule_spec(&placement, "r1").actions.is_empty());
+    let problems = problems_of(&placement, "rule:r1");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("kafka_producer:pc") && p.contains("start_after_created")),
+        "{problems:?}"
+    );
+    state.connectors[0].started = false;
+    let placement = place(&state);
+    assert!(placement.flows.iter().all(|f| f.id != "rule:r1"));
+    assert!(
+        problems_of(&placement, "rule:r1")
+            .iter()
+            .any(|p| p.contains("/api/v5/connectors/mqtt:default/start")),
+        "{:?}",
+        placement.problems
+    );
 }

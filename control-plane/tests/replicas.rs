@@ -59,6 +59,7 @@ async fn a_delete_waits_for_a_concurrent_save_that_references_the_connector(pool
 
     let parameters = json!({"topic": "t"});
     let resource_opts = json!({});
+    let tags = json!([]);
     let save = async {
         // Give the delete time to reach the lock and wait on it.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -70,6 +71,7 @@ async fn a_delete_waits_for_a_concurrent_save_that_references_the_connector(pool
             description: "",
             parameters: &parameters,
             resource_opts: &resource_opts,
+            tags: &tags,
         };
         bridges::insert(&mut other_replica, BridgeTable::Actions, &new)
             .await

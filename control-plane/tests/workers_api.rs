@@ -187,7 +187,8 @@ async fn metrics_of_unknown_resources_are_not_found(pool: PgPool) {
     let (status, body) = call!(app, common::put_empty("/api/v5/rules/nope/metrics/reset"));
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, body) = call!(app, common::get("/api/v5/actions/no-colon/metrics"));
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["field"], "id", "{body}");
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -10,11 +10,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::bridge_endpoints::bridge_endpoints;
 use super::bridges::{self, BridgeKind, bridge_view};
+use super::relations::Relations;
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::store::bridges::BridgeTable;
 use crate::store::rules;
-use crate::validation::templates;
+use crate::validation::{buffer_mode, templates};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -23,6 +24,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(update)
         .service(remove)
         .service(set_enable)
+        .service(operate)
+        .service(operate_on_node)
+        .service(summary)
         .service(action_types);
 }
 
@@ -38,8 +42,11 @@ impl BridgeKind for KafkaProducerAction {
     const PARAMETERS_ALIAS: Option<&'static str> = Some("kafka");
     type Parameters = KafkaProducerParameters;
 
+    /// Templates, and (as EMQX refuses them) `disk` and `hybrid` buffers with a templated topic.
     fn template_errors(parameters: &KafkaProducerParameters) -> Vec<FieldError> {
-        templates::kafka_producer(parameters)
+        let mut errors = templates::kafka_producer(parameters);
+        errors.extend(buffer_mode::kafka_producer(parameters));
+        errors
     }
 
     async fn check_references(_: &mut PgConnection, _: &KafkaProducerParameters) -> ApiResult<()> {
@@ -51,6 +58,10 @@ impl BridgeKind for KafkaProducerAction {
         Ok(ids.into_iter().map(|id| format!("rule:{id}")).collect())
     }
 
+    fn rules_using(relations: &Relations, name: &str) -> Vec<String> {
+        relations.rules_using_action(&format!("{}:{name}", Self::TYPE))
+    }
+
     async fn detach_dependents(conn: &mut PgConnection, name: &str) -> ApiResult<bool> {
         rules::remove_action(conn, &format!("{}:{name}", Self::TYPE)).await?;
         Ok(true)
@@ -60,10 +71,13 @@ impl BridgeKind for KafkaProducerAction {
 bridge_view!(
     /// A `kafka_producer` action as the API shows it.
     ActionView,
-    KafkaProducerParameters
+    KafkaProducerParameters,
+    type_pattern: "^kafka_producer$"
 );
 
+/// Unknown keys are refused (400 naming them) rather than ignored.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteQuery {
     /// Also remove this action from the rules that reference it (otherwise such a delete is refused).
     #[serde(default)]
@@ -78,12 +92,18 @@ bridge_endpoints! {
     collection_path: "/actions",
     item_path: "/actions/{id}",
     enable_path: "/actions/{id}/enable/{enable}",
+    operation_path: "/actions/{id}/{operation}",
+    node_operation_path: "/nodes/{node}/actions/{id}/{operation}",
+    summary_path: "/actions_summary",
     operation_ids: {
         list: "list_actions",
         create: "create_action",
         read: "get_action",
         update: "update_action",
         set_enable: "set_enable_action",
+        operate: "operate_action",
+        operate_on_node: "operate_action_on_node",
+        summary: "actions_summary",
     },
 }
 

@@ -4,8 +4,9 @@
 //! still describes each type on its own. Deletes differ between the types and stay in their
 //! modules.
 
-/// Defines the handlers `list`, `create`, `read`, `update` and `set_enable` for one bridge kind in
-/// the calling module; its `configure` registers them.
+/// Defines the handlers `list`, `create`, `read`, `update`, `set_enable`, `operate`,
+/// `operate_on_node` and `summary`
+/// for one bridge kind in the calling module; its `configure` registers them.
 macro_rules! bridge_endpoints {
     (
         kind: $kind:ty,
@@ -15,12 +16,18 @@ macro_rules! bridge_endpoints {
         collection_path: $collection_path:literal,
         item_path: $item_path:literal,
         enable_path: $enable_path:literal,
+        operation_path: $operation_path:literal,
+        node_operation_path: $node_operation_path:literal,
+        summary_path: $summary_path:literal,
         operation_ids: {
             list: $list_op:literal,
             create: $create_op:literal,
             read: $read_op:literal,
             update: $update_op:literal,
-            set_enable: $set_enable_op:literal $(,)?
+            set_enable: $set_enable_op:literal,
+            operate: $operate_op:literal,
+            operate_on_node: $operate_on_node_op:literal,
+            summary: $summary_op:literal $(,)?
         } $(,)?
     ) => {
         // utoipa recognises only a bare `#[get]`-style attribute, which would need the caller's
@@ -122,6 +129,78 @@ macro_rules! bridge_endpoints {
             let (id, enable) = path.into_inner();
             $crate::api::bridges::set_enable::<$kind>(&state, &id, enable).await?;
             Ok(actix_web::HttpResponse::NoContent().finish())
+        }
+
+        #[utoipa::path(
+            post,
+            path = $operation_path,
+            impl_for = operate,
+            operation_id = $operate_op,
+            tag = $tag,
+            params(
+                ("id" = String, Path, description = $id_format),
+                ("operation" = inline($crate::api::operations::Operation), Path, description = "`start`, EMQX's only operation: starts the connector it runs on (workers give its clients a fresh start when it is not connected, or when `resource_opts.start_after_created` is false and it waits for its first start), then health-checks it and answers with the outcome within the connector's `resource_opts.start_timeout`."),
+            ),
+            responses(
+                (status = 204, description = "Its connector is connected"),
+                (status = 400, description = "It or its connector is disabled (`Forbidden operation, connector not enabled`), the operation is not `start`, or the connector did not connect (`reason` says why, or that `start_timeout` passed)", body = $crate::error::ErrorBody),
+                (status = 404, description = "No such resource, or a malformed id", body = $crate::error::ErrorBody),
+            )
+        )]
+        #[actix_web::post($operation_path)]
+        async fn operate(
+            state: actix_web::web::Data<$crate::state::AppState>,
+            request: actix_web::HttpRequest,
+            path: actix_web::web::Path<(String, String)>,
+        ) -> $crate::error::ApiResult<actix_web::HttpResponse> {
+            let (id, operation) = path.into_inner();
+            $crate::api::operations::check(&request, &operation)?;
+            $crate::api::bridges::start::<$kind>(&state, &id, None).await?;
+            Ok(actix_web::HttpResponse::NoContent().finish())
+        }
+
+        #[utoipa::path(
+            post,
+            path = $node_operation_path,
+            impl_for = operate_on_node,
+            operation_id = $operate_on_node_op,
+            tag = $tag,
+            params(
+                ("node" = String, Path, description = "A live worker's name (EMQX's nodes are Tributary's workers; `GET /workers` lists them)"),
+                ("id" = String, Path, description = $id_format),
+                ("operation" = inline($crate::api::operations::Operation), Path, description = "`start`, as on the path without `/nodes/{node}`; whether the connector needs a restart is what this worker reports. A restart applies on every worker: they run each connector together."),
+            ),
+            responses(
+                (status = 204, description = "Its connector is connected"),
+                (status = 400, description = "It or its connector is disabled, the operation is not `start`, or the connector did not connect (`reason` says why)", body = $crate::error::ErrorBody),
+                (status = 404, description = "No live worker of that name (`field` is `node`), no such resource, or a malformed id", body = $crate::error::ErrorBody),
+            )
+        )]
+        #[actix_web::post($node_operation_path)]
+        async fn operate_on_node(
+            state: actix_web::web::Data<$crate::state::AppState>,
+            request: actix_web::HttpRequest,
+            path: actix_web::web::Path<(String, String, String)>,
+        ) -> $crate::error::ApiResult<actix_web::HttpResponse> {
+            let (node, id, operation) = path.into_inner();
+            $crate::api::operations::check(&request, &operation)?;
+            $crate::api::bridges::start::<$kind>(&state, &id, Some(&node)).await?;
+            Ok(actix_web::HttpResponse::NoContent().finish())
+        }
+
+        #[utoipa::path(
+            get,
+            path = $summary_path,
+            impl_for = summary,
+            operation_id = $summary_op,
+            tag = $tag,
+            responses((status = 200, body = [$crate::api::bridges::BridgeSummary]))
+        )]
+        #[actix_web::get($summary_path)]
+        async fn summary(
+            state: actix_web::web::Data<$crate::state::AppState>,
+        ) -> $crate::error::ApiResult<actix_web::HttpResponse> {
+            Ok(actix_web::HttpResponse::Ok().json($crate::api::bridges::summary::<$kind>(&state).await?))
         }
     };
 }

@@ -12,8 +12,9 @@ use tributary_protocol::units::{HumanDuration, Timeout};
 use utoipa::ToSchema;
 
 use super::envelope;
+use super::relations::Relations;
 use crate::error::{ApiError, ApiResult};
-use crate::metrics::{StatusView, WorkerRecord, aggregate_status, live_workers};
+use crate::metrics::StatusView;
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeRow, BridgeTable, NewBridge};
 use crate::validation::{names, references};
@@ -43,6 +44,9 @@ pub trait BridgeKind {
 
     /// What still uses `<TYPE>:<name>`, read inside the deleting transaction.
     async fn dependents(conn: &mut PgConnection, name: &str) -> ApiResult<Vec<String>>;
+
+    /// Ids of the rules using the one named `name`.
+    fn rules_using(relations: &Relations, name: &str) -> Vec<String>;
 
     /// Removes references to it before deletion (`also_delete_dep_actions=true`); `false` when
     /// dependents cannot be detached automatically.
@@ -90,7 +94,10 @@ pub struct BridgeView<P> {
     pub parameters: P,
     pub resource_opts: BridgeResourceOptions,
     pub tags: Vec<String>,
-    /// Its connector's status as the live workers report it.
+    /// Ids of the rules that send to it (an action) or read it (a source).
+    pub rules: Vec<String>,
+    /// Its connector's status (as the live workers report it, or when none runs it, as the
+    /// control plane's health check finds it); `stopped` when disabled.
     pub status: StatusView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -98,23 +105,31 @@ pub struct BridgeView<P> {
 
 /// Defines the response (and request) schema of one bridge type.
 macro_rules! bridge_view {
-    ($(#[$doc:meta])* $view:ident, $parameters:ty) => {
+    ($(#[$doc:meta])* $view:ident, $parameters:ty, type_pattern: $type_pattern:literal) => {
         $(#[$doc])*
         #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
         pub struct $view {
             #[serde(rename = "type")]
+            #[schema(pattern = $type_pattern)]
             pub kind: String,
+            /// Letters, digits, `_`, `.` and `-`, starting with a letter or digit.
+            #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length = 128)]
             pub name: String,
             pub enable: bool,
             pub description: String,
             /// Name of a connector of the same type.
+            #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length = 128)]
             pub connector: String,
             pub parameters: $parameters,
             pub resource_opts: $crate::api::bridges::BridgeResourceOptions,
             /// Labels for people and tools, as in EMQX; stored and shown, not acted on.
             pub tags: Vec<String>,
+            /// Ids of the rules that use it (read-only, ignored in requests).
+            pub rules: Vec<String>,
             /// `status`, `status_reason` and `node_status[]`: its connector's, as the live
-            /// workers report it.
+            /// workers report it, or when none runs it, as the control plane's health check
+            /// finds it (`connecting` until the first check ends, `disconnected` with the
+            /// reason); `stopped` when it or its connector is disabled.
             #[serde(flatten)]
             pub status: $crate::metrics::StatusView,
             pub created_at: chrono::DateTime<chrono::Utc>,
@@ -132,6 +147,7 @@ macro_rules! bridge_view {
                     parameters: v.parameters,
                     resource_opts: v.resource_opts,
                     tags: v.tags,
+                    rules: v.rules,
                     status: v.status,
                     created_at: v.created_at,
                     updated_at: v.updated_at,
@@ -143,14 +159,13 @@ macro_rules! bridge_view {
 pub(crate) use bridge_view;
 
 impl<P: DeserializeOwned> BridgeView<P> {
-    pub fn from_row(row: &BridgeRow, workers: &[WorkerRecord]) -> ApiResult<Self> {
+    pub fn from_row<K: BridgeKind>(row: &BridgeRow, relations: &Relations) -> ApiResult<Self> {
         let stored = |what: &str, err: serde_json::Error| {
             ApiError::Internal(format!(
                 "stored {} `{}:{}` {what} does not decode: {err}",
                 row.kind, row.kind, row.name
             ))
         };
-        let (resource_opts, tags) = split_stored_tags(&row.resource_opts.0);
         Ok(Self {
             kind: row.kind.clone(),
             name: row.name.clone(),
@@ -159,36 +174,18 @@ impl<P: DeserializeOwned> BridgeView<P> {
             connector: row.connector.clone(),
             parameters: serde_json::from_value(row.parameters.0.clone())
                 .map_err(|e| stored("parameters", e))?,
-            resource_opts: serde_json::from_value(Value::Object(resource_opts))
+            resource_opts: serde_json::from_value(row.resource_opts.0.clone())
                 .map_err(|e| stored("resource_opts", e))?,
-            tags: serde_json::from_value(tags).map_err(|e| stored("tags", e))?,
-            status: aggregate_status(&format!("{}:{}", row.kind, row.connector), workers),
+            tags: serde_json::from_value(row.tags.0.clone()).map_err(|e| stored("tags", e))?,
+            rules: K::rules_using(relations, &row.name),
+            status: relations.bridge_status(
+                row.enable,
+                &format!("{}:{}", K::CONNECTOR_TYPE.as_str(), row.connector),
+            ),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
     }
-}
-
-/// The `tags` of an action or source are kept in its `resource_opts` column, under this key (the
-/// tables have no column of their own for them; workers never read that column).
-const STORED_TAGS: &str = "tags";
-
-/// A stored `resource_opts` column: the options, and the tags kept beside them.
-fn split_stored_tags(stored: &Value) -> (serde_json::Map<String, Value>, Value) {
-    let mut opts = stored.as_object().cloned().unwrap_or_default();
-    let tags = opts
-        .remove(STORED_TAGS)
-        .unwrap_or_else(|| Value::Array(vec![]));
-    (opts, tags)
-}
-
-/// The `resource_opts` column to store: the options with the tags beside them.
-fn stored_resource_opts(opts: &BridgeResourceOptions, tags: &[String]) -> ApiResult<Value> {
-    let mut value = to_json(opts)?;
-    if let Value::Object(map) = &mut value {
-        map.insert(STORED_TAGS.to_owned(), to_json(&tags)?);
-    }
-    Ok(value)
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,20 +296,79 @@ fn not_found<K: BridgeKind>(name: &str) -> ApiError {
 pub fn parse_id<K: BridgeKind>(id: &str) -> ApiResult<String> {
     match id.split_once(':') {
         Some((kind, name)) if kind == K::TYPE && !name.is_empty() => Ok(name.to_owned()),
-        _ => Err(ApiError::invalid(
-            "id",
-            format!("`{id}` is not a {} id: write `{}:<name>`", K::NOUN, K::TYPE),
-        )),
+        _ => Err(ApiError::BadId {
+            kind: K::NOUN,
+            id: id.to_owned(),
+            reason: format!("write `{}:<name>`", K::TYPE),
+        }),
     }
 }
 
 pub async fn list<K: BridgeKind>(state: &AppState) -> ApiResult<Vec<BridgeView<K::Parameters>>> {
-    let workers = live_workers(&state.pool).await?;
+    let relations = Relations::load(state).await?;
     bridges::list(&state.pool, K::TABLE)
         .await?
         .iter()
-        .map(|row| BridgeView::from_row(row, &workers))
+        .map(|row| BridgeView::from_row::<K>(row, &relations))
         .collect()
+}
+
+/// One line of `GET /actions_summary` or `/sources_summary`: what a list page shows, without the
+/// configuration (EMQX's `response_summary`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BridgeSummary {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub enable: bool,
+    pub description: String,
+    /// Milliseconds since the Unix epoch, as EMQX's summaries give it.
+    pub created_at: i64,
+    /// Milliseconds since the Unix epoch.
+    pub last_modified_at: i64,
+    /// Ids of the rules that use it.
+    pub rules: Vec<String>,
+    #[serde(flatten)]
+    pub status: StatusView,
+}
+
+pub async fn summary<K: BridgeKind>(state: &AppState) -> ApiResult<Vec<BridgeSummary>> {
+    let relations = Relations::load(state).await?;
+    Ok(bridges::list(&state.pool, K::TABLE)
+        .await?
+        .into_iter()
+        .map(|row| BridgeSummary {
+            rules: K::rules_using(&relations, &row.name),
+            status: relations.bridge_status(
+                row.enable,
+                &format!("{}:{}", K::CONNECTOR_TYPE.as_str(), row.connector),
+            ),
+            kind: row.kind,
+            name: row.name,
+            enable: row.enable,
+            description: row.description,
+            created_at: row.created_at.timestamp_millis(),
+            last_modified_at: row.updated_at.timestamp_millis(),
+        })
+        .collect())
+}
+
+/// `POST /<actions|sources>/{id}/start` (and `/nodes/{node}/...`), EMQX's only operation: 404
+/// when it does not exist, 400 when it or its connector is disabled; otherwise EMQX starts its
+/// connector and answers with the outcome, and so does Tributary (see `connector_start`).
+pub async fn start<K: BridgeKind>(state: &AppState, id: &str, node: Option<&str>) -> ApiResult<()> {
+    let name = parse_id::<K>(id)?;
+    let row = bridges::get(&state.pool, K::TABLE, K::TYPE, &name)
+        .await?
+        .ok_or_else(|| not_found::<K>(&name))?;
+    let connector =
+        crate::store::connectors::get(&state.pool, K::CONNECTOR_TYPE.as_str(), &row.connector)
+            .await?;
+    if !row.enable || !connector.is_some_and(|c| c.enable) {
+        return Err(ApiError::NotEnabled { what: "connector" });
+    }
+    tracing::info!(resource = %id, ?node, "{} start asked", K::NOUN);
+    super::connector_start::start(state, K::CONNECTOR_TYPE, &row.connector, node).await
 }
 
 pub async fn read<K: BridgeKind>(
@@ -323,7 +379,7 @@ pub async fn read<K: BridgeKind>(
     let row = bridges::get(&state.pool, K::TABLE, K::TYPE, &name)
         .await?
         .ok_or_else(|| not_found::<K>(&name))?;
-    BridgeView::from_row(&row, &live_workers(&state.pool).await?)
+    BridgeView::from_row::<K>(&row, &Relations::load(state).await?)
 }
 
 pub async fn create<K: BridgeKind>(
@@ -335,7 +391,8 @@ pub async fn create<K: BridgeKind>(
     references::connector(&mut tx, "connector", K::CONNECTOR_TYPE, &input.connector).await?;
     K::check_references(&mut tx, &input.parameters).await?;
     let parameters = to_json(&input.parameters)?;
-    let resource_opts = stored_resource_opts(&input.resource_opts, &input.tags)?;
+    let resource_opts = to_json(&input.resource_opts)?;
+    let tags = to_json(&input.tags)?;
     let new = NewBridge {
         kind: K::TYPE,
         name: &input.name,
@@ -344,6 +401,7 @@ pub async fn create<K: BridgeKind>(
         description: &input.description,
         parameters: &parameters,
         resource_opts: &resource_opts,
+        tags: &tags,
     };
     let row = bridges::insert(&mut tx, K::TABLE, &new)
         .await?
@@ -353,7 +411,7 @@ pub async fn create<K: BridgeKind>(
         })?;
     tx.commit().await?;
     tracing::info!(resource = %id_of::<K>(&row.name), "{} created", K::NOUN);
-    BridgeView::from_row(&row, &live_workers(&state.pool).await?)
+    BridgeView::from_row::<K>(&row, &Relations::load(state).await?)
 }
 
 pub async fn update<K: BridgeKind>(
@@ -370,7 +428,8 @@ pub async fn update<K: BridgeKind>(
     references::connector(&mut tx, "connector", K::CONNECTOR_TYPE, &input.connector).await?;
     K::check_references(&mut tx, &input.parameters).await?;
     let parameters = to_json(&input.parameters)?;
-    let resource_opts = stored_resource_opts(&input.resource_opts, &input.tags)?;
+    let resource_opts = to_json(&input.resource_opts)?;
+    let tags = to_json(&input.tags)?;
     let new = NewBridge {
         kind: K::TYPE,
         name: &name,
@@ -379,13 +438,14 @@ pub async fn update<K: BridgeKind>(
         description: &input.description,
         parameters: &parameters,
         resource_opts: &resource_opts,
+        tags: &tags,
     };
     let row = bridges::update(&mut tx, K::TABLE, &new)
         .await?
         .ok_or_else(|| not_found::<K>(&name))?;
     tx.commit().await?;
     tracing::info!(resource = %id, "{} updated", K::NOUN);
-    BridgeView::from_row(&row, &live_workers(&state.pool).await?)
+    BridgeView::from_row::<K>(&row, &Relations::load(state).await?)
 }
 
 pub async fn delete<K: BridgeKind>(

@@ -57,6 +57,14 @@ impl ConnectorConfig {
         }
     }
 
+    /// See [`Secrets::for_each_secret`].
+    pub fn for_each_secret(&mut self, visit: &mut dyn FnMut(&str, &mut String)) {
+        match self {
+            Self::Kafka(c) => c.for_each_secret(visit),
+            Self::Mqtt(c) => c.for_each_secret(visit),
+        }
+    }
+
     pub fn keep_masked_from(&mut self, stored: &Self) {
         match (self, stored) {
             (Self::Kafka(new), Self::Kafka(old)) => new.keep_masked_from(old),

@@ -1,6 +1,6 @@
 //! `/connectors`: named connections to Kafka clusters and MQTT brokers.
 
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -9,9 +9,12 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::connector_config::ConnectorConfig;
-use super::{envelope, ids};
+use super::connector_schema::{self, ConnectorBody, ConnectorUpdateBody};
+use super::operations::{self, Operation};
+use super::relations::Relations;
+use super::{connector_start, envelope, ids};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::metrics::{StatusView, WorkerRecord, aggregate_status, live_workers};
+use crate::metrics::StatusView;
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeTable};
 use crate::store::{connectors, rules};
@@ -23,11 +26,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(read)
         .service(update)
         .service(remove)
-        .service(set_enable);
+        .service(set_enable)
+        .service(operate)
+        .service(operate_on_node);
 }
 
-/// A connector as the API shows it: the envelope plus its type's fields, secrets masked.
-#[derive(Debug, Serialize, ToSchema)]
+/// A connector as the API shows it: the envelope plus its type's fields, secrets masked. Its
+/// OpenAPI schema is written in `connector_schema.rs`.
+#[derive(Debug, Serialize)]
 pub struct ConnectorView {
     #[serde(rename = "type")]
     pub kind: ConnectorType,
@@ -36,23 +42,51 @@ pub struct ConnectorView {
     pub description: String,
     #[serde(flatten)]
     pub config: ConnectorConfig,
-    /// `status`, `status_reason` and `node_status[]` as the live workers report them.
+    /// `status`, `status_reason` and `node_status[]` as the live workers report them; when none
+    /// runs it, the control plane's own health check (`node_status` empty); `stopped` when
+    /// disabled.
     #[serde(flatten)]
     pub status: StatusView,
+    /// Names of the actions on it (read-only, ignored in requests).
+    pub actions: Vec<String>,
+    /// Names of the sources on it; for an `mqtt` connector, of the sources publishing through
+    /// it (read-only, ignored in requests).
+    pub sources: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+impl utoipa::PartialSchema for ConnectorView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        connector_schema::view_schema()
+    }
+}
+
+impl ToSchema for ConnectorView {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        connector_schema::view_schemas(schemas);
+    }
+}
+
 impl ConnectorView {
-    fn from_row(row: &connectors::ConnectorRow, workers: &[WorkerRecord]) -> ApiResult<Self> {
+    fn from_row(row: &connectors::ConnectorRow, relations: &Relations) -> ApiResult<Self> {
         let kind = connector_type(&row.kind)?;
+        let id = format!("{}:{}", row.kind, row.name);
+        let (actions, sources) = relations.connector_children(&row.kind, &row.name);
         Ok(Self {
             kind,
             name: row.name.clone(),
             enable: row.enable,
             description: row.description.clone(),
             config: ConnectorConfig::from_stored(kind, &row.config.0)?.masked(),
-            status: aggregate_status(&format!("{}:{}", row.kind, row.name), workers),
+            status: relations.connector_status(&id, row.enable),
+            actions,
+            sources,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -76,7 +110,7 @@ pub struct ConnectorInput {
 
 /// Parses and validates a full connector body (type and name included), as create and probe take.
 pub fn parse_new(body: Value) -> ApiResult<ConnectorInput> {
-    let (envelope, fields) = envelope::split(body)?;
+    let (envelope, fields) = envelope::split(envelope::without_connector_children(body))?;
     let kind_text = envelope
         .kind
         .ok_or_else(|| ApiError::invalid("type", "is required"))?;
@@ -110,10 +144,10 @@ pub fn parse_new(body: Value) -> ApiResult<ConnectorInput> {
 #[get("/connectors")]
 async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let rows = connectors::list(&state.pool).await?;
-    let workers = live_workers(&state.pool).await?;
+    let relations = Relations::load(&state).await?;
     let views = rows
         .iter()
-        .map(|row| ConnectorView::from_row(row, &workers))
+        .map(|row| ConnectorView::from_row(row, &relations))
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(views))
 }
@@ -121,7 +155,7 @@ async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 #[utoipa::path(
     operation_id = "create_connector",
     tag = "connectors",
-    request_body(content = ConnectorView, description = "`type`, `name` and the type's fields; `created_at`/`updated_at` are ignored"),
+    request_body(content = ConnectorBody),
     responses(
         (status = 201, body = ConnectorView),
         (status = 400, description = "Invalid field, or `ALREADY_EXISTS`", body = ErrorBody),
@@ -145,10 +179,16 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
             kind: "connector",
             id: format!("{}:{}", input.kind.as_str(), input.name),
         })?;
-    tracing::info!(connector = %format!("{}:{}", row.kind, row.name), "connector created");
+    let id = format!("{}:{}", row.kind, row.name);
+    tracing::info!(connector = %id, "connector created");
+    // Checked at once, in the background, like EMQX starts a connector as it is created
+    // (unless resource_opts.start_after_created is false: then it stays stopped).
+    if row.enable && row.started {
+        state.health.check_now(&id, input.config);
+    }
     Ok(HttpResponse::Created().json(ConnectorView::from_row(
         &row,
-        &live_workers(&state.pool).await?,
+        &Relations::load(&state).await?,
     )?))
 }
 
@@ -160,13 +200,13 @@ async fn create(state: web::Data<AppState>, body: web::Json<Value>) -> ApiResult
 )]
 #[get("/connectors/{id}")]
 async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    let (kind, name) = ids::parse::<ConnectorType>(&id)?;
+    let (kind, name) = ids::parse::<ConnectorType>("connector", &id)?;
     let row = connectors::get(&state.pool, kind.as_str(), &name)
         .await?
         .ok_or_else(|| not_found(&id))?;
     Ok(HttpResponse::Ok().json(ConnectorView::from_row(
         &row,
-        &live_workers(&state.pool).await?,
+        &Relations::load(&state).await?,
     )?))
 }
 
@@ -174,7 +214,7 @@ async fn read(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<Ht
     operation_id = "update_connector",
     tag = "connectors",
     params(("id" = String, Path, description = "`<type>:<name>`")),
-    request_body(content = ConnectorView, description = "The type's fields (`type` and `name` may be omitted). Secrets sent as `******` keep their stored value."),
+    request_body(content = ConnectorUpdateBody),
     responses((status = 200, body = ConnectorView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 #[put("/connectors/{id}")]
@@ -183,8 +223,9 @@ async fn update(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> ApiResult<HttpResponse> {
-    let (kind, name) = ids::parse::<ConnectorType>(&id)?;
-    let (envelope, fields) = envelope::split(body.into_inner())?;
+    let (kind, name) = ids::parse::<ConnectorType>("connector", &id)?;
+    let (envelope, fields) =
+        envelope::split(envelope::without_connector_children(body.into_inner()))?;
     envelope::check_same("type", envelope.kind.as_deref(), kind.as_str())?;
     envelope::check_same("name", envelope.name.as_deref(), &name)?;
     let mut config = ConnectorConfig::decode(kind, fields)?;
@@ -195,22 +236,27 @@ async fn update(
         .await?
         .ok_or_else(|| not_found(&id))?;
     config.keep_masked_from(&ConnectorConfig::from_stored(kind, &stored.config.0)?);
-    let config = config.to_json()?;
+    let config_json = config.to_json()?;
     let new = connectors::NewConnector {
         kind: kind.as_str(),
         name: &name,
         enable: envelope.enable.unwrap_or(stored.enable),
         description: envelope.description.as_deref().unwrap_or(""),
-        config: &config,
+        config: &config_json,
     };
     let row = connectors::update(&mut tx, &new)
         .await?
         .ok_or_else(|| not_found(&id))?;
     tx.commit().await?;
     tracing::info!(connector = %id, "connector updated");
+    if row.enable && row.started {
+        state.health.check_now(&id, config);
+    } else {
+        state.health.forget(&id);
+    }
     Ok(HttpResponse::Ok().json(ConnectorView::from_row(
         &row,
-        &live_workers(&state.pool).await?,
+        &Relations::load(&state).await?,
     )?))
 }
 
@@ -226,7 +272,7 @@ async fn update(
 )]
 #[delete("/connectors/{id}")]
 async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
-    let (kind, name) = ids::parse::<ConnectorType>(&id)?;
+    let (kind, name) = ids::parse::<ConnectorType>("connector", &id)?;
     let mut tx = state.pool.begin().await?;
     connectors::lock_exclusive(&mut tx, kind.as_str(), &name)
         .await?
@@ -257,6 +303,7 @@ async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<
     }
     connectors::delete(&mut tx, kind.as_str(), &name).await?;
     tx.commit().await?;
+    state.health.forget(&id);
     tracing::info!(connector = %id, "connector deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -276,12 +323,86 @@ async fn set_enable(
     path: web::Path<(String, bool)>,
 ) -> ApiResult<HttpResponse> {
     let (id, enable) = path.into_inner();
-    let (kind, name) = ids::parse::<ConnectorType>(&id)?;
+    let (kind, name) = ids::parse::<ConnectorType>("connector", &id)?;
     if !connectors::set_enable(&state.pool, kind.as_str(), &name, enable).await? {
         return Err(not_found(&id));
     }
     tracing::info!(connector = %id, enable, "connector enable changed");
+    if enable {
+        check_stored(&state, kind, &name).await?;
+    } else {
+        state.health.forget(&id);
+    }
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    operation_id = "operate_connector",
+    tag = "connectors",
+    params(
+        ("id" = String, Path, description = "`<type>:<name>`"),
+        ("operation" = inline(Operation), Path, description = "`start`, EMQX's only operation. A connector that is not connected (or waits for its first start: `resource_opts.start_after_created` false) is restarted: workers give the flows on it new clients. Then it is health-checked at once and the answer waits for the outcome, at most its `resource_opts.start_timeout`."),
+    ),
+    responses(
+        (status = 204, description = "It is connected"),
+        (status = 400, description = "It is disabled (`Forbidden operation, connector not enabled`), the operation is not `start`, or it did not connect (`reason` says why, or that `start_timeout` passed)", body = ErrorBody),
+        (status = 404, description = "No such connector, or a malformed id", body = ErrorBody),
+    )
+)]
+#[post("/connectors/{id}/{operation}")]
+async fn operate(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, operation) = path.into_inner();
+    operations::check(&request, &operation)?;
+    let (kind, name) = ids::parse::<ConnectorType>("connector", &id)?;
+    tracing::info!(connector = %id, "connector start asked");
+    connector_start::start(&state, kind, &name, None).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    operation_id = "operate_connector_on_node",
+    tag = "connectors",
+    params(
+        ("node" = String, Path, description = "A live worker's name (EMQX's nodes are Tributary's workers; `GET /workers` lists them)"),
+        ("id" = String, Path, description = "`<type>:<name>`"),
+        ("operation" = inline(Operation), Path, description = "`start`, as on `/connectors/{id}/{operation}`; whether the connector needs a restart is what this worker reports. A restart applies on every worker: they run each connector together."),
+    ),
+    responses(
+        (status = 204, description = "It is connected"),
+        (status = 400, description = "It is disabled, the operation is not `start`, or it did not connect (`reason` says why)", body = ErrorBody),
+        (status = 404, description = "No live worker of that name (`field` is `node`), no such connector, or a malformed id", body = ErrorBody),
+    )
+)]
+#[post("/nodes/{node}/connectors/{id}/{operation}")]
+async fn operate_on_node(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (node, id, operation) = path.into_inner();
+    operations::check(&request, &operation)?;
+    let (kind, name) = ids::parse::<ConnectorType>("connector", &id)?;
+    tracing::info!(connector = %id, %node, "connector start asked on a node");
+    connector_start::start(&state, kind, &name, Some(&node)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Health-checks the stored connector now, in the background (it was just enabled).
+async fn check_stored(state: &AppState, kind: ConnectorType, name: &str) -> ApiResult<()> {
+    if let Some(row) = connectors::get(&state.pool, kind.as_str(), name).await?
+        && row.enable
+        && row.started
+    {
+        let config = ConnectorConfig::from_stored(kind, &row.config.0)?;
+        state
+            .health
+            .check_now(&format!("{}:{name}", kind.as_str()), config);
+    }
+    Ok(())
 }
 
 fn not_found(id: &str) -> ApiError {

@@ -72,6 +72,8 @@ pub enum RenderedOutput {
         user_properties: Vec<Header>,
         content_type: Option<String>,
     },
+    /// `console`: the line the worker would log (the row as JSON).
+    ConsoleLine { line: String },
     /// The row cannot be sent (e.g. the topic renders invalid); the worker counts it as failed.
     Error { message: String },
 }
@@ -154,6 +156,16 @@ async fn dry_run(
                     outputs,
                 }
             }
+            RuleActionRef::Inline(InlineAction::Console(_)) => ActionPreview {
+                action: "console".to_owned(),
+                enable: true,
+                outputs: rows
+                    .iter()
+                    .map(|row| RenderedOutput::ConsoleLine {
+                        line: row.to_string(),
+                    })
+                    .collect(),
+            },
         });
     }
     Ok(HttpResponse::Ok().json(DryRun { rows, actions }))

@@ -17,14 +17,29 @@ pub struct Envelope {
 
 /// Fields the API shows but nobody sets. They are dropped from request bodies so that a read,
 /// edited and sent back, is a valid write.
-const READ_ONLY: [&str; 6] = [
+const READ_ONLY: [&str; 9] = [
     "created_at",
     "updated_at",
+    "last_modified_at",
     "status",
     "status_reason",
     "node_status",
     "from",
+    // An action's or source's rules.
+    "rules",
+    // A rule's actions with their status.
+    "action_details",
 ];
+
+/// A connector's read-only lists of its actions and sources (rules write `actions`, so these
+/// are dropped from connector bodies only).
+pub fn without_connector_children(mut body: Value) -> Value {
+    if let Value::Object(map) = &mut body {
+        map.remove("actions");
+        map.remove("sources");
+    }
+    body
+}
 
 /// Drops [`READ_ONLY`] fields from a JSON object body.
 pub fn without_read_only(body: Value) -> ApiResult<Map<String, Value>> {

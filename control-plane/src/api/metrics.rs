@@ -2,7 +2,9 @@
 //! summed over live workers, per worker in `node_metrics`.
 
 use actix_web::{HttpResponse, get, put, web};
+use serde::Serialize;
 use tributary_protocol::resources::{ActionType, SourceType};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ids;
@@ -21,10 +23,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(reset_source_metrics);
 }
 
+/// A rule's metrics, with its id as EMQX gives it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleMetricsView {
+    /// The rule's id.
+    pub id: String,
+    #[serde(flatten)]
+    pub metrics: MetricsView,
+}
+
 #[utoipa::path(
     tag = "rules",
     params(("id" = String, Path, description = "Rule id")),
-    responses((status = 200, body = MetricsView), (status = 404, body = ErrorBody))
+    responses((status = 200, body = RuleMetricsView), (status = 404, body = ErrorBody))
 )]
 #[get("/rules/{id}/metrics")]
 async fn rule_metrics(
@@ -32,7 +43,10 @@ async fn rule_metrics(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     existing_rule(&state, &id).await?;
-    Ok(HttpResponse::Ok().json(metrics::rule_metrics(&state.pool, &id).await?))
+    Ok(HttpResponse::Ok().json(RuleMetricsView {
+        metrics: metrics::rule_metrics(&state.pool, &id).await?,
+        id: id.into_inner(),
+    }))
 }
 
 #[utoipa::path(
@@ -128,7 +142,7 @@ async fn existing_bridge<T>(
 where
     T: serde::de::DeserializeOwned,
 {
-    let (_, name) = ids::parse::<T>(id)?;
+    let (_, name) = ids::parse::<T>(noun, id)?;
     let kind = id.split_once(':').map_or("", |(kind, _)| kind);
     match bridges::get(&state.pool, table, kind, &name).await? {
         Some(_) => Ok(format!("{kind}:{name}")),

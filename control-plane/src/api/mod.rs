@@ -3,16 +3,23 @@
 
 pub mod actions;
 pub mod api_keys;
+pub mod audit;
 pub mod bridge_endpoints;
 pub mod bridges;
 pub mod connector_config;
+pub mod connector_schema;
+pub mod connector_start;
 pub mod connectors;
+pub mod data;
 pub mod dry_run;
 pub mod envelope;
 pub mod flows;
 pub mod ids;
 pub mod metrics;
+pub mod operations;
+pub mod paging;
 pub mod probes;
+pub mod relations;
 pub mod rule_body;
 pub mod rule_test;
 pub mod rules;
@@ -37,4 +44,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     workers::configure(cfg);
     flows::configure(cfg);
     status::configure(cfg);
+    data::configure(cfg);
+    audit::configure(cfg);
 }

@@ -12,7 +12,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::actions::{ActionView, KafkaProducerAction};
 use super::bridges::{self, BridgeKind};
 use super::connector_config::ConnectorConfig;
-use super::connectors::{self, ConnectorView};
+use super::connector_schema::ConnectorBody;
+use super::connectors;
 use super::envelope;
 use super::sources::{KafkaConsumerSource, SourceView};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -29,7 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[utoipa::path(
     operation_id = "probe_connector",
     tag = "connectors",
-    request_body(content = ConnectorView, description = "A connector as `POST /connectors` takes it. Secrets sent as `******` are taken from the stored connector of the same type and name."),
+    request_body(content = ConnectorBody, description = "A connector as `POST /connectors` takes it. Secrets sent as `******` are taken from the stored connector of the same type and name."),
     responses(
         (status = 204, description = "The connection works"),
         (status = 400, description = "`TEST_FAILED` with the reason, or an invalid field", body = ErrorBody),

@@ -51,6 +51,30 @@ pub fn decode(body: Value) -> ApiResult<RuleBody> {
     envelope::decode(Value::Object(envelope::without_read_only(body)?))
 }
 
+impl RuleBody {
+    /// A new rule named `id` from this body (create and import): `sql` is required, every other
+    /// field takes its default, and the whole is checked as [`RuleInputs::check`] does.
+    pub fn into_new_rule(self, id: String) -> ApiResult<RuleInputs> {
+        let sql = self
+            .sql
+            .ok_or_else(|| ApiError::invalid("sql", "is required"))?;
+        let parsed = parse_sql(&sql)?;
+        RuleInputs {
+            id,
+            name: self.name.unwrap_or_default(),
+            sql,
+            actions: self.actions.unwrap_or_default(),
+            enable: self.enable.unwrap_or(true),
+            description: self.description.unwrap_or_default(),
+            metadata: self.metadata.unwrap_or_default(),
+            // `default` is what an absent connector means; storing it as absent keeps one spelling.
+            mqtt_connector: self.mqtt_connector.filter(|m| m != "default"),
+            parsed,
+        }
+        .check()
+    }
+}
+
 impl RuleInputs {
     /// Checks a complete rule: what does not need the database.
     pub fn check(self) -> ApiResult<Self> {

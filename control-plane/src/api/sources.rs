@@ -1,14 +1,17 @@
 //! `/sources`: Kafka consumers (`kafka_consumer`) delivering records to MQTT through topic
 //! mappings, or feeding rules that name them in FROM.
 
-use actix_web::{HttpResponse, delete, web};
+use actix_web::{HttpResponse, delete, get, web};
+use serde::Serialize;
 use sqlx::PgConnection;
 use tributary_protocol::resources::{ConnectorType, FieldError, KafkaConsumerParameters};
 use tributary_rules::RuleInput;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::bridge_endpoints::bridge_endpoints;
 use super::bridges::{self, BridgeKind, bridge_view};
+use super::relations::Relations;
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::store::bridges::BridgeTable;
@@ -21,7 +24,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(read)
         .service(update)
         .service(remove)
-        .service(set_enable);
+        .service(set_enable)
+        .service(operate)
+        .service(operate_on_node)
+        .service(summary)
+        .service(source_types);
 }
 
 #[derive(Debug)]
@@ -67,6 +74,10 @@ impl BridgeKind for KafkaConsumerSource {
             .collect())
     }
 
+    fn rules_using(relations: &Relations, name: &str) -> Vec<String> {
+        relations.rules_reading_source(name)
+    }
+
     async fn detach_dependents(_: &mut PgConnection, _: &str) -> ApiResult<bool> {
         // A rule reading a source cannot run without it: those rules must be changed by hand.
         Ok(false)
@@ -76,7 +87,8 @@ impl BridgeKind for KafkaConsumerSource {
 bridge_view!(
     /// A `kafka_consumer` source as the API shows it.
     SourceView,
-    KafkaConsumerParameters
+    KafkaConsumerParameters,
+    type_pattern: "^kafka_consumer$"
 );
 
 bridge_endpoints! {
@@ -87,12 +99,18 @@ bridge_endpoints! {
     collection_path: "/sources",
     item_path: "/sources/{id}",
     enable_path: "/sources/{id}/enable/{enable}",
+    operation_path: "/sources/{id}/{operation}",
+    node_operation_path: "/nodes/{node}/sources/{id}/{operation}",
+    summary_path: "/sources_summary",
     operation_ids: {
         list: "list_sources",
         create: "create_source",
         read: "get_source",
         update: "update_source",
         set_enable: "set_enable_source",
+        operate: "operate_source",
+        operate_on_node: "operate_source_on_node",
+        summary: "sources_summary",
     },
 }
 
@@ -110,4 +128,15 @@ bridge_endpoints! {
 async fn remove(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     bridges::delete::<KafkaConsumerSource>(&state, &id, false).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A source type this server supports.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(transparent)]
+pub struct SourceTypeName(&'static str);
+
+#[utoipa::path(operation_id = "list_source_types", tag = "sources", responses((status = 200, body = [SourceTypeName], example = json!(["kafka_consumer"]))))]
+#[get("/source_types")]
+async fn source_types() -> HttpResponse {
+    HttpResponse::Ok().json([SourceTypeName(KafkaConsumerSource::TYPE)])
 }

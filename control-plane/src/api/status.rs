@@ -13,7 +13,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(status);
 }
 
+/// Named apart from the resources' `StatusView` in the OpenAPI document: two schemas of one name
+/// would collapse into one.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ControlPlaneStatus)]
 pub struct StatusView {
     /// Always `up`: this process answered.
     pub control_plane: &'static str,

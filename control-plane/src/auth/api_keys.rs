@@ -6,6 +6,7 @@ use rand::distributions::Alphanumeric;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use super::roles::Role;
 use crate::store;
 
 pub fn hash_secret(secret: &str) -> String {
@@ -21,14 +22,37 @@ pub fn generate(len: usize) -> String {
         .collect()
 }
 
-/// Whether `key` exists, is enabled, has not expired, and `secret` is its secret.
-pub async fn verify(pool: &PgPool, key: &str, secret: &str) -> Result<bool, sqlx::Error> {
-    let Some(stored) = store::api_keys::find_active_hash(pool, key).await? else {
+/// Who signed a request: the key's name and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    pub api_key: String,
+    /// The key's name, or the key itself for an unnamed key; what the audit log calls `source`.
+    pub name: String,
+    pub role: Role,
+}
+
+/// The signer when `key` exists, is enabled, has not expired, and `secret` is its secret.
+pub async fn verify(pool: &PgPool, key: &str, secret: &str) -> Result<Option<Signer>, sqlx::Error> {
+    let Some(stored) = store::api_keys::find_active(pool, key).await? else {
         // Hash anyway so a missing key takes as long as a wrong secret.
         let _ = constant_time_eq(&hash_secret(secret), &hash_secret(""));
-        return Ok(false);
+        return Ok(None);
     };
-    Ok(constant_time_eq(&hash_secret(secret), &stored))
+    if !constant_time_eq(&hash_secret(secret), &stored.secret_sha256) {
+        return Ok(None);
+    }
+    // The column's CHECK constraint allows only known roles; anything else grants nothing.
+    let role = Role::parse(&stored.role).unwrap_or(Role::Publisher);
+    let name = if stored.name.is_empty() {
+        key.to_owned()
+    } else {
+        stored.name
+    };
+    Ok(Some(Signer {
+        api_key: key.to_owned(),
+        name,
+        role,
+    }))
 }
 
 /// Compares two hex digests without stopping at the first difference.

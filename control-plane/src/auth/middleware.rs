@@ -1,14 +1,15 @@
-//! The middleware that refuses every non-public request without a valid API key.
+//! The middleware that refuses every non-public request without a valid API key, and every
+//! request the key's role does not allow (see `roles`).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::api_keys;
+use super::{api_keys, roles};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,8 +27,21 @@ pub async fn require_api_key(
         return Ok(refuse(req));
     };
     match api_keys::verify(&state.pool, &key, &secret).await {
-        Ok(true) => Ok(next.call(req).await?.map_into_left_body()),
-        Ok(false) => {
+        Ok(Some(signer)) => {
+            let allowed = roles::check(signer.role, req.method(), req.path());
+            // Set before the role is checked, so the audit log names who was refused too.
+            req.extensions_mut().insert(signer.clone());
+            match allowed {
+                Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+                Err(reason) => {
+                    tracing::info!(api_key = %signer.name, role = %signer.role, method = %req.method(), path = %req.path(), "refused request: role does not allow it");
+                    let response =
+                        actix_web::ResponseError::error_response(&ApiError::Forbidden { reason });
+                    Ok(req.into_response(response).map_into_right_body())
+                }
+            }
+        }
+        Ok(None) => {
             tracing::info!(api_key = %key, path = %req.path(), "refused request: bad API key or secret");
             Ok(refuse(req))
         }

@@ -20,6 +20,7 @@ mod snapshots;
 mod watch;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -132,9 +133,10 @@ pub enum GrpcError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Binds `addr` and serves workers until `shutdown`.
+/// Binds `addr` and serves workers until `shutdown`, over TLS when `tls` is given.
 pub async fn serve(
     addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
     pool: PgPool,
     config: GrpcConfig,
     shutdown: CancellationToken,
@@ -142,7 +144,17 @@ pub async fn serve(
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| GrpcError::Bind { addr, source })?;
-    serve_on(listener, pool, config, shutdown).await
+    match tls {
+        Some(tls) => serve_tls_on(listener, tls, pool, config, shutdown).await,
+        None => serve_on(listener, pool, config, shutdown).await,
+    }
+}
+
+/// The listener's address, for the log.
+fn listening_on(listener: &TcpListener) -> String {
+    listener
+        .local_addr()
+        .map_or_else(|_| "unknown".to_owned(), |addr| addr.to_string())
 }
 
 /// Serves workers on an already bound listener (tests bind port 0) until `shutdown`.
@@ -152,9 +164,41 @@ pub async fn serve_on(
     config: GrpcConfig,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcError> {
-    let addr = listener
-        .local_addr()
-        .map_or_else(|_| "unknown".to_owned(), |addr| addr.to_string());
+    let addr = listening_on(&listener);
+    serve_incoming(TcpIncoming::from(listener), &addr, pool, config, shutdown).await
+}
+
+/// Serves workers over TLS on an already bound listener until `shutdown`; with a client
+/// verifier in `tls`, only workers presenting a certificate it accepts get through (mTLS).
+pub async fn serve_tls_on(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    pool: PgPool,
+    config: GrpcConfig,
+    shutdown: CancellationToken,
+) -> Result<(), GrpcError> {
+    let addr = listening_on(&listener);
+    let incoming = crate::tls::incoming::accept(listener, tls, shutdown.child_token());
+    serve_incoming(incoming, &format!("{addr} (TLS)"), pool, config, shutdown).await
+}
+
+async fn serve_incoming<S, IO, E>(
+    incoming: S,
+    addr: &str,
+    pool: PgPool,
+    config: GrpcConfig,
+    shutdown: CancellationToken,
+) -> Result<(), GrpcError>
+where
+    S: futures::Stream<Item = Result<IO, E>>,
+    IO: tokio::io::AsyncRead
+        + tokio::io::AsyncWrite
+        + tonic::transport::server::Connected
+        + Unpin
+        + Send
+        + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let revisions = ConfigRevisions::follow(pool.clone(), shutdown.child_token()).await?;
     tokio::spawn(housekeeping::run(pool.clone(), shutdown.child_token()));
     let service = WorkerServiceImpl::new(Shared {
@@ -169,7 +213,7 @@ pub async fn serve_on(
     tracing::info!(%addr, "worker gRPC service listening");
     Server::builder()
         .add_service(server)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())
 }

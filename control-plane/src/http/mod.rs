@@ -5,4 +5,5 @@ pub mod console;
 pub mod docs;
 pub mod extractors;
 pub mod health;
+pub mod known_paths;
 pub mod metrics;

@@ -61,8 +61,11 @@ const ACTION_COUNTERS: &[&str] = &[
     "dropped.other",
     "dropped.too_large",
     "received",
+    // Object-storage actions count these in EMQX; always zero here, listed so that every key
+    // EMQX's action and source metrics carry is present.
+    "aggregated_upload.success",
+    "aggregated_upload.failure",
 ];
-const SOURCE_COUNTERS: &[&str] = &["received", "success", "failed", "dropped"];
 const BUFFER_GAUGES: &[&str] = &[
     "inflight",
     "queuing",
@@ -76,8 +79,8 @@ impl ResourceKind {
     fn counters(self) -> &'static [&'static str] {
         match self {
             Self::Rule => RULE_COUNTERS,
-            Self::Action => ACTION_COUNTERS,
-            Self::Source => SOURCE_COUNTERS,
+            // EMQX formats the metrics of actions and sources alike (`format_metrics/1`).
+            Self::Action | Self::Source => ACTION_COUNTERS,
         }
     }
 

@@ -46,13 +46,14 @@ async fn resource_metrics(
     Ok(aggregate_metrics(kind, resource_id, &workers))
 }
 
-/// A connector's status across live workers; `connector_id` is `<type>:<name>`.
+/// A connector's status across live workers only (`disconnected` when none runs it, whatever the
+/// control plane's health checks say); `connector_id` is `<type>:<name>`.
 pub async fn connector_status(
     pool: &PgPool,
     connector_id: &str,
 ) -> Result<StatusView, sqlx::Error> {
     let workers = live_workers(pool).await?;
-    Ok(aggregate_status(connector_id, &workers))
+    Ok(aggregate_status(connector_id, &workers, None))
 }
 
 /// An action's status is its connector's (`kafka_producer:<connector>`). `None` when the action

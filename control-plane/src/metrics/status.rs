@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::reports::WorkerRecord;
+use crate::health_check::Health;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -13,6 +14,8 @@ pub enum ResourceStatus {
     Disconnected,
     /// Workers disagree.
     Inconsistent,
+    /// Disabled (or on a disabled connector): no worker runs it, by choice.
+    Stopped,
 }
 
 impl ResourceStatus {
@@ -43,9 +46,26 @@ pub struct NodeStatus {
     pub status_reason: Option<String>,
 }
 
+impl StatusView {
+    /// What a disabled resource shows, as EMQX shows a stopped one.
+    pub fn stopped() -> Self {
+        Self {
+            status: ResourceStatus::Stopped,
+            status_reason: None,
+            node_status: Vec::new(),
+        }
+    }
+}
+
 /// Aggregates what live `workers` report about `connector_id` (`<type>:<name>`): the common status
-/// when they agree, `inconsistent` when they do not, `disconnected` when no worker runs it.
-pub fn aggregate_status(connector_id: &str, workers: &[WorkerRecord]) -> StatusView {
+/// when they agree, `inconsistent` when they do not. When no worker runs it, the control plane's
+/// own health check (`checked`) says: `connected`, `disconnected` with the probe's reason, or
+/// `connecting` until the first check ends; without one, `disconnected`.
+pub fn aggregate_status(
+    connector_id: &str,
+    workers: &[WorkerRecord],
+    checked: Option<&Health>,
+) -> StatusView {
     let node_status: Vec<NodeStatus> = workers
         .iter()
         .filter_map(|worker| {
@@ -62,9 +82,20 @@ pub fn aggregate_status(connector_id: &str, workers: &[WorkerRecord]) -> StatusV
         .collect();
 
     let Some(first) = node_status.first() else {
+        let (status, status_reason) = match checked {
+            Some(Health::Connected) => (ResourceStatus::Connected, None),
+            Some(Health::Checking) => (ResourceStatus::Connecting, None),
+            Some(Health::Disconnected(reason)) => {
+                (ResourceStatus::Disconnected, Some(reason.clone()))
+            }
+            None => (
+                ResourceStatus::Disconnected,
+                Some("no live worker runs it".to_owned()),
+            ),
+        };
         return StatusView {
-            status: ResourceStatus::Disconnected,
-            status_reason: Some("no live worker runs it".to_owned()),
+            status,
+            status_reason,
             node_status,
         };
     };
@@ -95,6 +126,7 @@ fn status_name(status: ResourceStatus) -> &'static str {
         ResourceStatus::Connecting => "connecting",
         ResourceStatus::Disconnected => "disconnected",
         ResourceStatus::Inconsistent => "inconsistent",
+        ResourceStatus::Stopped => "stopped",
     }
 }
 

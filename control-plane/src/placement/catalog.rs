@@ -10,6 +10,15 @@ use tributary_protocol::resources::{ActionType, ConnectorType, KafkaConnectorCon
 
 use super::desired_state::{ActionRow, ConnectorRow, DesiredState};
 
+/// Why a connector with `resource_opts.start_after_created` false does not run yet.
+pub fn not_started(connector_id: &str) -> String {
+    format!(
+        "connector `{connector_id}` is stopped: its resource_opts.start_after_created is false and \
+         it was not started since it was created, updated or enabled \
+         (POST /api/v5/connectors/{connector_id}/start starts it)"
+    )
+}
+
 /// The connector rules and sources use when they name none.
 pub const DEFAULT_MQTT_CONNECTOR: &str = "default";
 
@@ -36,18 +45,20 @@ impl<'a> Catalog<'a> {
 
     pub fn mqtt_connector(&self, name: Option<&str>) -> Result<NamedMqttConnector, String> {
         let name = name.unwrap_or(DEFAULT_MQTT_CONNECTOR);
-        let config = self.enabled_connector(ConnectorType::Mqtt, name)?;
+        let (config, starts) = self.enabled_connector(ConnectorType::Mqtt, name)?;
         Ok(NamedMqttConnector {
             name: name.to_owned(),
             config,
+            starts,
         })
     }
 
+    /// The connector's configuration and how many times `start` restarted it.
     pub fn kafka_connector(
         &self,
         kind: ConnectorType,
         name: &str,
-    ) -> Result<KafkaConnectorConfig, String> {
+    ) -> Result<(KafkaConnectorConfig, u64), String> {
         self.enabled_connector(kind, name)
     }
 
@@ -71,13 +82,14 @@ impl<'a> Catalog<'a> {
         }
         let parameters = parse_body(&row.parameters)
             .map_err(|err| format!("action `{action_id}` has invalid parameters: {err}"))?;
-        let connector = self
+        let (connector, connector_starts) = self
             .enabled_connector(ConnectorType::KafkaProducer, &row.connector)
             .map_err(|reason| format!("action `{action_id}` cannot run: {reason}"))?;
         Ok(Some(KafkaProducerAction {
             action_id: format!("{kafka_producer}:{name}"),
             connector_name: row.connector.clone(),
             connector,
+            connector_starts,
             parameters,
         }))
     }
@@ -93,7 +105,7 @@ impl<'a> Catalog<'a> {
         &self,
         kind: ConnectorType,
         name: &str,
-    ) -> Result<T, String> {
+    ) -> Result<(T, u64), String> {
         let id = format!("{}:{name}", kind.as_str());
         let Some(row) = self.connectors.get(&(kind.as_str(), name)) else {
             return Err(format!("connector `{id}` does not exist"));
@@ -101,9 +113,14 @@ impl<'a> Catalog<'a> {
         if !row.enable {
             return Err(format!("connector `{id}` is disabled"));
         }
+        if !row.started {
+            return Err(not_started(&id));
+        }
         // serde's message may quote a field's value, and connector configs hold secrets.
-        parse_body(&row.config)
-            .map_err(|_| format!("connector `{id}` has a stored config this version cannot read"))
+        let config = parse_body(&row.config).map_err(|_| {
+            format!("connector `{id}` has a stored config this version cannot read")
+        })?;
+        Ok((config, u64::try_from(row.starts).unwrap_or(0)))
     }
 }
 

@@ -13,6 +13,10 @@ pub struct ConnectorRow {
     pub name: String,
     pub enable: bool,
     pub config: Value,
+    /// See `store::connectors::ConnectorRow::started`.
+    pub started: bool,
+    /// How many times `start` restarted it; flows carry it so workers build new clients.
+    pub starts: i64,
 }
 
 /// A stored action (sink); `connector` names a connector of the same type.
@@ -88,10 +92,11 @@ pub async fn load_desired_state(pool: &PgPool) -> Result<DesiredState, LoadError
     let revision: i64 = sqlx::query_scalar("SELECT revision FROM config_revision")
         .fetch_one(&mut *tx)
         .await?;
-    let connectors =
-        sqlx::query_as::<_, ConnectorRow>("SELECT type, name, enable, config FROM connectors")
-            .fetch_all(&mut *tx)
-            .await?;
+    let connectors = sqlx::query_as::<_, ConnectorRow>(
+        "SELECT type, name, enable, config, started, starts FROM connectors",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let actions = sqlx::query_as::<_, ActionRow>(
         "SELECT type, name, connector, enable, parameters FROM actions",
     )

@@ -15,6 +15,7 @@ mod source_flows;
 mod topology;
 mod version;
 
+pub use catalog::not_started;
 pub use desired_state::{
     ActionRow, ConnectorRow, DesiredState, LoadError, RuleRow, SourceRow, load_desired_state,
 };

@@ -1,7 +1,7 @@
 //! Rules: parsed once to learn what they read, then resolved (MQTT connector, actions) into the
 //! `RuleFlowSpec` both MQTT rule flows and Kafka source flows embed.
 
-use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
+use tributary_protocol::assignment::{DiscardedAction, ResolvedAction, RuleFlowSpec};
 use tributary_protocol::resources::{InlineAction, RuleActionRef};
 use tributary_rules::{Rule, RuleInput};
 
@@ -102,16 +102,24 @@ pub fn resolve_rule(
             RuleActionRef::Inline(InlineAction::Republish(args)) => {
                 actions.push(ResolvedAction::Republish(args));
             }
+            RuleActionRef::Inline(InlineAction::Console(_)) => {
+                actions.push(ResolvedAction::Console);
+            }
             RuleActionRef::Stored(action_id) => match catalog.action(&action_id) {
                 Ok(Some(action)) => {
                     actions.push(ResolvedAction::KafkaProducer(action));
                 }
-                Ok(None) => {}
+                // Disabled, or not created yet: EMQX counts it discarded for each output row.
+                Ok(None) => actions.push(ResolvedAction::Discarded(DiscardedAction { action_id })),
                 Err(reason) => {
-                    if catalog.action_exists(&action_id) {
+                    let exists = catalog.action_exists(&action_id);
+                    if exists {
                         problems.add(format!("action:{action_id}"), reason.clone());
                     }
                     problems.add(rule.resource_id(), format!("action skipped: {reason}"));
+                    if !exists {
+                        actions.push(ResolvedAction::Discarded(DiscardedAction { action_id }));
+                    }
                 }
             },
         }

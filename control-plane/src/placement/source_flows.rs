@@ -42,7 +42,7 @@ pub fn resolve_source(
             let mqtt = catalog.mqtt_connector(parameters.mqtt_connector.as_deref())?;
             Ok((kafka, mqtt))
         });
-    let (kafka, mqtt) = match resolved {
+    let ((kafka, connector_starts), mqtt) = match resolved {
         Ok(connectors) => connectors,
         Err(reason) => {
             problems.add(resource_id, format!("not running: {reason}"));
@@ -59,6 +59,7 @@ pub fn resolve_source(
         name: row.name.clone(),
         connector_name: row.connector.clone(),
         kafka,
+        connector_starts,
         parameters,
         mqtt,
         rules,

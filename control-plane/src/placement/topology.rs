@@ -224,6 +224,8 @@ fn add_rule(graph: &mut Graph, rule: &super::desired_state::RuleRow) {
                 graph.edge(&id, &republish, EdgeKind::Data);
                 graph.edge(&republish, &topic, EdgeKind::Data);
             }
+            // Only the worker's log: nothing downstream to draw.
+            RuleActionRef::Inline(InlineAction::Console(_)) => {}
         }
     }
 }

@@ -2,10 +2,18 @@
 
 use sqlx::PgPool;
 
-/// The secret hash of an enabled, unexpired key.
-pub async fn find_active_hash(pool: &PgPool, api_key: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT secret_sha256 FROM api_keys
+/// What signing in with an enabled, unexpired key needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveKey {
+    pub secret_sha256: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// The secret hash, name and role of an enabled, unexpired key.
+pub async fn find_active(pool: &PgPool, api_key: &str) -> Result<Option<ActiveKey>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT secret_sha256, name, role FROM api_keys
          WHERE api_key = $1 AND enable AND (expired_at IS NULL OR expired_at > now())",
     )
     .bind(api_key)
@@ -19,9 +27,10 @@ pub async fn upsert_bootstrap(
     secret_sha256: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO api_keys (api_key, secret_sha256, name, description)
-         VALUES ($1, $2, 'bootstrap-' || $1, 'created from --bootstrap-api-key')
-         ON CONFLICT (api_key) DO UPDATE SET secret_sha256 = EXCLUDED.secret_sha256, enable = TRUE",
+        "INSERT INTO api_keys (api_key, secret_sha256, name, description, role)
+         VALUES ($1, $2, 'bootstrap-' || $1, 'created from --bootstrap-api-key', 'administrator')
+         ON CONFLICT (api_key) DO UPDATE
+         SET secret_sha256 = EXCLUDED.secret_sha256, enable = TRUE, role = 'administrator'",
     )
     .bind(api_key)
     .bind(secret_sha256)
@@ -38,9 +47,10 @@ pub struct ApiKeyRow {
     pub enable: bool,
     pub expired_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    pub role: String,
 }
 
-const COLUMNS: &str = "api_key, name, description, enable, expired_at, created_at";
+const COLUMNS: &str = "api_key, name, description, enable, expired_at, created_at, role";
 
 pub async fn list(pool: &PgPool) -> Result<Vec<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -65,13 +75,14 @@ pub struct NewApiKey<'a> {
     pub description: &'a str,
     pub enable: bool,
     pub expired_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub role: &'a str,
 }
 
 /// Inserts; `None` when the name is taken.
 pub async fn insert(pool: &PgPool, new: &NewApiKey<'_>) -> Result<Option<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "INSERT INTO api_keys (api_key, secret_sha256, name, description, enable, expired_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+        "INSERT INTO api_keys (api_key, secret_sha256, name, description, enable, expired_at, role)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
     ))
     .bind(new.api_key)
     .bind(new.secret_sha256)
@@ -79,27 +90,37 @@ pub async fn insert(pool: &PgPool, new: &NewApiKey<'_>) -> Result<Option<ApiKeyR
     .bind(new.description)
     .bind(new.enable)
     .bind(new.expired_at)
+    .bind(new.role)
     .fetch_optional(pool)
     .await
+}
+
+/// The fields a `PUT` may change; `None` keeps the stored value.
+#[derive(Debug, Default)]
+pub struct ApiKeyUpdate<'a> {
+    pub enable: Option<bool>,
+    pub description: Option<&'a str>,
+    /// `Some(None)` removes the expiry.
+    pub expired_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
+    pub role: Option<&'a str>,
 }
 
 pub async fn update(
     pool: &PgPool,
     name: &str,
-    enable: Option<bool>,
-    description: Option<&str>,
-    expired_at: Option<Option<chrono::DateTime<chrono::Utc>>>,
+    changes: &ApiKeyUpdate<'_>,
 ) -> Result<Option<ApiKeyRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "UPDATE api_keys SET enable = COALESCE($2, enable), description = COALESCE($3, description),
-         expired_at = CASE WHEN $4 THEN $5 ELSE expired_at END
+         expired_at = CASE WHEN $4 THEN $5 ELSE expired_at END, role = COALESCE($6, role)
          WHERE name = $1 RETURNING {COLUMNS}"
     ))
     .bind(name)
-    .bind(enable)
-    .bind(description)
-    .bind(expired_at.is_some())
-    .bind(expired_at.flatten())
+    .bind(changes.enable)
+    .bind(changes.description)
+    .bind(changes.expired_at.is_some())
+    .bind(changes.expired_at.flatten())
+    .bind(changes.role)
     .fetch_optional(pool)
     .await
 }

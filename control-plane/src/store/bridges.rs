@@ -34,12 +34,14 @@ pub struct BridgeRow {
     pub description: String,
     pub parameters: Json<Value>,
     pub resource_opts: Json<Value>,
+    /// EMQX's labels, a JSON array of strings.
+    pub tags: Json<Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "type, name, connector, enable, description, parameters, resource_opts, created_at, updated_at";
+const COLUMNS: &str = "type, name, connector, enable, description, parameters, resource_opts, tags, \
+                       created_at, updated_at";
 
 #[derive(Debug)]
 pub struct NewBridge<'a> {
@@ -50,6 +52,7 @@ pub struct NewBridge<'a> {
     pub description: &'a str,
     pub parameters: &'a Value,
     pub resource_opts: &'a Value,
+    pub tags: &'a Value,
 }
 
 pub async fn list(pool: &PgPool, table: BridgeTable) -> Result<Vec<BridgeRow>, sqlx::Error> {
@@ -58,6 +61,19 @@ pub async fn list(pool: &PgPool, table: BridgeTable) -> Result<Vec<BridgeRow>, s
         table.name()
     ))
     .fetch_all(pool)
+    .await
+}
+
+/// Every action or source, read inside a transaction, by type and name (so that exports diff well).
+pub async fn list_in(
+    conn: &mut PgConnection,
+    table: BridgeTable,
+) -> Result<Vec<BridgeRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM {} ORDER BY type, name",
+        table.name()
+    ))
+    .fetch_all(conn)
     .await
 }
 
@@ -96,8 +112,8 @@ pub async fn insert(
     new: &NewBridge<'_>,
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
     let sql = format!(
-        "INSERT INTO {} (type, name, connector, enable, description, parameters, resource_opts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
+        "INSERT INTO {} (type, name, connector, enable, description, parameters, resource_opts, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING {COLUMNS}",
         table.name()
     );
     save(conn, &sql, new).await
@@ -110,13 +126,14 @@ pub async fn update(
 ) -> Result<Option<BridgeRow>, sqlx::Error> {
     let sql = format!(
         "UPDATE {} SET connector = $3, enable = $4, description = $5, parameters = $6,
-         resource_opts = $7, updated_at = now() WHERE type = $1 AND name = $2 RETURNING {COLUMNS}",
+         resource_opts = $7, tags = $8, updated_at = now() WHERE type = $1 AND name = $2
+         RETURNING {COLUMNS}",
         table.name()
     );
     save(conn, &sql, new).await
 }
 
-/// Runs an insert or update that takes `new`'s fields as `$1`..`$7` in column order.
+/// Runs an insert or update that takes `new`'s fields as `$1`..`$8` in column order.
 async fn save(
     conn: &mut PgConnection,
     sql: &str,
@@ -130,6 +147,7 @@ async fn save(
         .bind(new.description)
         .bind(Json(new.parameters))
         .bind(Json(new.resource_opts))
+        .bind(Json(new.tags))
         .fetch_optional(conn)
         .await
 }

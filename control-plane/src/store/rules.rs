@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct RuleRow {
@@ -98,10 +98,10 @@ async fn save(
         .await
 }
 
-pub async fn delete(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete<'c>(executor: impl PgExecutor<'c>, id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM rules WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(executor)
         .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -26,7 +26,8 @@ pub async fn connector(
         })
 }
 
-/// A rule's stored action, written `<type>:<name>`.
+/// A rule's stored action, written `<type>:<name>`. One that does not exist (yet) is accepted,
+/// as EMQX accepts it: the rule skips it until it is created, and shows it as `not_found`.
 pub async fn action(conn: &mut PgConnection, field: &str, action_id: &str) -> ApiResult<()> {
     let Some(("kafka_producer", name)) = action_id.split_once(':') else {
         return Err(ApiError::invalid(
@@ -34,10 +35,8 @@ pub async fn action(conn: &mut PgConnection, field: &str, action_id: &str) -> Ap
             format!("`{action_id}` is not an action reference: write `kafka_producer:<name>`"),
         ));
     };
-    bridges::lock_shared(conn, BridgeTable::Actions, "kafka_producer", name)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| ApiError::invalid(field, format!("there is no action `{action_id}`")))
+    bridges::lock_shared(conn, BridgeTable::Actions, "kafka_producer", name).await?;
+    Ok(())
 }
 
 /// A Kafka source named in a rule's FROM.

@@ -147,3 +147,22 @@ pub fn consumer_source(name: &str, connector: &str) -> Value {
 pub fn openapi_text() -> String {
     app::openapi_json().0.as_str().to_owned()
 }
+
+/// GETs `path` until its `status` is no longer `connecting` (the control plane's first health
+/// check of the connector has ended) and returns the body. Polls; panics after 30 s with the
+/// last body, so a check that never ends fails the test instead of hanging it.
+#[macro_export]
+macro_rules! settled {
+    ($app:expr, $path:expr) => {{
+        let mut attempts = 0;
+        loop {
+            let (_, body) = call!($app, common::get($path));
+            if body["status"] != "connecting" {
+                break body;
+            }
+            attempts += 1;
+            assert!(attempts < 300, "still connecting after 30s: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }};
+}
