@@ -21,6 +21,24 @@ impl Api {
         }
     }
 
+    /// A client of an HTTPS API whose certificate `ca_pem` issued; no other CA is trusted.
+    pub fn with_ca(http: &str, key: &str, secret: &str, ca_pem: &[u8]) -> Self {
+        let ca = reqwest::Certificate::from_pem(ca_pem)
+            .unwrap_or_else(|e| panic!("the test CA is not PEM: {e}"));
+        let client = Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .build()
+            .unwrap_or_else(|e| panic!("building an HTTPS client: {e}"));
+        Self {
+            client,
+            base: format!("https://{http}"),
+            key: key.to_owned(),
+            secret: secret.to_owned(),
+        }
+    }
+
     pub async fn healthy(&self) -> bool {
         matches!(
             self.client.get(format!("{}/healthz", self.base)).send().await,
@@ -35,6 +53,19 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("{path}: request failed: {e}"))
+    }
+
+    /// Like [`Api::call`], with a failed request (nothing listening, connection reset) as an
+    /// error instead of a panic: for callers that expect the control plane to come and go.
+    pub async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
         let mut request = self
             .client
             .request(method, format!("{}/api/v5{path}", self.base))
@@ -42,13 +73,10 @@ impl Api {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{path}: request failed: {e}"));
+        let response = request.send().await?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
     /// POST that must succeed; returns the body.

@@ -7,6 +7,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::metadata::Metadata;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -134,26 +135,37 @@ async fn reader(bootstrap: &str, topic: &str, deadline: Instant) -> StreamConsum
         let metadata = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("metadata of {topic}: {e}"));
-        ids = metadata
-            .topics()
-            .iter()
-            .filter(|t| t.name() == topic && t.error().is_none())
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
+        ids = partition_ids(&metadata, topic);
         if ids.is_empty() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    let mut assignment = TopicPartitionList::new();
-    for id in ids {
-        assignment
-            .add_partition_offset(topic, id, Offset::Beginning)
-            .unwrap_or_else(|e| panic!("assign {topic}/{id}: {e}"));
-    }
+    let assignment = from_the_beginning(topic, &ids);
     consumer
         .assign(&assignment)
         .unwrap_or_else(|e| panic!("assign {topic}: {e}"));
     consumer
+}
+
+/// The partitions of `topic` in `metadata`; none while the topic is unknown or has an error.
+pub fn partition_ids(metadata: &Metadata, topic: &str) -> Vec<i32> {
+    metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect()
+}
+
+/// An assignment of `partitions` of `topic`, each read from its first record.
+pub fn from_the_beginning(topic: &str, partitions: &[i32]) -> TopicPartitionList {
+    let mut assignment = TopicPartitionList::new();
+    for &id in partitions {
+        assignment
+            .add_partition_offset(topic, id, Offset::Beginning)
+            .unwrap_or_else(|e| panic!("assign {topic}/{id}: {e}"));
+    }
+    assignment
 }
 
 fn record(message: &BorrowedMessage<'_>) -> Record {

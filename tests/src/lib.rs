@@ -8,15 +8,22 @@
 
 pub mod api;
 pub mod broker;
+pub mod chaos;
+pub mod disk_buffer;
 pub mod env;
 pub mod kafka;
 pub mod mqtt;
 pub mod numbered;
+pub mod outage;
+pub mod postgres;
 pub mod private_kafka;
 pub mod process;
 pub mod secure_kafka;
 pub mod stack;
+pub mod tls;
+pub mod until_signal;
 pub mod wait;
+pub mod worker_metrics;
 
 pub use api::Api;
 pub use env::TestEnv;

@@ -7,8 +7,14 @@ use std::process::Stdio;
 
 use tokio::process::{Child, Command};
 
-/// A binary from the workspace's target/debug; panics with the fix when it was not built.
+/// A binary from the workspace's target/debug (or from `TRIBUTARY_E2E_BIN_DIR`, e.g.
+/// target/release for the chaos soak); panics with the fix when it was not built.
 pub fn binary(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("TRIBUTARY_E2E_BIN_DIR") {
+        let path = PathBuf::from(dir).join(name);
+        assert!(path.exists(), "{} not found", path.display());
+        return path;
+    }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
@@ -98,6 +104,11 @@ impl Process {
             .arg(pid.to_string())
             .status();
         child.wait().await.ok()
+    }
+
+    /// The operating-system process id, while the process runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     pub fn is_running(&mut self) -> bool {

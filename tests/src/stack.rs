@@ -8,8 +8,10 @@ use sqlx::Connection;
 use crate::api::Api;
 use crate::env::TestEnv;
 use crate::process::{Process, free_port};
+use crate::tls::StackTls;
 use crate::unique;
 use crate::wait::wait_until;
+use crate::worker_metrics;
 
 #[derive(Debug)]
 pub struct Stack {
@@ -22,6 +24,16 @@ pub struct Stack {
     api_secret: String,
     control: Process,
     workers: Vec<Worker>,
+    tls: Option<StackTls>,
+}
+
+/// A second control plane on a stack's database (see [`Stack::start_control_replica`]).
+#[derive(Debug)]
+pub struct ControlReplica {
+    pub http: String,
+    pub grpc: String,
+    pub api: Api,
+    pub process: Process,
 }
 
 #[derive(Debug)]
@@ -44,37 +56,45 @@ impl Stack {
         workers: usize,
         worker_env: BTreeMap<String, String>,
     ) -> Self {
-        let env = TestEnv::from_env();
+        Self::start_on(TestEnv::from_env(), workers, worker_env).await
+    }
+
+    /// Like [`Stack::start_with_worker_env`], on services of the caller's own (a private
+    /// PostgreSQL, Mosquitto and Kafka that a chaos run restarts) instead of the test stack's.
+    pub async fn start_on(
+        env: TestEnv,
+        workers: usize,
+        worker_env: BTreeMap<String, String>,
+    ) -> Self {
+        Self::start_secured(env, workers, worker_env, None).await
+    }
+
+    /// Like [`Stack::start`], with TLS between every part (see [`StackTls`]): the API is called
+    /// over HTTPS and workers connect to an `https://` control plane.
+    pub async fn start_tls(workers: usize, tls: StackTls) -> Self {
+        Self::start_secured(TestEnv::from_env(), workers, BTreeMap::new(), Some(tls)).await
+    }
+
+    async fn start_secured(
+        env: TestEnv,
+        workers: usize,
+        worker_env: BTreeMap<String, String>,
+        tls: Option<StackTls>,
+    ) -> Self {
         let database_url = fresh_database(&env.database_url).await;
         let http = format!("127.0.0.1:{}", free_port());
         let grpc = format!("127.0.0.1:{}", free_port());
         let worker_token = unique("token");
         let api_key = unique("key");
         let api_secret = unique("secret");
-        let control_env: BTreeMap<String, String> = [
-            ("DATABASE_URL", database_url.as_str()),
-            ("TRIBUTARY_HTTP_LISTEN", &http),
-            ("TRIBUTARY_GRPC_LISTEN", &grpc),
-            ("TRIBUTARY_WORKER_TOKEN", &worker_token),
-            ("TRIBUTARY_BOOTSTRAP_API_KEY", &api_key),
-            ("TRIBUTARY_BOOTSTRAP_API_SECRET", &api_secret),
-            ("TRIBUTARY_LOG", &log_level()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        // The required flags also go on the command line: flags and their variables are equivalent,
-        // and an explicit flag does not depend on how the binary groups its subcommands.
-        let control = Process::spawn(
-            "tributary-control",
-            &format!("control-{api_key}"),
-            &control_env,
-            &[
-                "--database-url".to_owned(),
-                database_url.clone(),
-                "--worker-token".to_owned(),
-                worker_token.clone(),
-            ],
+        let control = spawn_control(
+            &database_url,
+            &http,
+            &grpc,
+            &worker_token,
+            &api_key,
+            &api_secret,
+            tls.as_ref(),
         );
         let mut stack = Self {
             env,
@@ -86,6 +106,7 @@ impl Stack {
             api_secret,
             control,
             workers: Vec::new(),
+            tls,
         };
         let api = stack.api();
         assert!(
@@ -99,9 +120,71 @@ impl Stack {
         stack
     }
 
+    /// SIGKILL the control plane (workers keep running what they were assigned).
+    pub async fn kill_control(&mut self) {
+        self.control.kill().await;
+    }
+
+    /// Starts the control plane again on the same ports and database; returns once the API
+    /// answers (false when it did not within `timeout`).
+    pub async fn restart_control(&mut self, timeout: Duration) -> bool {
+        self.control.kill().await;
+        self.control = spawn_control(
+            &self.database_url,
+            &self.http,
+            &self.grpc,
+            &self.worker_token,
+            &self.api_key,
+            &self.api_secret,
+            self.tls.as_ref(),
+        );
+        let api = self.api();
+        wait_until(timeout, || api.healthy()).await
+    }
+
+    /// Starts another control-plane replica on this stack's database, with its own ports and the
+    /// same credentials (plain HTTP and gRPC); returns once its API answers. Killed when dropped.
+    pub async fn start_control_replica(&self) -> ControlReplica {
+        let http = format!("127.0.0.1:{}", free_port());
+        let grpc = format!("127.0.0.1:{}", free_port());
+        let process = spawn_control(
+            &self.database_url,
+            &http,
+            &grpc,
+            &self.worker_token,
+            &self.api_key,
+            &self.api_secret,
+            None,
+        );
+        let api = Api::new(&http, &self.api_key, &self.api_secret);
+        assert!(
+            wait_until(Duration::from_secs(30), || api.healthy()).await,
+            "the control-plane replica did not become healthy on {http}"
+        );
+        ControlReplica {
+            http,
+            grpc,
+            api,
+            process,
+        }
+    }
+
+    /// How many workers were started (killed ones included).
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// `host:port` of worker `i`'s admin endpoint (the same across restarts).
+    pub fn worker_admin(&self, i: usize) -> &str {
+        &self.workers[i].admin
+    }
+
     /// A REST client authenticated with this stack's API key.
     pub fn api(&self) -> Api {
-        Api::new(&self.http, &self.api_key, &self.api_secret)
+        match &self.tls {
+            Some(tls) => Api::with_ca(&self.http, &self.api_key, &self.api_secret, &tls.ca_pem),
+            None => Api::new(&self.http, &self.api_key, &self.api_secret),
+        }
     }
 
     /// Starts one more worker (with a unique name); returns its index.
@@ -136,6 +219,11 @@ impl Stack {
         self.workers[i].process = process;
     }
 
+    /// The process id of worker `i` (None once it was killed and not restarted).
+    pub fn worker_pid(&self, i: usize) -> Option<u32> {
+        self.workers[i].process.id()
+    }
+
     pub fn worker_name(&self, i: usize) -> &str {
         &self.workers[i].name
     }
@@ -149,16 +237,20 @@ impl Stack {
         }
     }
 
-    /// A counter of worker `i` (`tributary_resource_total{resource=..,metric=..}`), 0 when absent.
+    /// Counter `metric` of `resource` on worker `i` (`rule:r1`, `matched`: the series
+    /// `tributary_rule_matched_total{rule="r1"}`), 0 when absent.
     pub async fn worker_counter(&self, i: usize, resource: &str, metric: &str) -> u64 {
-        let needle =
-            format!("tributary_resource_total{{resource=\"{resource}\",metric=\"{metric}\"}} ");
-        self.worker_metrics(i)
-            .await
-            .lines()
-            .find_map(|line| line.strip_prefix(&needle))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .map_or(0, |v| v as u64)
+        let Some(family) = worker_metrics::counter_family(resource, metric) else {
+            panic!("{resource}: not a resource id a worker has metrics for");
+        };
+        worker_metrics::value(&self.worker_metrics(i).await, &family).map_or(0, |v| v as u64)
+    }
+
+    /// Gauge `metric` of `resource` on worker `i` (`tributary_action_queuing{action=..}`),
+    /// when present.
+    pub async fn worker_gauge(&self, i: usize, resource: &str, metric: &str) -> Option<f64> {
+        let family = worker_metrics::gauge_family(resource, metric)?;
+        worker_metrics::value(&self.worker_metrics(i).await, &family)
     }
 
     /// The lowest configuration revision the live workers report having applied (0 when none
@@ -196,10 +288,8 @@ impl Stack {
     pub async fn counters_report(&self) -> String {
         let mut report = String::new();
         for i in 0..self.workers.len() {
-            for line in self.worker_metrics(i).await.lines() {
-                if line.starts_with("tributary_resource_total") && !line.ends_with(" 0") {
-                    report.push_str(&format!("\n  worker {i}: {line}"));
-                }
+            for line in worker_metrics::nonzero_counters(&self.worker_metrics(i).await) {
+                report.push_str(&format!("\n  worker {i}: {line}"));
             }
         }
         report
@@ -248,8 +338,12 @@ impl Stack {
         admin: &str,
         extra_env: &BTreeMap<String, String>,
     ) -> Process {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         let mut env: BTreeMap<String, String> = [
-            ("TRIBUTARY_CONTROL_PLANE", format!("http://{}", self.grpc)),
+            (
+                "TRIBUTARY_CONTROL_PLANE",
+                format!("{scheme}://{}", self.grpc),
+            ),
             ("TRIBUTARY_WORKER_TOKEN", self.worker_token.clone()),
             ("TRIBUTARY_WORKER_NAME", name.to_owned()),
             ("TRIBUTARY_ADMIN_LISTEN", admin.to_owned()),
@@ -258,9 +352,51 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        if let Some(tls) = &self.tls {
+            env.extend(tls.worker_env.clone());
+        }
         env.extend(extra_env.clone());
         Process::spawn("tributary-worker", name, &env, &[])
     }
+}
+
+fn spawn_control(
+    database_url: &str,
+    http: &str,
+    grpc: &str,
+    worker_token: &str,
+    api_key: &str,
+    api_secret: &str,
+    tls: Option<&StackTls>,
+) -> Process {
+    let mut control_env: BTreeMap<String, String> = [
+        ("DATABASE_URL", database_url),
+        ("TRIBUTARY_HTTP_LISTEN", http),
+        ("TRIBUTARY_GRPC_LISTEN", grpc),
+        ("TRIBUTARY_WORKER_TOKEN", worker_token),
+        ("TRIBUTARY_BOOTSTRAP_API_KEY", api_key),
+        ("TRIBUTARY_BOOTSTRAP_API_SECRET", api_secret),
+        ("TRIBUTARY_LOG", &log_level()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Some(tls) = tls {
+        control_env.extend(tls.control_env.clone());
+    }
+    // The required flags also go on the command line: flags and their variables are equivalent,
+    // and an explicit flag does not depend on how the binary groups its subcommands.
+    Process::spawn(
+        "tributary-control",
+        &format!("control-{api_key}"),
+        &control_env,
+        &[
+            "--database-url".to_owned(),
+            database_url.to_owned(),
+            "--worker-token".to_owned(),
+            worker_token.to_owned(),
+        ],
+    )
 }
 
 fn log_level() -> String {

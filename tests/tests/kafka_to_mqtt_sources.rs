@@ -144,7 +144,7 @@ async fn two_workers_share_10000_records_and_a_killed_worker_loses_none() {
     // Both workers hold partitions before the records come: a group forms at once on Kafka
     // (no initial rebalance delay), and the first member could otherwise read everything before
     // the second one joins. A partition's lag gauge appears once its worker fetched from it.
-    let lag_gauge = format!("metric=\"lag.{topic}.");
+    let lag_gauge = format!("topic=\"{topic}\"");
     let joined = wait_until(Duration::from_secs(60), || async {
         stack.worker_metrics(0).await.contains(&lag_gauge)
             && stack.worker_metrics(1).await.contains(&lag_gauge)

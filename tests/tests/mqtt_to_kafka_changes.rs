@@ -1,4 +1,5 @@
-//! Configuration changes while traffic flows: a rule edited, then disabled.
+//! Configuration changes while traffic flows: a rule edited, then disabled (and its metrics
+//! gone from the worker).
 
 use std::time::Duration;
 
@@ -109,6 +110,14 @@ async fn a_rule_edited_and_disabled_while_traffic_flows() {
     );
     assert_eq!(values.last().map(String::as_str), Some("v2:b"));
 
+    let rule_series = format!("rule=\"{id}\"");
+    let action_series = format!("action=\"kafka_producer:{action}\"");
+    let exported = stack.worker_metrics(0).await;
+    assert!(
+        exported.contains(&rule_series) && exported.contains(&action_series),
+        "{exported}"
+    );
+
     // Disable: messages stop reaching Kafka.
     api.put(&format!("/rules/{id}"), json!({"enable": false}))
         .await;
@@ -118,6 +127,13 @@ async fn a_rule_edited_and_disabled_while_traffic_flows() {
     })
     .await;
     assert!(stopped, "the disabled rule is still assigned");
+    // Nothing runs the rule or its action any more: the worker forgets their series, so a
+    // long-lived worker's metrics follow what it runs, not everything it ever ran.
+    let exported = stack.worker_metrics(0).await;
+    assert!(
+        !exported.contains(&rule_series) && !exported.contains(&action_series),
+        "{exported}"
+    );
     send("c").await;
     // Whatever the worker still produces has landed by now; read everything the topic holds.
     tokio::time::sleep(Duration::from_secs(3)).await;

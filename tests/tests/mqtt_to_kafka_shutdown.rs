@@ -68,7 +68,9 @@ async fn sigterm_mid_stream_in_sync_mode_drains_and_loses_nothing() {
     // A clean drain acknowledges every message it finished before disconnecting, and copies that
     // arrive meanwhile wait instead of forcing a reconnect; duplicates then only come from a
     // record still unacknowledged by Kafka when the drain time ran out (the worker before that
-    // fix left 700-2000 here).
+    // fix left 700-2000 here), or from PUBACKs the broker never read: closing a socket with
+    // unread PUBLISHes resets it, so the worker waits for the broker to close it first (CI once
+    // saw 81 here before that).
     assert!(
         duplicates <= count / 100,
         "{duplicates} duplicates after a clean shutdown"

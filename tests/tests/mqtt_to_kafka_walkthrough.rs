@@ -274,3 +274,152 @@ async fn key_dispatch_keeps_each_clients_messages_in_order_on_one_partition() {
         "six keys all hashed to one of four partitions"
     );
 }
+
+/// A rule's `matched` as the API sums it over the workers.
+async fn matched(stack: &Stack, id: &str) -> u64 {
+    stack.api().rule_metrics(id).await["metrics"]["matched"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_first_metrics_reset_holds_on_the_worker() {
+    let stack = stack_with_connectors(BTreeMap::new()).await;
+    let topic = unique("reset");
+    kafka::create_topic(&stack.env.kafka, &topic, 1).await;
+    let prefix = unique("t");
+    let id = rule_to_kafka(
+        &stack,
+        &format!("SELECT * FROM \"{prefix}/#\""),
+        json!({"topic": topic}),
+    )
+    .await;
+    let topic_1 = format!("{prefix}/1");
+    publish_n(&stack, &topic_1, 2).await;
+    let counted =
+        tributary_e2e::wait_until(WAIT, || async { matched(&stack, &id).await == 2 }).await;
+    assert!(counted, "{}", stack.api().rule_metrics(&id).await);
+
+    // The rule's first reset: generation 1, which the worker has never seen for this resource.
+    let before = stack.applied_revision().await;
+    stack
+        .api()
+        .call(
+            reqwest::Method::PUT,
+            &format!("/rules/{id}/metrics/reset"),
+            None,
+        )
+        .await;
+    stack.wait_applied_after(before).await;
+    // Once the worker applied the reset, its heartbeats carry its own zeroed counters: the old
+    // totals must not come back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        matched(&stack, &id).await,
+        0,
+        "{}",
+        stack.api().rule_metrics(&id).await
+    );
+    publish_n(&stack, &topic_1, 1).await;
+    let counted =
+        tributary_e2e::wait_until(WAIT, || async { matched(&stack, &id).await == 1 }).await;
+    assert!(counted, "{}", stack.api().rule_metrics(&id).await);
+}
+
+/// A rule counter as the API sums it over the workers (`u64::MAX` while absent).
+async fn rule_counter(stack: &Stack, id: &str, name: &str) -> u64 {
+    stack.api().rule_metrics(id).await["metrics"][name]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+/// EMQX saves a rule naming an action that does not exist yet and discards that action for each
+/// output row (`actions.discarded`) while the others run; once the action is created, the rule
+/// sends to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_created_after_its_rule_is_discarded_until_then() {
+    let stack = stack_with_connectors(BTreeMap::new()).await;
+    let api = stack.api();
+    let topic = unique("later");
+    kafka::create_topic(&stack.env.kafka, &topic, 1).await;
+    let existing = unique("sink");
+    api.create_kafka_action(&existing, "kafka", json!({"topic": topic}))
+        .await;
+    let later = unique("later");
+    let prefix = unique("t");
+    let id = api
+        .create_rule(
+            &unique("rule"),
+            &format!("SELECT * FROM \"{prefix}/#\""),
+            json!([
+                format!("kafka_producer:{later}"),
+                format!("kafka_producer:{existing}")
+            ]),
+        )
+        .await;
+    stack.wait_flow_running(&format!("rule:{id}"), 1).await;
+    let topic_1 = format!("{prefix}/1");
+    publish_n(&stack, &topic_1, 2).await;
+    let counted = tributary_e2e::wait_until(WAIT, || async {
+        rule_counter(&stack, &id, "actions.success").await == 2
+            && rule_counter(&stack, &id, "actions.discarded").await == 2
+    })
+    .await;
+    assert!(counted, "{}", stack.api().rule_metrics(&id).await);
+    assert_eq!(rule_counter(&stack, &id, "actions.total").await, 4);
+
+    let before = stack.applied_revision().await;
+    api.create_kafka_action(&later, "kafka", json!({"topic": topic}))
+        .await;
+    stack.wait_applied_after(before).await;
+    stack.wait_flow_running(&format!("rule:{id}"), 1).await;
+    publish_n(&stack, &topic_1, 1).await;
+    let counted = tributary_e2e::wait_until(WAIT, || async {
+        rule_counter(&stack, &id, "actions.success").await == 4
+    })
+    .await;
+    assert!(counted, "{}", stack.api().rule_metrics(&id).await);
+    assert_eq!(rule_counter(&stack, &id, "actions.discarded").await, 2);
+    let records = kafka::consume(&stack.env.kafka, &topic, 4, WAIT).await;
+    assert_eq!(records.len(), 4);
+}
+
+/// EMQX's `console` action beside a Kafka action: each output row is logged by the worker and
+/// counted a success, and the Kafka action still gets every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_action_counts_each_row_a_success_beside_kafka() {
+    let stack = stack_with_connectors(BTreeMap::new()).await;
+    let api = stack.api();
+    let topic = unique("console");
+    kafka::create_topic(&stack.env.kafka, &topic, 1).await;
+    let sink = unique("sink");
+    api.create_kafka_action(&sink, "kafka", json!({"topic": topic}))
+        .await;
+    let prefix = unique("t");
+    let id = api
+        .create_rule(
+            &unique("rule"),
+            &format!("SELECT payload FROM \"{prefix}/#\""),
+            json!([{"function": "console"}, format!("kafka_producer:{sink}")]),
+        )
+        .await;
+    stack.wait_flow_running(&format!("rule:{id}"), 1).await;
+    publish_n(&stack, &format!("{prefix}/1"), 3).await;
+    let counted = tributary_e2e::wait_until(WAIT, || async {
+        rule_counter(&stack, &id, "actions.success").await == 6
+    })
+    .await;
+    assert!(counted, "{}", stack.api().rule_metrics(&id).await);
+    assert_eq!(rule_counter(&stack, &id, "actions.total").await, 6);
+    assert_eq!(rule_counter(&stack, &id, "actions.failed").await, 0);
+    let records = kafka::consume(&stack.env.kafka, &topic, 3, WAIT).await;
+    assert_eq!(records.len(), 3);
+}
+
+/// Publishes `m0`..`m{n-1}` to `topic` (QoS 1) and waits until the broker acknowledged them.
+async fn publish_n(stack: &Stack, topic: &str, n: usize) {
+    let messages = (0..n)
+        .map(|i| Message::new(topic, format!("m{i}")))
+        .collect();
+    publish_all(&stack.env.mqtt, &unique("pub"), messages).await;
+}
