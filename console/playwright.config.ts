@@ -15,7 +15,8 @@ export default defineConfig({
   use: {
     browserName: "chromium",
     headless: true,
-    viewport: { width: 1440, height: 900 },
+    // A laptop's screen: the console must be usable at this width.
+    viewport: { width: 1280, height: 800 },
     actionTimeout: 10_000,
     navigationTimeout: 15_000,
     launchOptions: {
@@ -27,6 +28,7 @@ export default defineConfig({
   },
   projects: [
     { name: "unit", testMatch: /unit\/.*\.spec\.ts/ },
+    { name: "size", testMatch: /size\/.*\.spec\.ts/ },
     { name: "browser", testMatch: /browser\/.*\.spec\.ts/ },
   ],
 });

@@ -1,8 +1,8 @@
 import { defineConfig } from "vite";
 
-// The control plane serves the build at /console/ (--console-dir console/dist).
+// tributary-control embeds the build (console/dist) and serves it at / beside the API at /api/v5.
 export default defineConfig({
-  base: "/console/",
+  base: "/",
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false, target: "es2022" },
   server: {

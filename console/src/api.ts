@@ -174,6 +174,7 @@ export type RenderedOutput =
       user_properties: { key: string; value: string }[];
       content_type?: string | null;
     }
+  | { kind: "console_line"; line: string }
   | { kind: "error"; message: string };
 
 export interface DryRun {

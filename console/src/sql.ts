@@ -1,107 +1,5 @@
-// A small tokenizer for the rule SQL (EMQX's dialect), for highlighting only: the API is the one
-// that validates.
-
-export type TokenKind =
-  | "keyword"
-  | "function"
-  | "string"
-  | "topic"
-  | "number"
-  | "operator"
-  | "comment"
-  | "ident"
-  | "space"
-  | "punct";
-
-export interface Token {
-  kind: TokenKind;
-  text: string;
-  start: number;
-}
-
-const KEYWORDS = new Set([
-  "select",
-  "from",
-  "where",
-  "as",
-  "and",
-  "or",
-  "not",
-  "foreach",
-  "do",
-  "incase",
-  "case",
-  "when",
-  "then",
-  "else",
-  "end",
-  "true",
-  "false",
-  "null",
-  "undefined",
-  "is",
-  "in",
-  "like",
-]);
-
-const OPERATORS = ["<>", "!=", ">=", "<=", "=~", "=", "<", ">", "+", "-", "*", "/", "||"];
-
-export function tokenize(sql: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  const push = (kind: TokenKind, end: number) => {
-    tokens.push({ kind, text: sql.slice(i, end), start: i });
-    i = end;
-  };
-  while (i < sql.length) {
-    const c = sql.charAt(i);
-    const rest = sql.slice(i);
-    if (/\s/.test(c)) {
-      push("space", i + (/^\s+/.exec(rest)?.[0].length ?? 1));
-    } else if (rest.startsWith("--")) {
-      const nl = sql.indexOf("\n", i);
-      push("comment", nl === -1 ? sql.length : nl);
-    } else if (rest.startsWith("/*")) {
-      const close = sql.indexOf("*/", i + 2);
-      push("comment", close === -1 ? sql.length : close + 2);
-    } else if (c === '"' || c === "'") {
-      let j = i + 1;
-      while (j < sql.length && sql.charAt(j) !== c) j += sql.charAt(j) === "\\" ? 2 : 1;
-      // A double-quoted string right after FROM is a topic filter.
-      const previous = tokens.filter((t) => t.kind !== "space").at(-1);
-      const inFrom = previous?.text.toLowerCase() === "from" || previous?.text === ",";
-      push(
-        c === '"' && inFrom && fromClauseOpen(tokens) ? "topic" : "string",
-        Math.min(j + 1, sql.length),
-      );
-    } else if (/[0-9]/.test(c)) {
-      push("number", i + (/^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(rest)?.[0].length ?? 1));
-    } else if (/[A-Za-z_$]/.test(c)) {
-      const word = /^[A-Za-z_$][A-Za-z0-9_$]*/.exec(rest)?.[0] ?? c;
-      const after = sql.slice(i + word.length).trimStart();
-      const kind: TokenKind = KEYWORDS.has(word.toLowerCase())
-        ? "keyword"
-        : after.startsWith("(")
-          ? "function"
-          : "ident";
-      push(kind, i + word.length);
-    } else {
-      const op = OPERATORS.find((o) => rest.startsWith(o));
-      if (op) push("operator", i + op.length);
-      else push("punct", i + 1);
-    }
-  }
-  return tokens;
-}
-
-/** True while the last keyword seen is FROM (before WHERE). */
-function fromClauseOpen(tokens: Token[]): boolean {
-  for (let k = tokens.length - 1; k >= 0; k--) {
-    const t = tokens[k];
-    if (t?.kind === "keyword") return t.text.toLowerCase() === "from";
-  }
-  return false;
-}
+// Where the API's parse error points in the rule SQL. The API is the one that validates; the
+// editor (CodeMirror, src/components/sqlEditorView.ts) only highlights and marks.
 
 export interface SqlErrorPosition {
   line: number;
@@ -122,4 +20,27 @@ export function offsetOf(sql: string, line: number, column: number): number {
   let offset = 0;
   for (let l = 1; l < line && l <= lines.length; l++) offset += (lines[l - 1]?.length ?? 0) + 1;
   return Math.min(offset + Math.max(column - 1, 0), sql.length);
+}
+
+/**
+ * The text to mark for an error at a line and column: the word or quoted string the parser
+ * stopped at, else the one character there; empty at the end of the text.
+ */
+export function errorRange(
+  sql: string,
+  line: number,
+  column: number,
+): { from: number; to: number } {
+  const from = offsetOf(sql, line, column);
+  if (from >= sql.length) return { from: sql.length, to: sql.length };
+  const rest = sql.slice(from);
+  // A point marker before a space or line break (nothing visible to underline).
+  if (/^\s/.test(rest)) return { from, to: from };
+  const quote = rest.charAt(0);
+  if (quote === '"' || quote === "'") {
+    const close = rest.indexOf(quote, 1);
+    return { from, to: from + (close === -1 ? rest.length : close + 1) };
+  }
+  const word = /^[A-Za-z0-9_$.]+/.exec(rest)?.[0];
+  return { from, to: from + (word ? word.length : 1) };
 }

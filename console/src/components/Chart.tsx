@@ -1,7 +1,9 @@
-// A small SVG line chart of rates over time; no charting library.
+// Live rate charts drawn by uPlot (loaded on demand, with its stylesheet, by rateChart.ts), and
+// the tables' sparklines (a few SVG points, not worth a library).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { fmtRate } from "./ui";
+import type { RateChart } from "./rateChart";
 
 export interface Series {
   label: string;
@@ -13,79 +15,50 @@ export function Chart({
   series,
   height = 160,
   windowMs = 5 * 60 * 1000,
-  now = Date.now(),
 }: {
   series: Series[];
   height?: number;
   windowMs?: number;
-  now?: number;
 }) {
-  // Drawn at the element's own width, so text is never stretched.
   const box = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(800);
+  const chart = useRef<RateChart | null>(null);
+  const [ready, setReady] = useState(false);
+  const [failed, setFailed] = useState<string | null>(null);
+  const labels = series.map((s) => s.label).join("|");
+
   useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const observer = new ResizeObserver(() => setWidth(Math.max(200, el.clientWidth)));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
-  const padL = 48;
-  const padB = 18;
-  const padT = 8;
-  const max = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.v)));
-  const niceMax = nice(max);
-  const x = (t: number) => padL + ((t - (now - windowMs)) / windowMs) * (width - padL - 4);
-  const y = (v: number) => padT + (1 - v / niceMax) * (height - padT - padB);
-  const ticks = [0, niceMax / 2, niceMax];
+    let cancelled = false;
+    import("./rateChart").then(
+      ({ createRateChart }) => {
+        const el = box.current;
+        if (cancelled || !el) return;
+        chart.current = createRateChart(el, series, height, fmtRate);
+        setReady(true);
+      },
+      (err: unknown) => setFailed(String(err)),
+    );
+    return () => {
+      cancelled = true;
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, [labels, height]);
+
+  useEffect(() => chart.current?.update(series, windowMs), [series, windowMs, ready]);
+
+  const points = Math.max(0, ...series.map((s) => s.points.length));
   return (
-    <div class="chart" ref={box}>
-      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img">
-        {ticks.map((v) => (
-          <g key={v}>
-            <line x1={padL} x2={width} y1={y(v)} y2={y(v)} class="grid" />
-            <text x={padL - 6} y={y(v) + 4} class="axis" text-anchor="end">
-              {fmtRate(v)}
-            </text>
-          </g>
-        ))}
-        {[5, 4, 3, 2, 1, 0].map((m) => (
-          <text
-            key={m}
-            x={x(now - m * 60000)}
-            y={height - 4}
-            class="axis"
-            text-anchor={m === 0 ? "end" : "middle"}
-          >
-            {m === 0 ? "now" : `-${m}m`}
-          </text>
-        ))}
-        {series.map((s) => {
-          const pts = s.points.filter((p) => p.t >= now - windowMs);
-          if (pts.length === 0) return null;
-          const d = pts
-            .map((p, i) => `${i === 0 ? "M" : "L"}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`)
-            .join(" ");
-          return (
-            <path
-              key={s.label}
-              d={d}
-              fill="none"
-              stroke={s.color}
-              stroke-width="2"
-              vector-effect="non-scaling-stroke"
-            />
-          );
-        })}
-      </svg>
-      <div class="legend">
-        {series.map((s) => (
-          <span key={s.label}>
-            <i style={{ background: s.color }} />
-            {s.label} <b>{fmtRate(s.points.at(-1)?.v ?? 0)}</b>
-          </span>
-        ))}
-      </div>
+    <div
+      class="chart"
+      role="img"
+      aria-label={`Rates, up to the last ${Math.round(windowMs / 60000)} minutes: ${series
+        .map((s) => `${s.label} ${fmtRate(s.points.at(-1)?.v ?? 0)}`)
+        .join(", ")}`}
+      data-points={points}
+      data-ready={ready ? "" : undefined}
+    >
+      <div ref={box} />
+      {failed && <div class="alert alert-bad">The chart did not load ({failed}).</div>}
     </div>
   );
 }
@@ -113,10 +86,4 @@ export function Sparkline({
       {d && <path d={d} fill="none" stroke={color} stroke-width="1.5" />}
     </svg>
   );
-}
-
-function nice(v: number): number {
-  const exp = Math.pow(10, Math.floor(Math.log10(v)));
-  const f = v / exp;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * exp;
 }

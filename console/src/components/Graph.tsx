@@ -1,14 +1,20 @@
-// The topology of /flows as a layered graph: data flows left to right (MQTT topic filters →
-// rules → actions → Kafka topics; Kafka topics → sources → MQTT topics), connectors in a lane
-// underneath with dashed "uses" edges. Nodes are coloured by status; clicking one opens it.
+// The topology of /flows as a layered graph laid out by dagre: data flows left to right (MQTT
+// topic filters → rules → actions → Kafka topics; Kafka topics → sources → MQTT topics), connectors
+// in a lane underneath with dashed "uses" edges. Nodes are coloured by status; clicking one opens
+// it.
 
+import {
+  graphlib,
+  layout as dagreLayout,
+  type EdgeLabel,
+  type GraphLabel,
+  type NodeLabel,
+} from "@dagrejs/dagre";
 import type { Topology, TopologyNode } from "../api";
 import type { Tone } from "./ui";
 
 const W = 184;
 const H = 40;
-const COL = 250;
-const ROW = 56;
 const PAD = 16;
 
 const KIND_LABEL: Record<string, string> = {
@@ -24,71 +30,52 @@ const KIND_LABEL: Record<string, string> = {
 
 export interface Placed {
   node: TopologyNode;
+  /** Top left corner. */
   x: number;
   y: number;
 }
 
-export function layout(topology: Topology): {
+export interface Laid {
   placed: Map<string, Placed>;
+  /** The route of each data edge, `from>to`, through dagre's bend points. */
+  routes: Map<string, { x: number; y: number }[]>;
   width: number;
   height: number;
-} {
-  const data = topology.edges.filter((e) => e.kind === "data");
-  const flowNodes = topology.nodes.filter((n) => n.kind !== "connector");
+}
+
+export function layout(topology: Topology): Laid {
+  const g = new graphlib.Graph<GraphLabel, NodeLabel, EdgeLabel>({ multigraph: false });
+  g.setGraph({ rankdir: "LR", nodesep: 16, ranksep: 64, marginx: PAD, marginy: PAD });
+  g.setDefaultEdgeLabel(() => ({}));
+  const flowNodes = topology.nodes
+    .filter((n) => n.kind !== "connector")
+    // Sorted, so the same topology is always drawn the same way.
+    .sort((a, b) => a.id.localeCompare(b.id));
   const connectors = topology.nodes.filter((n) => n.kind === "connector");
-  const incoming = new Map<string, string[]>();
-  for (const e of data) incoming.set(e.to, [...(incoming.get(e.to) ?? []), e.from]);
-  const layer = new Map<string, number>();
-  const depth = (id: string, seen: Set<string>): number => {
-    const known = layer.get(id);
-    if (known !== undefined) return known;
-    if (seen.has(id)) return 0;
-    seen.add(id);
-    const preds = incoming.get(id) ?? [];
-    const d = preds.length === 0 ? 0 : 1 + Math.max(...preds.map((p) => depth(p, seen)));
-    layer.set(id, d);
-    return d;
-  };
-  flowNodes.forEach((n) => depth(n.id, new Set()));
-  const columns: TopologyNode[][] = [];
-  for (const n of flowNodes) {
-    const l = layer.get(n.id) ?? 0;
-    (columns[l] ??= []).push(n);
-  }
-  columns.forEach((c) => c.sort((a, b) => a.label.localeCompare(b.label)));
-  // Two barycenter sweeps keep edges short and uncrossed for the usual shapes.
-  const pos = new Map<string, number>();
-  const index = () => columns.forEach((c) => c.forEach((n, i) => pos.set(n.id, i)));
-  index();
-  for (let sweep = 0; sweep < 2; sweep++) {
-    for (let l = 1; l < columns.length; l++) {
-      const col = columns[l] ?? [];
-      const bary = (n: TopologyNode) => {
-        const preds = incoming.get(n.id) ?? [];
-        return preds.length === 0
-          ? (pos.get(n.id) ?? 0)
-          : preds.reduce((s, p) => s + (pos.get(p) ?? 0), 0) / preds.length;
-      };
-      col.sort((a, b) => bary(a) - bary(b));
-      index();
-    }
-  }
+  for (const n of flowNodes) g.setNode(n.id, { width: W, height: H });
+  const data = topology.edges.filter(
+    (e) => e.kind === "data" && g.hasNode(e.from) && g.hasNode(e.to),
+  );
+  for (const e of data) g.setEdge(e.from, e.to, {});
+  dagreLayout(g);
+
   const placed = new Map<string, Placed>();
-  const rows = Math.max(1, ...columns.map((c) => c.length));
-  columns.forEach((col, l) => {
-    const offset = ((rows - col.length) * ROW) / 2;
-    col.forEach((n, i) =>
-      placed.set(n.id, { node: n, x: PAD + l * COL, y: PAD + offset + i * ROW }),
-    );
-  });
+  for (const n of flowNodes) {
+    const at = g.node(n.id);
+    placed.set(n.id, { node: n, x: (at.x ?? 0) - W / 2, y: (at.y ?? 0) - H / 2 });
+  }
+  const routes = new Map<string, { x: number; y: number }[]>();
+  for (const e of data) routes.set(`${e.from}>${e.to}`, g.edge(e.from, e.to).points ?? []);
+
   // Connectors: one lane below, each under the nodes that use it.
-  const laneY = PAD + rows * ROW + 30;
+  const bottom = Math.max(PAD, ...[...placed.values()].map((p) => p.y + H));
+  const laneY = bottom + 40;
   const uses = topology.edges.filter((e) => e.kind === "uses");
   const wanted = connectors.map((c) => {
     const users = uses.filter((e) => e.to === c.id).map((e) => placed.get(e.from)?.x ?? PAD);
     return { c, x: users.length ? users.reduce((a, b) => a + b, 0) / users.length : PAD };
   });
-  wanted.sort((a, b) => a.x - b.x);
+  wanted.sort((a, b) => a.x - b.x || a.c.id.localeCompare(b.c.id));
   let nextFree = PAD;
   for (const { c, x } of wanted) {
     const px = Math.max(x, nextFree);
@@ -96,8 +83,8 @@ export function layout(topology: Topology): {
     nextFree = px + W + 16;
   }
   const width = Math.max(...[...placed.values()].map((p) => p.x + W), 300) + PAD;
-  const height = (connectors.length ? laneY + H : PAD + rows * ROW) + PAD;
-  return { placed, width, height };
+  const height = (connectors.length ? laneY + H : bottom) + PAD;
+  return { placed, routes, width, height };
 }
 
 export function Graph({
@@ -111,7 +98,7 @@ export function Graph({
   selected: string | null;
   onSelect: (node: TopologyNode) => void;
 }) {
-  const { placed, width, height } = layout(topology);
+  const { placed, routes, width, height } = layout(topology);
   const near = new Set<string>();
   if (selected) {
     near.add(selected);
@@ -121,13 +108,14 @@ export function Graph({
     }
   }
   return (
-    <div class="graph-wrap">
+    // Focusable, so a keyboard can scroll a topology wider than the page.
+    <div class="graph-wrap" tabIndex={0} role="region" aria-label="Topology graph">
       <svg
         class="graph"
         width={width}
         height={height}
         viewBox={`0 0 ${width} ${height}`}
-        role="img"
+        role="group"
         aria-label="Topology"
       >
         <defs>
@@ -161,15 +149,11 @@ export function Graph({
               />
             );
           }
-          const x1 = a.x + W;
-          const y1 = a.y + H / 2;
-          const x2 = b.x;
-          const y2 = b.y + H / 2;
-          const mx = (x1 + x2) / 2;
+          const route = routes.get(`${e.from}>${e.to}`) ?? [];
           return (
             <path
               key={`${e.from}>${e.to}`}
-              d={`M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 2},${y2}`}
+              d={smooth(route)}
               class={`edge data ${dim ? "dim" : ""}`}
               marker-end="url(#arrow)"
             />
@@ -215,4 +199,22 @@ export function Graph({
 
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** A path through dagre's points: straight ends, quadratic curves through the bends. */
+function smooth(points: { x: number; y: number }[]): string {
+  const [first, ...rest] = points;
+  if (!first) return "";
+  let d = `M${first.x.toFixed(1)},${first.y.toFixed(1)}`;
+  for (let i = 0; i < rest.length; i++) {
+    const p = rest[i];
+    const next = rest[i + 1];
+    if (!p) continue;
+    if (next && i < rest.length - 1) {
+      const mx = (p.x + next.x) / 2;
+      const my = (p.y + next.y) / 2;
+      d += ` Q${p.x.toFixed(1)},${p.y.toFixed(1)} ${mx.toFixed(1)},${my.toFixed(1)}`;
+    } else d += ` L${p.x.toFixed(1)},${p.y.toFixed(1)}`;
+  }
+  return d;
 }

@@ -1,8 +1,9 @@
-// A textarea over a highlighted copy of its text: SQL highlighting without an editor library.
-// The API's parse error is underlined at its line and column and marked in the gutter.
+// The rule SQL editor as a Preact component. CodeMirror (sqlEditorView.ts) is loaded on demand:
+// only the rule editor needs it.
 
-import { useRef } from "preact/hooks";
-import { offsetOf, tokenize, type SqlErrorPosition } from "../sql";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { SqlErrorPosition } from "../sql";
+import type { SqlEditorHandle } from "./sqlEditorView";
 
 export function SqlEditor({
   value,
@@ -13,90 +14,46 @@ export function SqlEditor({
   onChange: (next: string) => void;
   error: SqlErrorPosition | null;
 }) {
-  const pre = useRef<HTMLPreElement>(null);
-  const gutter = useRef<HTMLDivElement>(null);
-  const lines = value.split("\n").length;
-  const errorAt = error ? offsetOf(value, error.line, error.column) : -1;
+  const host = useRef<HTMLDivElement>(null);
+  const editor = useRef<SqlEditorHandle | null>(null);
+  // The latest callback, so the editor created once always reports to the current one.
+  const changed = useRef(onChange);
+  changed.current = onChange;
+  const [failed, setFailed] = useState<string | null>(null);
+  const [ready, setReady] = useState(false);
+
+  useEffect(() => {
+    let cancelled = false;
+    import("./sqlEditorView").then(
+      ({ createSqlEditor }) => {
+        if (cancelled || !host.current) return;
+        editor.current = createSqlEditor(
+          host.current,
+          value,
+          (next) => changed.current(next),
+          "Rule SQL",
+        );
+        setReady(true);
+      },
+      (err: unknown) => setFailed(String(err)),
+    );
+    return () => {
+      cancelled = true;
+      editor.current?.destroy();
+      editor.current = null;
+    };
+  }, []);
+
+  useEffect(() => editor.current?.setValue(value), [value, ready]);
+  useEffect(() => editor.current?.setError(error), [error, value, ready]);
+
   return (
-    <div class={`sql-editor ${error ? "has-error" : ""}`}>
-      <div class="gutter" ref={gutter} aria-hidden="true">
-        {Array.from({ length: lines }, (_, i) => (
-          <div key={i} class={error?.line === i + 1 ? "error-line" : ""}>
-            {i + 1}
-          </div>
-        ))}
-      </div>
-      <div class="sql-stack">
-        <pre ref={pre} class="sql-highlight" aria-hidden="true">
-          {highlight(value, errorAt)}
-          {"\n"}
-        </pre>
-        <textarea
-          class="sql-input"
-          aria-label="Rule SQL"
-          spellcheck={false}
-          autocomplete="off"
-          value={value}
-          onInput={(e) => onChange(e.currentTarget.value)}
-          onScroll={(e) => {
-            if (pre.current) {
-              pre.current.scrollTop = e.currentTarget.scrollTop;
-              pre.current.scrollLeft = e.currentTarget.scrollLeft;
-            }
-            if (gutter.current) gutter.current.scrollTop = e.currentTarget.scrollTop;
-          }}
-          onKeyDown={(e) => {
-            if (e.key === "Tab") {
-              e.preventDefault();
-              const t = e.currentTarget;
-              const start = t.selectionStart;
-              const next = `${value.slice(0, start)}  ${value.slice(t.selectionEnd)}`;
-              onChange(next);
-              requestAnimationFrame(() => t.setSelectionRange(start + 2, start + 2));
-            }
-          }}
-        />
-      </div>
+    <div class={`sql-editor ${error ? "has-error" : ""}`} data-ready={ready ? "" : undefined}>
+      <div ref={host} />
+      {!ready && !failed && <div class="muted small sql-loading">Loading the editor…</div>}
+      {failed && (
+        <div class="alert alert-bad">The SQL editor did not load ({failed}). Reload the page.</div>
+      )}
     </div>
   );
-}
-
-function highlight(sql: string, errorAt: number) {
-  const out = [];
-  for (const tok of tokenize(sql)) {
-    const end = tok.start + tok.text.length;
-    if (errorAt >= tok.start && errorAt < end && tok.kind !== "space") {
-      // The token the parser stopped at.
-      out.push(
-        <span key={tok.start} class={`tok-${tok.kind} sql-error-mark`} data-sql-error="">
-          {tok.text}
-        </span>,
-      );
-    } else if (errorAt >= tok.start && errorAt < end) {
-      const cut = errorAt - tok.start;
-      out.push(
-        <span key={tok.start}>
-          {tok.text.slice(0, cut)}
-          <span class="sql-error-mark" data-sql-error="">
-            {tok.text.charAt(cut) === "\n" ? " " : tok.text.charAt(cut)}
-          </span>
-          {tok.text.charAt(cut) === "\n" ? tok.text.slice(cut) : tok.text.slice(cut + 1)}
-        </span>,
-      );
-    } else {
-      out.push(
-        <span key={tok.start} class={`tok-${tok.kind}`}>
-          {tok.text}
-        </span>,
-      );
-    }
-  }
-  if (errorAt >= sql.length && errorAt >= 0) {
-    out.push(
-      <span key="eof" class="sql-error-mark" data-sql-error="">
-        {" "}
-      </span>,
-    );
-  }
-  return out;
 }

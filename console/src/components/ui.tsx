@@ -172,6 +172,14 @@ export function fmtCount(n: number | undefined): string {
   return n.toLocaleString("en-US");
 }
 
+export function fmtBytes(n: number | undefined): string {
+  if (n === undefined || Number.isNaN(n)) return "–";
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
 export function PageHeader({
   title,
   subtitle,

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, listRules, seg, type Bridge, type Metrics } from "../api";
+import { BufferStats } from "../components/BufferStats";
 import { Chart, Sparkline } from "../components/Chart";
 import { Empty, ErrorNote, fmtCount, fmtRate, PageHeader, usePoll } from "../components/ui";
 import {
@@ -90,6 +91,7 @@ export function MetricsPanel({ kind, id }: { kind: MetricsKind; id: string }) {
         </div>
         <Chart series={series} />
       </section>
+      {kind === "actions" && data && <BufferStats metrics={m} />}
       <div class="grid-2">
         <section class="card">
           <h2>Counters</h2>

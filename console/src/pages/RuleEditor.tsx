@@ -383,7 +383,8 @@ export function RuleEditor({ id }: { id: string | null }) {
               {fieldErr("sql")}
               <p class="muted small">
                 FROM takes MQTT topic filters (<code>"sensors/#"</code>) or Kafka sources (
-                <code>"$bridges/kafka_consumer:name"</code>). Functions and syntax are EMQX's.
+                <code>"$bridges/kafka_consumer:name"</code>). Functions and syntax are EMQX's. In
+                the editor, Tab indents; Esc then Tab moves on.
               </p>
             </section>
             <section class="card">
@@ -579,7 +580,7 @@ export function RuleEditor({ id }: { id: string | null }) {
                 {!result ? (
                   <p class="muted">…</p>
                 ) : result.kind === "row" ? (
-                  <pre class="output ok-output" data-testid="test-output">
+                  <pre class="output ok-output" data-testid="test-output" tabIndex={0}>
                     {JSON.stringify(result.output, null, 2)}
                   </pre>
                 ) : result.kind === "nomatch" ? (
@@ -826,6 +827,17 @@ function DryRunView({ dry }: { dry: DryRun }) {
 function Output({ output }: { output: RenderedOutput }) {
   if (output.kind === "error")
     return <div class="alert alert-bad">Would fail: {output.message}</div>;
+  if (output.kind === "console_line")
+    return (
+      <dl class="record">
+        <dt>Worker log line</dt>
+        <dd>
+          <pre class="output" tabIndex={0}>
+            {output.line}
+          </pre>
+        </dd>
+      </dl>
+    );
   if (output.kind === "kafka_record")
     return (
       <dl class="record">
@@ -835,7 +847,9 @@ function Output({ output }: { output: RenderedOutput }) {
         <dd class="mono">{output.key ?? <span class="muted">(none: random partition)</span>}</dd>
         <dt>Value</dt>
         <dd>
-          <pre class="output">{output.value}</pre>
+          <pre class="output" tabIndex={0}>
+            {output.value}
+          </pre>
         </dd>
         {output.headers.length > 0 && (
           <>
@@ -859,7 +873,9 @@ function Output({ output }: { output: RenderedOutput }) {
       </dd>
       <dt>Payload</dt>
       <dd>
-        <pre class="output">{output.payload}</pre>
+        <pre class="output" tabIndex={0}>
+          {output.payload}
+        </pre>
       </dd>
       {output.user_properties.length > 0 && (
         <>

@@ -1,9 +1,17 @@
 // A real control plane (target/debug/tributary-control) on free ports with a fresh database on
-// the test stack's PostgreSQL, serving console/dist, and one worker so status and metrics are
-// live. Started once per Playwright worker; everything is stopped and dropped afterwards.
+// the test stack's PostgreSQL, serving the console embedded in it (built after console/dist), and
+// one worker so status and metrics are live. Started once per Playwright worker; everything is stopped and dropped afterwards.
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -12,6 +20,9 @@ import { test as base } from "@playwright/test";
 const ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
 const CONSOLE_DIST = path.join(ROOT, "console", "dist");
 const LOGS = path.join(ROOT, "console", "test-results");
+
+/** The most bytes one disk-buffered action of the test worker holds (`--buffer-max-bytes`). */
+export const BUFFER_MAX_BYTES = 2000;
 
 export interface Stack {
   baseURL: string;
@@ -116,6 +127,8 @@ export const test = base.extend<{ stack: Stack }, { workerStack: Stack }>({
       const baseURL = `http://127.0.0.1:${http}`;
       let cp: ChildProcess | undefined;
       let wk: ChildProcess | undefined;
+      // Disk buffers, capped small so that a test can fill one (see BUFFER_MAX_BYTES).
+      const dataDir = mkdtempSync(path.join(tmpdir(), "tributary-console-data-"));
       try {
         cp = start("control-plane", control, [
           "--database-url",
@@ -130,8 +143,6 @@ export const test = base.extend<{ stack: Stack }, { workerStack: Stack }>({
           apiKey,
           "--bootstrap-api-secret",
           apiSecret,
-          "--console-dir",
-          CONSOLE_DIST,
           "--heartbeat-interval",
           "1s",
           "--lease-ttl",
@@ -142,6 +153,13 @@ export const test = base.extend<{ stack: Stack }, { workerStack: Stack }>({
           async () => (await fetch(`${baseURL}/api/v5/status`)).ok,
           30_000,
         );
+        // The binary must carry this build of the console: cargo embeds console/dist when it
+        // builds tributary-control after it.
+        const served = await (await fetch(`${baseURL}/`)).text();
+        if (served !== readFileSync(path.join(CONSOLE_DIST, "index.html"), "utf8"))
+          throw new Error(
+            `${control} does not embed the console in console/dist: build it again after the console (cargo build -p tributary-control-plane)`,
+          );
         wk = start("worker", worker, [
           "--control-plane",
           `http://127.0.0.1:${grpc}`,
@@ -151,6 +169,10 @@ export const test = base.extend<{ stack: Stack }, { workerStack: Stack }>({
           "console-test-worker",
           "--admin-listen",
           `127.0.0.1:${admin}`,
+          "--data-dir",
+          dataDir,
+          "--buffer-max-bytes",
+          String(BUFFER_MAX_BYTES),
         ]);
         await waitFor(
           "the worker's registration",
@@ -184,6 +206,7 @@ export const test = base.extend<{ stack: Stack }, { workerStack: Stack }>({
       } finally {
         await stop(wk);
         await stop(cp);
+        rmSync(dataDir, { recursive: true, force: true });
         try {
           psql(serverUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
         } catch {
@@ -201,7 +224,7 @@ export { expect } from "@playwright/test";
 
 /** Signs in through the form. */
 export async function signIn(page: import("@playwright/test").Page, stack: Stack): Promise<void> {
-  await page.goto("/console/");
+  await page.goto("/");
   await page.getByLabel("API key").fill(stack.apiKey);
   await page.getByLabel("API secret").fill(stack.apiSecret);
   await page.getByRole("button", { name: "Sign in" }).click();

@@ -1,45 +1,12 @@
 // Unit tests of the console's pure logic (no browser, no server).
 
 import { expect, test } from "@playwright/test";
-import { errorPosition, offsetOf, tokenize } from "../../src/sql";
+import { errorPosition, errorRange, offsetOf } from "../../src/sql";
+import { layout } from "../../src/components/Graph";
 import { actionSections, defaults, getPath, setPath, toBody } from "../../src/schema";
 import { matches } from "../../src/components/Form";
 import { sourcesInSql } from "../../src/pages/RuleEditor";
 import { rateSeries } from "../../src/metrics";
-
-test("the SQL tokenizer tells keywords, functions, topics, strings and numbers apart", () => {
-  const tokens = tokenize("SELECT upper(payload.x) AS x FROM \"t/#\" WHERE y = 'a' AND z > 3.5")
-    .filter((t) => t.kind !== "space")
-    .map((t) => `${t.kind}:${t.text}`);
-  expect(tokens).toEqual([
-    "keyword:SELECT",
-    "function:upper",
-    "punct:(",
-    "ident:payload",
-    "punct:.",
-    "ident:x",
-    "punct:)",
-    "keyword:AS",
-    "ident:x",
-    "keyword:FROM",
-    'topic:"t/#"',
-    "keyword:WHERE",
-    "ident:y",
-    "operator:=",
-    "string:'a'",
-    "keyword:AND",
-    "ident:z",
-    "operator:>",
-    "number:3.5",
-  ]);
-  // The tokens cover the text exactly, so the highlighted copy lines up with the textarea.
-  const sql = 'SELECT a -- note\nFROM "x" /* c */';
-  expect(
-    tokenize(sql)
-      .map((t) => t.text)
-      .join(""),
-  ).toBe(sql);
-});
 
 test("the API's parse error position maps to an offset", () => {
   const pos = errorPosition("sql: syntax error at line 2, column 3: expected an expression");
@@ -47,6 +14,39 @@ test("the API's parse error position maps to an offset", () => {
   expect(offsetOf("SELECT a,\n  FROM x", 2, 3)).toBe(12);
   expect(offsetOf("abc", 9, 9)).toBe(3);
   expect(errorPosition("no position here")).toBeNull();
+  // The editor marks the word or quoted string the parser stopped at.
+  const sql = 'SELECT\n  payload.temp AS t,\n  FROM "sensors/#"';
+  const at = errorRange(sql, 3, 3);
+  expect(sql.slice(at.from, at.to)).toBe("FROM");
+  const topic = errorRange(sql, 3, 8);
+  expect(sql.slice(topic.from, topic.to)).toBe('"sensors/#"');
+  expect(errorRange(sql, 9, 1)).toEqual({ from: sql.length, to: sql.length });
+});
+
+test("the topology is laid out left to right, connectors underneath", () => {
+  const { placed, routes } = layout({
+    revision: 1,
+    nodes: [
+      { id: "mqtt_topic_filter:t/#", kind: "mqtt_topic_filter", label: "t/#", enable: true },
+      { id: "rule:r1", kind: "rule", label: "r1", enable: true },
+      { id: "action:kafka_producer:a", kind: "action", label: "a", enable: true },
+      { id: "kafka_topic:out", kind: "kafka_topic", label: "out", enable: true },
+      { id: "connector:kafka_producer:k", kind: "connector", label: "k", enable: true },
+    ],
+    edges: [
+      { from: "mqtt_topic_filter:t/#", to: "rule:r1", kind: "data" },
+      { from: "rule:r1", to: "action:kafka_producer:a", kind: "data" },
+      { from: "action:kafka_producer:a", to: "kafka_topic:out", kind: "data" },
+      { from: "action:kafka_producer:a", to: "connector:kafka_producer:k", kind: "uses" },
+    ],
+  });
+  const x = (id: string) => placed.get(id)?.x ?? NaN;
+  const y = (id: string) => placed.get(id)?.y ?? NaN;
+  expect(x("mqtt_topic_filter:t/#")).toBeLessThan(x("rule:r1"));
+  expect(x("rule:r1")).toBeLessThan(x("action:kafka_producer:a"));
+  expect(x("action:kafka_producer:a")).toBeLessThan(x("kafka_topic:out"));
+  expect(y("connector:kafka_producer:k")).toBeGreaterThan(y("rule:r1"));
+  expect(routes.get("rule:r1>action:kafka_producer:a")?.length).toBeGreaterThanOrEqual(2);
 });
 
 test("form values: defaults, dotted paths, and the body sent", () => {
