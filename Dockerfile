@@ -2,12 +2,22 @@
 # Two images from one build: `--target control-plane` (tributary-control) and `--target worker`
 # (tributary-worker). docker-compose.yml builds both.
 
+# The web console, embedded in tributary-control by control-plane/build.rs.
+FROM node:20-bookworm-slim AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY console/ ./
+RUN npm run build
+
 FROM rust:1-bookworm AS builder
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config libssl-dev zlib1g-dev python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# Whatever console build the context held is replaced by the one built above.
+COPY --from=console /console/dist console/dist
 # The caches keep crates and incremental artifacts between builds; the binaries are copied out of
 # the cached target directory because it is not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -3,7 +3,8 @@
 # a Python paho-mqtt + confluent-kafka bridge), prints the tables and writes them into
 # BENCHMARKS.md (between its results markers; the text around them is kept).
 #
-#   scripts/bench.sh                         everything (about 8 minutes once built)
+#   scripts/bench.sh                         everything (about 20 minutes once built, 10 of them
+#                                            the soak run; --soak-duration shortens it)
 #   scripts/bench.sh --scenarios broker-alone,mqtt-to-kafka
 #   scripts/bench.sh --help                  every flag of tributary-bench
 #
@@ -54,5 +55,13 @@ cd "$ROOT"
 export TRIBUTARY_BENCH_PYTHON=${TRIBUTARY_BENCH_PYTHON:-$VENV/bin/python}
 export TRIBUTARY_BENCH_KAFKA_VERSION=$KAFKA_VERSION
 export TRIBUTARY_BENCH_PID_DIR=${TRIBUTARY_BENCH_PID_DIR:-$DEV/run}
+# The one-worker scenario freezes the other workers (SIGSTOP) while it runs and thaws them itself;
+# should the harness be killed meanwhile, they are thawed here.
+thaw_workers() {
+  for pidfile in "$TRIBUTARY_BENCH_PID_DIR"/worker-*.pid; do
+    [ -e "$pidfile" ] && kill -CONT "$(cat "$pidfile")" 2>/dev/null || true
+  done
+}
+trap thaw_workers EXIT
 # The harness bounds every run itself; this only stops a hang from holding the machine.
-timeout --signal=INT 900 "${CARGO_TARGET_DIR:-$ROOT/target}/release/tributary-bench" "$@"
+timeout --signal=INT 2400 "${CARGO_TARGET_DIR:-$ROOT/target}/release/tributary-bench" "$@"

@@ -115,14 +115,14 @@ ENV
 umask 022
 
 # --- Tributary ------------------------------------------------------------------------------
-build_release "$ROOT"
-# The web console, served by the control plane at /console/; without Node.js 20 it is skipped and
-# /console/ says how to build it.
+# The web console, built first so that tributary-control embeds it and serves it at /; without
+# Node.js 20 it is skipped and / says how to build it.
 if command -v node >/dev/null; then
-  "$ROOT/scripts/console.sh" build || say "the web console did not build; /console/ says how to build it"
+  "$ROOT/scripts/console.sh" build || say "the web console did not build; / says how to build it"
 else
-  say "Node.js is missing, so the web console is not built; /console/ says how to build it"
+  say "Node.js is missing, so the web console is not built; / says how to build it"
 fi
+build_release "$ROOT"
 create_demo_topics
 
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
@@ -134,7 +134,6 @@ ensure_service control-plane "$RUN" "$LOGS/control-plane.log" \
   "TRIBUTARY_WORKER_TOKEN=$TRIBUTARY_WORKER_TOKEN" \
   "TRIBUTARY_BOOTSTRAP_API_KEY=$TRIBUTARY_API_KEY" \
   "TRIBUTARY_BOOTSTRAP_API_SECRET=$TRIBUTARY_API_SECRET" \
-  "TRIBUTARY_CONSOLE_DIR=$ROOT/console/dist" \
   "TRIBUTARY_LOG=$LOG_FILTER"
 wait_healthy "the control plane" "http://127.0.0.1:$HTTP_PORT/healthz" 60 "$LOGS/control-plane.log" "$RUN/control-plane.pid"
 
@@ -171,7 +170,7 @@ verify_kafka_to_mqtt
 cat >&2 <<DONE
 
 Tributary is up.
-  web console     http://127.0.0.1:$HTTP_PORT/console/   (sign in with the API key and secret below)
+  web console     http://127.0.0.1:$HTTP_PORT/   (sign in with the API key and secret below)
   REST API        $TRIBUTARY_API   (docs: http://127.0.0.1:$HTTP_PORT/api/v5/docs)
   API key         $TRIBUTARY_API_KEY
   API secret      $TRIBUTARY_API_SECRET

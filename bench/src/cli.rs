@@ -23,6 +23,11 @@ pub enum Scenario {
     RuleChange,
     /// A worker's threads, files and memory, and the time to apply a change, at many rules.
     Scale,
+    /// MQTT -> Kafka QoS 1 sync and Kafka -> MQTT again with one worker (the others frozen):
+    /// CPU per message with one worker beside two.
+    OneWorker,
+    /// A long paced MQTT -> Kafka run sampling worker memory (--soak-duration, --soak-rate).
+    Soak,
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -137,6 +142,14 @@ pub struct Args {
         default_value = "bench/baselines/python_bridge.py"
     )]
     pub python_bridge: PathBuf,
+
+    /// Length of the soak run.
+    #[arg(long, env = "TRIBUTARY_BENCH_SOAK_DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub soak_duration: Duration,
+
+    /// Messages per second of the soak run (MQTT -> Kafka, QoS 1 sync).
+    #[arg(long, env = "TRIBUTARY_BENCH_SOAK_RATE", default_value_t = 2_000.0)]
+    pub soak_rate: f64,
 
     /// Markdown file whose results section is replaced (the text around it is kept).
     #[arg(long, env = "TRIBUTARY_BENCH_REPORT", default_value = "BENCHMARKS.md")]

@@ -42,6 +42,12 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     })
 }
 
+/// Resident memory of one process now (`VmRSS`), in KiB; `None` when it is gone.
+pub fn current_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_kib(&status, "VmRSS")
+}
+
 /// utime + stime (fields 14 and 15) of `/proc/<pid>/stat`. The command name (field 2) may contain
 /// spaces and parentheses, so fields are counted from the last `)`.
 pub fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {

@@ -13,8 +13,8 @@ use crate::mqtt_load::MqttEndpoint;
 use crate::pipeline::{Endpoints, Timing};
 use crate::report::{self, Results};
 use crate::scenarios::{
-    Outcome, Settings, broker_alone, kafka_alone, kafka_to_mqtt, mqtt_to_kafka, python_bridge,
-    rule_change, scale,
+    Outcome, Settings, broker_alone, kafka_alone, kafka_to_mqtt, mqtt_to_kafka, one_worker,
+    python_bridge, rule_change, scale, soak,
 };
 use crate::workers;
 
@@ -37,6 +37,8 @@ pub async fn run(args: Args) -> Result<()> {
         Scenario::KafkaToMqtt,
         Scenario::RuleChange,
         Scenario::Scale,
+        Scenario::OneWorker,
+        Scenario::Soak,
     ]
     .iter()
     .any(|s| args.runs(*s));
@@ -143,6 +145,14 @@ async fn run_scenarios(args: &Args, settings: &Settings, results: &mut Results) 
     if args.runs(Scenario::KafkaToMqtt) {
         tracing::info!(qos = k, "Tributary Kafka -> MQTT");
         results.tributary_k2m = Some(kafka_to_mqtt::run(settings).await);
+    }
+    if args.runs(Scenario::OneWorker) {
+        tracing::info!("Tributary with one worker");
+        results.one_worker = Some(one_worker::run(settings).await);
+    }
+    if args.runs(Scenario::Soak) {
+        tracing::info!(duration = ?args.soak_duration, rate = args.soak_rate, "Tributary soak");
+        results.soak = Some(soak::run(settings, args.soak_duration, args.soak_rate).await);
     }
     if args.runs(Scenario::RuleChange) {
         tracing::info!("Tributary rule change");

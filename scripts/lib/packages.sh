@@ -13,6 +13,7 @@ BUILD_PACKAGES=(build-essential pkg-config libssl-dev zlib1g-dev python3)
 DEMO_PACKAGES=(mosquitto-clients python3-venv)
 
 CONFLUENT_KAFKA_VERSION=2.16.1
+OPENMETRICS_PARSER_VERSION=0.21.1
 
 APT_UPDATED=""
 
@@ -65,4 +66,19 @@ ensure_kafka_tool() {
   say "installing confluent-kafka $CONFLUENT_KAFKA_VERSION into $venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "confluent-kafka==$CONFLUENT_KAFKA_VERSION" >&2 \
     || die "pip could not install confluent-kafka from PyPI; check the network and run this again"
+}
+
+# ensure_openmetrics_parser VENV: a virtualenv with prometheus-client, whose OpenMetrics parser
+# tests/tests/grafana_dashboard.rs runs over the live /metrics texts.
+ensure_openmetrics_parser() {
+  local venv=$1
+  "$venv/bin/python" -c "import prometheus_client.openmetrics.parser" 2>/dev/null && return 0
+  command -v python3 >/dev/null || die "python3 is missing; install it: apt-get install python3 python3-venv"
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  rm -rf "$venv"
+  python3 -m venv "$venv" >/dev/null 2>&1 \
+    || die "python3 -m venv failed; install the venv module: apt-get install python3-venv"
+  say "installing prometheus-client $OPENMETRICS_PARSER_VERSION into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "prometheus-client==$OPENMETRICS_PARSER_VERSION" >&2 \
+    || die "pip could not install prometheus-client from PyPI; check the network and run this again"
 }

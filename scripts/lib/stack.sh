@@ -142,3 +142,29 @@ ensure_kafka() {
 
 # A clean shutdown moves partition leadership and flushes logs; give it the time it needs.
 stop_kafka() { stop_pidfile "$1/kafka/pid" 60; }
+
+# Runs one of the long tools of tests/src/bin (tributary-chaos, tributary-outage) on loopback
+# against services of its own: installs what they need, builds the release binaries and execs the
+# tool (nice: it takes both cores), which owns every service it starts and stops them on its way
+# out, so a signal to it is all the cleaning up there is.
+#   run_release_tool NAME WHAT [ARGS...]
+run_release_tool() {
+  local name=$1 what=$2 root
+  shift 2
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  for arg in "$@"; do
+    case $arg in -h | --help) exec cargo run --quiet --release -p tributary-e2e --bin "$name" -- --help ;; esac
+  done
+  apt_install "${STACK_PACKAGES[@]}"
+  add_sbin_to_path
+  require_cargo
+  ensure_kafka_dist
+  pg_bindir >/dev/null
+  say "building the release binaries (tributary-control, tributary-worker, $name)"
+  (cd "$root" && cargo build --release -p tributary-control-plane -p tributary-data-plane --bins \
+    && cargo build --release -p tributary-e2e --bin "$name")
+  local target=${CARGO_TARGET_DIR:-$root/target}
+  export TRIBUTARY_E2E_BIN_DIR=$target/release
+  say "running $what (nice: it takes both cores)"
+  exec nice -n 10 "$target/release/$name" "$@"
+}

@@ -6,9 +6,11 @@ pub mod kafka_alone;
 pub mod kafka_to_mqtt;
 pub mod latency;
 pub mod mqtt_to_kafka;
+pub mod one_worker;
 pub mod python_bridge;
 pub mod rule_change;
 pub mod scale;
+pub mod soak;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,8 +1,10 @@
 //! Many rules on one connector: what a worker holds (threads, open files, memory) and how long a
 //! change to one rule takes to reach every worker, at a growing number of rules that each read
 //! their own topic filter (`SELECT * FROM "bench/scale/<i>/#"`) and all write through ONE
-//! `kafka_producer` action. The cost must follow the traffic, not the number of idle flows. Last,
-//! every rule is removed and the workers are read again: what flows leave behind.
+//! `kafka_producer` action. The cost must follow the traffic, not the number of idle flows: at
+//! each size the one busy rule (rule 0) takes a fixed QoS 1 load and the workers' CPU per
+//! delivered message is measured. Last, every rule is removed and the workers are read again:
+//! what flows leave behind.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,9 @@ use serde_json::json;
 
 use crate::api::ApiClient;
 use crate::flows::{NAME_PREFIX, set_rule_sql};
+use crate::load::LoadPlan;
+use crate::mqtt_load::{PublishTarget, qos_from};
+use crate::pipeline::{self, Egress, Ingress};
 use crate::{kafka_load, workers};
 
 use super::{Outcome, Settings};
@@ -18,6 +23,13 @@ use super::{Outcome, Settings};
 const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Threads and memory settle a moment after flows stop.
 const SETTLE: Duration = Duration::from_secs(5);
+/// After the removal, long enough for the allocator to give freed pages back (jemalloc purges
+/// unused pages over 10 s).
+const SETTLE_AFTER_REMOVAL: Duration = Duration::from_secs(20);
+/// Messages the busy rule takes at each size: enough for a few hundred clock ticks of CPU.
+const BUSY_MESSAGES: u64 = 40_000;
+/// Sequence numbers of successive sizes' loads do not overlap (they share one Kafka topic).
+const SEQ_STRIDE: u64 = 10_000_000;
 
 /// What the busiest worker holds (the most threads, files and memory of any worker).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -33,6 +45,8 @@ pub struct ScalePoint {
     pub footprint: Footprint,
     /// A change to one rule, from the PUT until every worker applied it.
     pub one_rule_change: Outcome<Duration>,
+    /// The workers' CPU microseconds per message delivered through the one busy rule.
+    pub busy_rule_cpu_us: Outcome<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +76,7 @@ pub async fn run(settings: &Settings, sizes: &[usize]) -> Outcome<Scale> {
     api.post(
         "/actions",
         &json!({"type": "kafka_producer", "name": name, "connector": name,
-                "parameters": {"topic": topic}}),
+                "parameters": {"topic": topic, "message": {"value": "${payload}"}}}),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -88,11 +102,20 @@ pub async fn run(settings: &Settings, sizes: &[usize]) -> Outcome<Scale> {
         tokio::time::sleep(SETTLE).await;
         let footprint = footprint(&settings.worker_pids);
         let one_rule_change = change_one_rule(api, &rules[0], rules.len()).await;
-        tracing::info!(rules = size, ?footprint, ?one_rule_change, "scale point");
+        let seq_base = points.len() as u64 * SEQ_STRIDE;
+        let busy_rule_cpu_us = busy_rule_cost(settings, &topic, seq_base).await;
+        tracing::info!(
+            rules = size,
+            ?footprint,
+            ?one_rule_change,
+            ?busy_rule_cpu_us,
+            "scale point"
+        );
         points.push(ScalePoint {
             rules: size,
             footprint,
             one_rule_change,
+            busy_rule_cpu_us,
         });
     }
 
@@ -108,7 +131,7 @@ pub async fn run(settings: &Settings, sizes: &[usize]) -> Outcome<Scale> {
         Ok(()) => wait_applied(api, None).await.map(|()| removing.elapsed()),
         Err(e) => Err(e),
     };
-    tokio::time::sleep(SETTLE).await;
+    tokio::time::sleep(SETTLE_AFTER_REMOVAL).await;
     let after_removal = footprint(&settings.worker_pids);
     let _ = api.delete(&format!("/actions/{action}")).await;
     let _ = api
@@ -120,6 +143,48 @@ pub async fn run(settings: &Settings, sizes: &[usize]) -> Outcome<Scale> {
         after_removal,
         removal,
     })
+}
+
+/// Sends [`BUSY_MESSAGES`] at QoS 1 through rule 0 (`bench/scale/0/#`) and returns the workers'
+/// CPU per message that reached Kafka. QoS 1 so that nothing is shed: every message costs a full
+/// pass through the rule and the action.
+async fn busy_rule_cost(settings: &Settings, topic: &str, seq_base: u64) -> Outcome<f64> {
+    let ingress = Ingress::Mqtt(PublishTarget {
+        topic_prefix: "bench/scale/0/busy".to_owned(),
+        qos: qos_from(1),
+        connections: settings.mqtt_connections,
+        inflight: settings.mqtt_inflight,
+        client_id_prefix: format!("bench-pub-scale-{}", settings.endpoints.run_id),
+    });
+    let egress = Egress::Kafka {
+        topic: topic.to_owned(),
+        partitions: 1,
+    };
+    let plan = LoadPlan {
+        count: BUSY_MESSAGES,
+        max_duration: settings.duration,
+        rate: None,
+        seq_base,
+    };
+    let measured = pipeline::measure(
+        &settings.endpoints,
+        &ingress,
+        &egress,
+        plan,
+        settings.timing,
+        &settings.worker_pids,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if measured.lost() > 0 {
+        return Err(format!(
+            "{} of the busy rule's messages lost",
+            measured.lost()
+        ));
+    }
+    measured
+        .cpu_us_per_message()
+        .ok_or_else(|| "no worker CPU or no message measured".to_owned())
 }
 
 /// PUTs a new SQL into one rule and times it until every worker applied the new revision.
