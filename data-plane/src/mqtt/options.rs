@@ -1,7 +1,33 @@
 //! What both protocol versions share when turning a connector config into client options.
 
+use std::sync::OnceLock;
+use std::time::Duration;
+
 use rumqttc::{TlsConfiguration, Transport};
 use tributary_protocol::resources::{TlsConfig, TlsVerify};
+
+/// The default of [`read_coalescing`] (the worker's `--mqtt-read-coalescing`).
+pub const DEFAULT_READ_COALESCING: Duration = Duration::from_millis(1);
+
+static READ_COALESCING: OnceLock<Duration> = OnceLock::new();
+
+/// How long an MQTT connection that keeps receiving lets data gather before reading it again
+/// (the vendored rumqttc's read coalescing). At a steady stream the worker then reads a batch of
+/// packets about once per interval instead of waking for every PUBLISH (or PUBACK), and each
+/// wake-up (epoll, the read, the TCP acknowledgement it sends) costs more than the work on a
+/// message. A message arriving after a quiet spell longer than this is read at once; one arriving
+/// within it waits at most this long. Zero reads every packet as it comes. BENCHMARKS.md has the
+/// figures.
+pub fn read_coalescing() -> Duration {
+    *READ_COALESCING.get_or_init(|| DEFAULT_READ_COALESCING)
+}
+
+/// Sets [`read_coalescing`] for every MQTT connection of this process; the first call wins, and
+/// only calls made before the first connection count. A worker-wide tuning, not a connector
+/// setting: it trades CPU for latency on the worker's host, whatever the broker.
+pub fn set_read_coalescing(interval: Duration) {
+    let _ = READ_COALESCING.set(interval);
+}
 
 /// A connector configuration the MQTT client cannot use (a user error).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,7 +13,7 @@ use super::client::{
     ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
     qos_from_u8,
 };
-use super::options::{BrokerAddress, OptionsError, transport};
+use super::options::{BrokerAddress, OptionsError, read_coalescing, transport};
 
 /// Requests queued towards the event loop; acks and subscribes wait here while it is busy.
 const REQUEST_CAPACITY: usize = 1024;
@@ -30,6 +30,7 @@ pub fn connect(
         .set_manual_acks(true)
         .set_inflight(config.max_inflight.max(1))
         .set_max_packet_size(16 * 1024 * 1024, 16 * 1024 * 1024)
+        .set_read_coalescing(read_coalescing())
         .set_transport(transport(&config.ssl)?);
     if let Some(username) = &config.username {
         options.set_credentials(username, config.password.clone().unwrap_or_default());

@@ -13,7 +13,7 @@ use super::client::{
     ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
     qos_from_u8,
 };
-use super::options::{BrokerAddress, OptionsError, transport};
+use super::options::{BrokerAddress, OptionsError, read_coalescing, transport};
 
 const REQUEST_CAPACITY: usize = 1024;
 
@@ -35,6 +35,7 @@ pub fn connect(
         .set_receive_maximum(Some(config.max_inflight.max(1)))
         .set_outgoing_inflight_upper_limit(config.max_inflight.max(1))
         .set_max_packet_size(Some(16 * 1024 * 1024))
+        .set_read_coalescing(read_coalescing())
         .set_transport(transport(&config.ssl)?);
     if let Some(username) = &config.username {
         options.set_credentials(username, config.password.clone().unwrap_or_default());

@@ -480,6 +480,9 @@ pub struct MqttOptions {
     /// Minimum delay time between consecutive outgoing packets
     /// while retransmitting pending packets
     pending_throttle: Duration,
+    /// Tributary patch: the least time between two waits for incoming data (see
+    /// `Network::readb`); zero reads as soon as data arrives, as upstream does.
+    read_coalescing: Duration,
     /// maximum number of outgoing inflight messages
     inflight: u16,
     /// Last will that will be issued on unexpected disconnect
@@ -518,6 +521,7 @@ impl MqttOptions {
             request_channel_capacity: 10,
             max_request_batch: 0,
             pending_throttle: Duration::from_micros(0),
+            read_coalescing: Duration::ZERO,
             inflight: 100,
             last_will: None,
             manual_acks: false,
@@ -681,6 +685,20 @@ impl MqttOptions {
     }
 
     /// Enables throttling and sets outoing message rate to the specified 'rate'
+    /// Tributary patch: once a read found the socket drained, the next wait for data starts
+    /// no sooner than `interval` after that read woke up, so that a steady stream is read in
+    /// batches (one wake-up per interval) instead of a wake-up per packet. Data arriving after
+    /// a quiet spell longer than `interval` is read at once.
+    pub fn set_read_coalescing(&mut self, interval: Duration) -> &mut Self {
+        self.read_coalescing = interval;
+        self
+    }
+
+    /// Tributary patch: see [`Self::set_read_coalescing`].
+    pub fn read_coalescing(&self) -> Duration {
+        self.read_coalescing
+    }
+
     pub fn set_pending_throttle(&mut self, duration: Duration) -> &mut Self {
         self.pending_throttle = duration;
         self

@@ -311,7 +311,7 @@ async fn to_disk(
 
 /// Hands the record to librdkafka without waiting; `partition` `None` lets librdkafka's
 /// partitioner choose.
-pub(super) fn try_produce(
+pub fn try_produce(
     producer: &SinkProducer,
     record: &RenderedRecord,
     partition: Option<i32>,

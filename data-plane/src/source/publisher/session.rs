@@ -16,7 +16,7 @@ use rumqttc::v5::mqttbytes::v5::{PubAckReason, PubCompReason, PubRecReason, Publ
 use tributary_protocol::resources::{MqttConnectorConfig, MqttVersion};
 
 use crate::mqtt::client::OutboundPublish;
-use crate::mqtt::options::{BrokerAddress, OptionsError, transport};
+use crate::mqtt::options::{BrokerAddress, OptionsError, read_coalescing, transport};
 
 /// The largest packet MQTT can carry (remaining length of 268,435,455 bytes).
 pub const MQTT_MAX_PACKET: usize = 268_435_455;
@@ -83,6 +83,7 @@ impl Session {
                     .set_inflight(inflight)
                     // Nothing large is received; what is sent is checked against the limit first.
                     .set_max_packet_size(64 * 1024, MQTT_MAX_PACKET)
+                    .set_read_coalescing(read_coalescing())
                     .set_transport(transport);
                 if let Some(username) = &config.username {
                     options.set_credentials(username, config.password.clone().unwrap_or_default());
@@ -106,6 +107,7 @@ impl Session {
                     .set_connection_timeout(connect_timeout)
                     .set_outgoing_inflight_upper_limit(inflight)
                     .set_max_packet_size(Some(64 * 1024))
+                    .set_read_coalescing(read_coalescing())
                     .set_transport(transport);
                 if let Some(username) = &config.username {
                     options.set_credentials(username, config.password.clone().unwrap_or_default());

@@ -153,6 +153,9 @@ impl EventLoop {
             if !connack.session_present {
                 self.pending.clear();
             }
+            let mut network = network;
+            // Tributary patch: read coalescing.
+            network.set_read_coalescing(self.options.read_coalescing());
             self.network = Some(network);
 
             if self.keepalive_timeout.is_none() {

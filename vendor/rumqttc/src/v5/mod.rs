@@ -91,6 +91,9 @@ pub struct MqttOptions {
     /// Minimum delay time between consecutive outgoing packets
     /// while retransmitting pending packets
     pending_throttle: Duration,
+    /// Tributary patch: the least time between two waits for incoming data (see
+    /// `Network::readb`); zero reads as soon as data arrives, as upstream does.
+    read_coalescing: Duration,
     /// Last will that will be issued on unexpected disconnect
     last_will: Option<LastWill>,
     /// Connection timeout
@@ -136,6 +139,7 @@ impl MqttOptions {
             request_channel_capacity: 10,
             max_request_batch: 0,
             pending_throttle: Duration::from_micros(0),
+            read_coalescing: Duration::ZERO,
             last_will: None,
             conn_timeout: 5,
             default_max_incoming_size: 10 * 1024,
@@ -293,6 +297,20 @@ impl MqttOptions {
     }
 
     /// Enables throttling and sets outoing message rate to the specified 'rate'
+    /// Tributary patch: once a read found the socket drained, the next wait for data starts
+    /// no sooner than `interval` after that read woke up, so that a steady stream is read in
+    /// batches (one wake-up per interval) instead of a wake-up per packet. Data arriving after
+    /// a quiet spell longer than `interval` is read at once.
+    pub fn set_read_coalescing(&mut self, interval: Duration) -> &mut Self {
+        self.read_coalescing = interval;
+        self
+    }
+
+    /// Tributary patch: see [`Self::set_read_coalescing`].
+    pub fn read_coalescing(&self) -> Duration {
+        self.read_coalescing
+    }
+
     pub fn set_pending_throttle(&mut self, duration: Duration) -> &mut Self {
         self.pending_throttle = duration;
         self
@@ -740,6 +758,7 @@ impl Debug for MqttOptions {
             .field("request_channel_capacity", &self.request_channel_capacity)
             .field("max_request_batch", &self.max_request_batch)
             .field("pending_throttle", &self.pending_throttle)
+            .field("read_coalescing", &self.read_coalescing)
             .field("last_will", &self.last_will)
             .field("conn_timeout", &self.conn_timeout)
             .field("manual_acks", &self.manual_acks)
