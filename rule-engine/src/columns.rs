@@ -1,7 +1,7 @@
 //! The columns an event exposes to rule SQL, resolved by name when a rule is compiled.
 
 use crate::event::{Event, KafkaRecord, MessagePublish};
-use crate::value::{Map, Value};
+use crate::value::{Map, MapHasher, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Column {
@@ -97,14 +97,14 @@ fn message_column(m: &MessagePublish, column: Column) -> Value {
         Column::Topic => Value::Str(m.topic.clone()),
         Column::Qos => Value::Int(i64::from(m.qos)),
         Column::Flags => {
-            let mut flags = Map::with_capacity(2);
+            let mut flags = Map::with_capacity_and_hasher(2, MapHasher::default());
             flags.insert("dup".into(), Value::Bool(m.dup));
             flags.insert("retain".into(), Value::Bool(m.retain));
             Value::Map(flags)
         }
         Column::PubProps => Value::Map(pub_props(&m.user_properties)),
         Column::PublishReceivedAt | Column::Timestamp => Value::Int(m.publish_received_at),
-        Column::ClientAttrs => Value::Map(Map::new()),
+        Column::ClientAttrs => Value::Map(Map::default()),
         Column::Node => Value::Str(m.node.clone()),
         Column::Event => Value::Str("message.publish".into()),
         _ => Value::Undefined,
@@ -113,7 +113,7 @@ fn message_column(m: &MessagePublish, column: Column) -> Value {
 
 /// EMQX exposes user properties both as a map (last value wins) and as ordered pairs.
 pub(crate) fn pub_props(user_properties: &[(String, String)]) -> Map {
-    let mut props = Map::new();
+    let mut props = Map::default();
     if user_properties.is_empty() {
         return props;
     }
@@ -124,7 +124,7 @@ pub(crate) fn pub_props(user_properties: &[(String, String)]) -> Map {
     let pairs = user_properties
         .iter()
         .map(|(k, v)| {
-            let mut pair = Map::with_capacity(2);
+            let mut pair = Map::with_capacity_and_hasher(2, MapHasher::default());
             pair.insert("key".into(), Value::Str(k.clone()));
             pair.insert("value".into(), Value::Str(v.clone()));
             Value::Map(pair)

@@ -12,7 +12,14 @@ use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 
-pub(crate) type Map = IndexMap<String, Value>;
+pub(crate) type Map = IndexMap<String, Value, MapHasher>;
+
+/// The hasher of the evaluator's maps. Every JSON payload a rule decodes fills one, so the hash
+/// is on every message's path: SipHash (std's default) was a tenth of the instructions of a
+/// message (callgrind, data-plane/benches/hot_path.rs). foldhash is what hashbrown uses by
+/// default, much cheaper on short keys, and seeded per process, so devices choosing payload keys
+/// cannot aim collisions at a known seed.
+pub(crate) type MapHasher = foldhash::fast::RandomState;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) enum Value {
@@ -269,7 +276,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::with_capacity(access.size_hint().unwrap_or(0));
+        let mut map =
+            Map::with_capacity_and_hasher(access.size_hint().unwrap_or(0), MapHasher::default());
         while let Some((key, value)) = access.next_entry::<String, Value>()? {
             map.insert(key, value);
         }
@@ -327,7 +335,7 @@ impl<'de> Visitor<'de> for KeepKeys<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::with_capacity(self.keys.len());
+        let mut map = Map::with_capacity_and_hasher(self.keys.len(), MapHasher::default());
         while let Some(key) = access.next_key_seed(WantedKey { keys: self.keys })? {
             match key {
                 Some(key) => {
@@ -410,7 +418,7 @@ mod tests {
 
     #[test]
     fn undefined_is_dropped_from_maps_and_null_in_lists() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert("gone".into(), Value::Undefined);
         m.insert("l".into(), Value::List(vec![Value::Undefined]));
         assert_eq!(Value::Map(m).into_json(), json!({"l":[null]}));

@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::plan::{Expr, Plan, PlanField, Step, Var};
 use crate::row::Row;
 use crate::rule::Output;
-use crate::value::{Map, Value};
+use crate::value::{Map, MapHasher, Value};
 
 pub(crate) use arith::apply as arith;
 pub(crate) use compare::{compare, exact_eq};
@@ -39,7 +39,7 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
         payload_keys: plan.payload_keys.as_deref(),
         payload: None,
         kafka_value: None,
-        bindings: Map::new(),
+        bindings: Map::default(),
         selected: None,
     };
     let selected = scope.select(&plan.fields).map_err(|e| match plan.foreach {
@@ -68,7 +68,7 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
     };
     let mut rows = Vec::with_capacity(items.len());
     for item in items {
-        scope.bindings = Map::with_capacity(1);
+        scope.bindings = Map::with_capacity_and_hasher(1, MapHasher::default());
         scope.bindings.insert(foreach.item_name.clone(), item);
         if let Some(incase) = &foreach.incase
             && !scope.condition(incase).map_err(EvalError::MatchIncase)?
@@ -150,14 +150,14 @@ impl<'e> Scope<'e> {
             payload_keys: None,
             payload: None,
             kafka_value: None,
-            bindings: Map::new(),
+            bindings: Map::default(),
             selected: None,
         }
     }
 
     /// Evaluates fields left to right; each alias becomes visible to the fields after it.
     fn select(&mut self, fields: &[PlanField]) -> Result<Map, ValueError> {
-        let mut output = Map::with_capacity(fields.len());
+        let mut output = Map::with_capacity_and_hasher(fields.len(), MapHasher::default());
         for field in fields {
             match field {
                 PlanField::Star => {

@@ -129,7 +129,7 @@ pub(crate) fn put_in(slot: &mut Value, segments: &[AliasSegment], value: Value) 
                 *slot = decoded;
             }
             if !matches!(slot, Value::Map(_)) {
-                *slot = Value::Map(Map::new());
+                *slot = Value::Map(Map::default());
             }
             if let Value::Map(map) = slot {
                 put_in(
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn put_nests_maps_and_lists() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         put_target(
             &mut m,
             &target("x", vec![AliasSegment::Key("y".into())]),
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn put_replaces_existing_index_and_ignores_undefined() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert("l".into(), list(&[1, 2, 3]));
         put_target(
             &mut m,

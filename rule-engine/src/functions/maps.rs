@@ -6,10 +6,10 @@ use crate::error::ValueError;
 use crate::eval::Scope;
 use crate::eval::path::{put_in, walk};
 use crate::plan::Step;
-use crate::value::{Map, Value};
+use crate::value::{Map, MapHasher, Value};
 
 pub(super) const FUNCTIONS: &[Function] = &[
-    function("map_new", 0, 0, |_, _| Ok(Value::Map(Map::new()))),
+    function("map_new", 0, 0, |_, _| Ok(Value::Map(Map::default()))),
     function("map_get", 2, 3, map_get),
     function("map_put", 3, 3, map_put),
     function("mget", 2, 3, mget),
@@ -31,7 +31,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         let entries = map_arg("map_to_entries", arg(a, 0))?
             .into_iter()
             .map(|(k, v)| {
-                let mut entry = Map::with_capacity(2);
+                let mut entry = Map::with_capacity_and_hasher(2, MapHasher::default());
                 entry.insert("key".into(), Value::Str(k));
                 entry.insert("value".into(), v);
                 Value::Map(entry)
@@ -72,7 +72,7 @@ fn map_put(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
         other => other
             .as_bytes()
             .and_then(Value::decode_container)
-            .unwrap_or(Value::Map(Map::new())),
+            .unwrap_or(Value::Map(Map::default())),
     };
     if matches!(value, Value::Undefined) {
         return Ok(target);

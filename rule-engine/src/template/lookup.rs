@@ -93,9 +93,27 @@ fn write_field(field: &Field<'_>, out: &mut String) {
 fn write_value(value: &Value, out: &mut String) {
     match value {
         Value::String(s) => out.push_str(s),
-        other => {
-            let _ = write!(out, "{other}");
-        }
+        // Through bytes as `write_json` does: `Display` goes through `fmt` for every fragment,
+        // which cost a rendered record more instructions than parsing its payload (callgrind,
+        // data-plane/benches/hot_path.rs).
+        other => write_serialised(other, out, || other.to_string()),
+    }
+}
+
+/// Appends `value` serialised as JSON; `fallback` renders it if that fails (not expected:
+/// serde_json writes UTF-8 and a `Vec` does not fail).
+fn write_serialised(
+    value: &impl serde::Serialize,
+    out: &mut String,
+    fallback: impl FnOnce() -> String,
+) {
+    let mut bytes = Vec::with_capacity(256);
+    let serialised = serde_json::to_writer(&mut bytes, value)
+        .ok()
+        .and_then(|()| std::str::from_utf8(&bytes).ok());
+    match serialised {
+        Some(text) => out.push_str(text),
+        None => out.push_str(&fallback()),
     }
 }
 
@@ -103,16 +121,5 @@ fn write_value(value: &Value, out: &mut String) {
 /// first: an `io::Write` adapter over `out` would check UTF-8 on each of the hundreds of
 /// fragments serde_json writes; this checks them once.
 fn write_json(field: &Field<'_>, out: &mut String) {
-    let mut bytes = Vec::with_capacity(512);
-    let serialised = serde_json::to_writer(&mut bytes, field)
-        .ok()
-        .and_then(|()| std::str::from_utf8(&bytes).ok());
-    match serialised {
-        Some(text) => out.push_str(text),
-        // Not expected (serde_json writes UTF-8, a `Vec` does not fail); the built value
-        // renders the same text.
-        None => {
-            let _ = write!(out, "{}", field.clone().into_json());
-        }
-    }
+    write_serialised(field, out, || field.clone().into_json().to_string());
 }
