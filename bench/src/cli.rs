@@ -54,6 +54,10 @@ pub struct Args {
     /// Sending time of one latency run (at half the pipeline's sustained rate).
     #[arg(long, env = "TRIBUTARY_BENCH_LATENCY_DURATION", default_value = "4s", value_parser = parse_duration)]
     pub latency_duration: Duration,
+    /// Pace every latency run at this many messages a second instead of half the pipeline's
+    /// sustained rate: compares two builds or settings at the same load.
+    #[arg(long, env = "TRIBUTARY_BENCH_LATENCY_RATE")]
+    pub latency_rate: Option<f64>,
     /// A pipeline must pass its first probe message within this time.
     #[arg(long, env = "TRIBUTARY_BENCH_READY_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub ready_timeout: Duration,

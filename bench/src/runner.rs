@@ -78,6 +78,7 @@ pub async fn run(args: Args) -> Result<()> {
         messages: args.messages,
         duration: args.duration,
         latency_duration: args.latency_duration,
+        latency_rate: args.latency_rate,
         mqtt_connections: args.mqtt_connections,
         mqtt_inflight: args.mqtt_inflight,
         partitions: args.partitions,
@@ -208,13 +209,17 @@ async fn prepare_control_plane(args: &Args, flow_settings: &FlowSettings) -> Out
 
 fn shape(args: &Args) -> String {
     format!(
-        "throughput runs of up to {} messages or {:?} with at most {} messages between sender and receiver; latency runs of {:?} at half the sustained rate; \
+        "throughput runs of up to {} messages or {:?} with at most {} messages between sender and receiver; latency runs of {:?} at {}; \
          {} MQTT publisher connections with {} QoS 1 messages in flight each; {} partitions per Kafka topic; \
          producer action max_linger_time {}; source max_wait_time {} and max_inflight {}; 200-byte JSON payloads",
         args.messages,
         args.duration,
         args.window,
         args.latency_duration,
+        args.latency_rate.map_or_else(
+            || "half the sustained rate".to_owned(),
+            |rate| format!("{rate} msg/s")
+        ),
         args.mqtt_connections,
         args.mqtt_inflight,
         args.partitions,

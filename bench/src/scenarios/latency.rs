@@ -10,8 +10,9 @@ use super::{Outcome, Settings};
 /// Kafka topic are recognised as not theirs.
 pub const LATENCY_SEQ_BASE: u64 = 1 << 32;
 
+/// Half the sustained rate, or `--latency-rate` when given.
 pub fn half_rate_plan(settings: &Settings, sustained_rate: f64) -> Outcome<LoadPlan> {
-    let rate = sustained_rate / 2.0;
+    let rate = settings.latency_rate.unwrap_or(sustained_rate / 2.0);
     let count = (rate * settings.latency_duration.as_secs_f64()).round() as u64;
     if count < 100 {
         return Err(format!(

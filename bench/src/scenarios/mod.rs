@@ -32,6 +32,8 @@ pub struct Settings {
     pub messages: u64,
     pub duration: Duration,
     pub latency_duration: Duration,
+    /// `--latency-rate`: a fixed pace for latency runs instead of half the sustained rate.
+    pub latency_rate: Option<f64>,
     pub mqtt_connections: u64,
     pub mqtt_inflight: u16,
     pub partitions: i32,
