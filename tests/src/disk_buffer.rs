@@ -143,3 +143,50 @@ pub async fn wait_buffered(stack: &Stack, rule: &str, count: u64) {
         stack.counters_report().await
     );
 }
+
+/// Checks a paused intake on worker 0: the action's buffer says it is full (`buffer.disk_full`),
+/// the rule took fewer than `sent` messages and the action dropped none, and within 15 s the
+/// flow status the worker reports contains every one of `status_says` (why intake stopped).
+/// `what` names the cause in failure messages ("buffer", "disk").
+pub async fn assert_intake_paused(
+    stack: &Stack,
+    (rule, action): (&str, &str),
+    sent: u64,
+    what: &str,
+    status_says: &[&str],
+) {
+    let full = wait_until(Duration::from_secs(30), || async {
+        stack.worker_gauge(0, action, "buffer.disk_full").await == Some(1.0)
+    })
+    .await;
+    assert!(
+        full,
+        "the {what} never said it was full; counters:{}",
+        stack.counters_report().await
+    );
+    let taken = stack.worker_counter(0, rule, "actions.success").await;
+    assert!(taken < sent, "a full {what} took every message ({taken})");
+    assert_eq!(
+        stack.worker_counter(0, action, "dropped").await,
+        0,
+        "a full {what} dropped records"
+    );
+    let workers = || async {
+        stack
+            .api()
+            .call(reqwest::Method::GET, "/workers", None)
+            .await
+            .1
+            .to_string()
+    };
+    let says_why = wait_until(Duration::from_secs(15), || async {
+        let text = workers().await;
+        status_says.iter().all(|needle| text.contains(needle))
+    })
+    .await;
+    assert!(
+        says_why,
+        "the flow status does not say why intake stopped ({status_says:?}): {}",
+        workers().await
+    );
+}

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tributary_e2e::disk_buffer::{
-    DataDir, action_total, only_action, phase, publish_in_background, wait_buffered, warm_up,
+    DataDir, action_total, assert_intake_paused, only_action, phase, publish_in_background,
+    wait_buffered, warm_up,
 };
 use tributary_e2e::mqtt::publish_all;
 use tributary_e2e::numbered::{NumberedFlow, consume_numbers};
@@ -133,44 +134,15 @@ async fn a_full_buffer_stops_intake_says_so_and_loses_nothing() {
     private.pause();
     publish_all(&stack.env.mqtt, &unique("pub"), flow.messages(10..COUNT, 1)).await;
     phase(started, "published");
-    let full = wait_until(Duration::from_secs(30), || async {
-        stack.worker_gauge(0, &action, "buffer.disk_full").await == Some(1.0)
-    })
-    .await;
-    assert!(
-        full,
-        "the buffer never said it was full; counters:{}",
-        stack.counters_report().await
-    );
-    let taken = stack.worker_counter(0, &rule, "actions.success").await;
-    assert!(
-        taken < COUNT as u64,
-        "a full buffer took every message ({taken})"
-    );
-    assert_eq!(
-        stack.worker_counter(0, &action, "dropped").await,
-        0,
-        "a full buffer dropped records"
-    );
     // The flow's status says why (the worker reports it with its next heartbeat).
-    let says_why = wait_until(Duration::from_secs(15), || async {
-        let workers = stack
-            .api()
-            .call(reqwest::Method::GET, "/workers", None)
-            .await
-            .1;
-        workers.to_string().contains("cannot take more records")
-    })
+    assert_intake_paused(
+        &stack,
+        (&rule, &action),
+        COUNT as u64,
+        "buffer",
+        &["cannot take more records"],
+    )
     .await;
-    assert!(
-        says_why,
-        "the worker does not say why intake stopped: {}",
-        stack
-            .api()
-            .call(reqwest::Method::GET, "/workers", None)
-            .await
-            .1
-    );
     phase(started, "full, said so");
     private.resume();
     let numbers = consume_numbers(
