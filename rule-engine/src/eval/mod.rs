@@ -64,7 +64,7 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
     }
     let selected = scope.selected.take().unwrap_or_default();
     let (Some(foreach), Some(items)) = (&plan.foreach, collection) else {
-        return Ok(Output::Row(Row::from(Value::Map(selected).into_json())));
+        return Ok(Output::Row(Row::built(selected)));
     };
     let mut rows = Vec::with_capacity(items.len());
     for item in items {

@@ -4,6 +4,7 @@
 //! consumers see the same JSON object either way: templates look fields up in place, and
 //! `to_json`/`Serialize` give exactly the object a built row would be.
 
+mod built;
 mod field;
 mod star;
 
@@ -13,7 +14,9 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::event::Event;
+use crate::value::Map;
 
+pub(crate) use built::{AsJson, MapAsJson, map_to_json, to_json};
 pub(crate) use field::Field;
 pub(crate) use star::StarRow;
 
@@ -26,8 +29,10 @@ pub struct Row<'e>(Repr<'e>);
 
 #[derive(Debug, Clone)]
 enum Repr<'e> {
-    /// Built by evaluating the rule's fields.
+    /// Given as JSON (FOREACH rows, rows from callers).
     Json(Value),
+    /// Built by evaluating the rule's fields, in the evaluator's values (see [`built`]).
+    Built(Map),
     /// `SELECT *`: the event's columns.
     Star(StarRow<'e>),
 }
@@ -36,6 +41,11 @@ impl<'e> Row<'e> {
     /// The `SELECT *` row of an event.
     pub(crate) fn star(event: &'e Event) -> Self {
         Row(Repr::Star(StarRow::new(event)))
+    }
+
+    /// A row the evaluator built.
+    pub(crate) fn built(map: Map) -> Row<'static> {
+        Row(Repr::Built(map))
     }
 
     /// The row as JSON, built if the row is a view of its event.
@@ -47,18 +57,23 @@ impl<'e> Row<'e> {
     pub fn into_json(self) -> Value {
         match self.0 {
             Repr::Json(value) => value,
+            Repr::Built(map) => Value::Object(crate::value::map_into_json(map)),
             Repr::Star(star) => star.to_json(),
         }
     }
 
     /// A row that no longer borrows the event (a view of the event becomes built JSON).
     pub fn into_owned(self) -> Row<'static> {
-        Row(Repr::Json(self.into_json()))
+        match self.0 {
+            Repr::Built(map) => Row(Repr::Built(map)),
+            other => Row(Repr::Json(Row(other).into_json())),
+        }
     }
 
     fn as_json(&self) -> Cow<'_, Value> {
         match &self.0 {
             Repr::Json(value) => Cow::Borrowed(value),
+            Repr::Built(map) => Cow::Owned(map_to_json(map)),
             Repr::Star(star) => Cow::Owned(star.to_json()),
         }
     }
@@ -88,6 +103,7 @@ impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             Repr::Json(value) => value.serialize(serializer),
+            Repr::Built(map) => MapAsJson(map).serialize(serializer),
             Repr::Star(star) => star.serialize(serializer),
         }
     }
@@ -102,6 +118,7 @@ pub struct RowRef<'a>(RefRepr<'a>);
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RefRepr<'a> {
     Json(&'a Value),
+    Built(&'a Map),
     Star(StarRow<'a>),
 }
 
@@ -121,6 +138,7 @@ impl<'a> From<&'a Row<'_>> for RowRef<'a> {
     fn from(row: &'a Row<'_>) -> Self {
         RowRef(match &row.0 {
             Repr::Json(value) => RefRepr::Json(value),
+            Repr::Built(map) => RefRepr::Built(map),
             Repr::Star(star) => RefRepr::Star(*star),
         })
     }

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::row::{Field, RefRepr, RowRef, StarRow};
+use crate::row::{AsJson, Field, MapAsJson, RefRepr, RowRef, StarRow};
+use crate::value::{Map, Value as Evaluated};
 
 /// Writes the value at `path` (empty: the whole row); false when the row has nothing there.
 pub(super) fn write_at(row: RowRef<'_>, path: &[String], out: &mut String) -> bool {
@@ -16,6 +17,7 @@ pub(super) fn write_at(row: RowRef<'_>, path: &[String], out: &mut String) -> bo
     // ~7% more instructions.
     match row.repr() {
         RefRepr::Json(value) => lookup_json(value, path).map(|found| write_value(&found, out)),
+        RefRepr::Built(map) => lookup_built(map, path).map(|found| write_built(&found, out)),
         RefRepr::Star(star) => lookup_star(star, path).map(|found| write_field(&found, out)),
     }
     .is_some()
@@ -25,6 +27,7 @@ pub(super) fn write_at(row: RowRef<'_>, path: &[String], out: &mut String) -> bo
 pub(super) fn value_at(row: RowRef<'_>, path: &[String]) -> Option<Value> {
     match row.repr() {
         RefRepr::Json(value) => lookup_json(value, path).map(Cow::into_owned),
+        RefRepr::Built(map) => lookup_built(map, path).map(Built::into_json),
         RefRepr::Star(star) => lookup_star(star, path).map(Field::into_json),
     }
 }
@@ -71,6 +74,49 @@ fn lookup_json<'v>(row: &'v Value, path: &[String]) -> Option<Cow<'v, Value>> {
     Some(Cow::Borrowed(current))
 }
 
+/// What a path into a row the evaluator built found.
+enum Built<'a> {
+    /// The whole row (an empty path).
+    Row(&'a Map),
+    Value(&'a Evaluated),
+    /// A value inside a string that held JSON, decoded for the path.
+    Decoded(Value),
+}
+
+impl Built<'_> {
+    fn into_json(self) -> Value {
+        match self {
+            Built::Row(map) => crate::row::map_to_json(map),
+            Built::Value(value) => crate::row::to_json(value),
+            Built::Decoded(value) => value,
+        }
+    }
+}
+
+/// The same lookup as [`lookup_json`] on the row's JSON: `undefined` is not there (JSON drops
+/// it), a binary reads as the string it converts to.
+fn lookup_built<'a>(row: &'a Map, path: &[String]) -> Option<Built<'a>> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(Built::Row(row));
+    };
+    let mut current = row.get(first)?;
+    for (i, key) in rest.iter().enumerate() {
+        current = match current {
+            Evaluated::Map(map) => map.get(key)?,
+            Evaluated::Str(text) => return decoded(text, rest.get(i..)?).map(Built::Decoded),
+            Evaluated::Bin(bytes) => {
+                return decoded(&String::from_utf8_lossy(bytes), rest.get(i..)?)
+                    .map(Built::Decoded);
+            }
+            _ => return None,
+        };
+    }
+    match current {
+        Evaluated::Undefined => None,
+        found => Some(Built::Value(found)),
+    }
+}
+
 /// A path that goes inside a string reads the string as JSON (quietly nothing if it is not).
 fn decoded(text: &str, path: &[String]) -> Option<Value> {
     let decoded: Value = serde_json::from_str(text).ok()?;
@@ -97,6 +143,25 @@ fn write_value(value: &Value, out: &mut String) {
         // which cost a rendered record more instructions than parsing its payload (callgrind,
         // data-plane/benches/hot_path.rs).
         other => write_serialised(other, out, || other.to_string()),
+    }
+}
+
+/// Strings render raw, everything else as JSON, as [`write_value`] renders the converted row.
+fn write_built(found: &Built<'_>, out: &mut String) {
+    match found {
+        Built::Row(map) => write_serialised(&MapAsJson(map), out, || found_json(found)),
+        Built::Value(Evaluated::Str(s)) => out.push_str(s),
+        Built::Value(Evaluated::Bin(bytes)) => out.push_str(&String::from_utf8_lossy(bytes)),
+        Built::Value(value) => write_serialised(&AsJson(value), out, || found_json(found)),
+        Built::Decoded(value) => write_value(value, out),
+    }
+}
+
+fn found_json(found: &Built<'_>) -> String {
+    match found {
+        Built::Row(map) => crate::row::map_to_json(map).to_string(),
+        Built::Value(value) => crate::row::to_json(value).to_string(),
+        Built::Decoded(value) => value.to_string(),
     }
 }
 
