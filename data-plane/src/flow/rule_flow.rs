@@ -11,7 +11,7 @@
 //! taken from the MQTT 5 user properties of the same names when the publisher sets them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, join_all};
@@ -29,7 +29,7 @@ use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
 use crate::sink::kafka::Outcome;
 use crate::telemetry::histogram::now_ms;
 use crate::telemetry::metrics::CounterHandle;
-use crate::telemetry::rates::RateMeter;
+use crate::telemetry::sampling::{Gauges, SAMPLE_INTERVAL, Sampled};
 use crate::telemetry::{LatencyHistogram, ResourceMetrics};
 
 /// How long a stopping flow waits for its in-flight messages before abandoning them (the broker
@@ -188,8 +188,16 @@ impl RuleRunner {
         // so they never hold the rule back (the records wait in the action's bounded buffer). Kept
         // here rather than in a task each: no task allocation and no wakeup of its own per message.
         let mut counting = Finishing::new();
-        let mut ticker = tokio::time::interval(Duration::from_secs(1));
-        let mut rate = RateMeter::default();
+        // The worker's metrics hub samples the rule's `inflight` gauge and its rates. Only a flow
+        // with a disk-buffered action still wakes every second, to say whether that buffer,
+        // being full, paused its intake.
+        let gauges = Arc::new(InFlight::default());
+        self.metrics.sampled_by(&gauges);
+        let mut intake_check = self
+            .actions
+            .iter()
+            .any(|action| matches!(action, Action::Kafka(sink) if sink.can_pause_intake()))
+            .then(|| tokio::time::interval(SAMPLE_INTERVAL));
         let mut paused: Option<String> = None;
         loop {
             tokio::select! {
@@ -204,14 +212,11 @@ impl RuleRunner {
                     },
                     None => break,
                 },
-                _ = ticker.tick() => {
-                    rate.observe(self.metrics.get("matched"));
-                    rate.report(&self.metrics);
-                    self.metrics.set_gauge("inflight", in_flight.len() as f64);
-                    self.report_paused_intake(&mut paused);
-                }
+                () = tick(&mut intake_check) => self.report_paused_intake(&mut paused),
             }
+            gauges.0.store(in_flight.len(), Ordering::Relaxed);
         }
+        gauges.0.store(0, Ordering::Relaxed);
         // Stop intake; give in-flight messages a bounded time to finish.
         receiver.close();
         let drain = async { while in_flight.next().await.is_some() {} };
@@ -340,6 +345,27 @@ impl RuleRunner {
         }
         // Acknowledged already: only counting is left.
         has_pending.then(|| Finish::Count(Box::pin(outcomes)))
+    }
+}
+
+/// A flow's messages not yet acknowledged, for its rule's `inflight` gauge (a plain store per
+/// message; the metrics hub reads it once a second).
+#[derive(Debug, Default)]
+struct InFlight(AtomicUsize);
+
+impl Sampled for InFlight {
+    fn sample(&self, gauges: &mut Gauges) {
+        gauges.add("inflight", self.0.load(Ordering::Relaxed) as f64);
+    }
+}
+
+/// The next tick of `ticker`; never, without one.
+async fn tick(ticker: &mut Option<tokio::time::Interval>) {
+    match ticker {
+        Some(ticker) => {
+            ticker.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -8,7 +8,7 @@
 //! moves the baseline that heartbeats subtract, so Prometheus never sees a counter go backwards.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use prometheus_client::metrics::counter::Counter;
@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 
 use super::families::{self, FAMILIES, FamilySpec, Label, MetricType, ResourceKind};
 use super::histogram::LatencyHistogram;
+use super::sampling::{self, Sampled, Sampling};
 
 /// A series' labels: the resource's (`rule="r1"`), then those of the metric itself (`topic`).
 type Labels = Vec<Label>;
@@ -30,9 +31,34 @@ pub struct MetricsHub {
 }
 
 #[derive(Debug, Default)]
-struct HubInner {
+pub(super) struct HubInner {
     resources: Mutex<BTreeMap<String, Arc<ResourceMetrics>>>,
     families: FamilyTable,
+    /// Whether the sampling task runs (started with the first [`ResourceMetrics::sampled_by`]).
+    sampling: AtomicBool,
+}
+
+impl HubInner {
+    /// Every resource, as of now.
+    pub(super) fn resources(&self) -> Vec<Arc<ResourceMetrics>> {
+        let resources = self
+            .resources
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        resources.values().cloned().collect()
+    }
+
+    /// Starts the hub's sampling task once, when a runtime is there to run it.
+    fn start_sampling(self: &Arc<Self>) {
+        if self.sampling.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current()
+            && !self.sampling.swap(true, Ordering::AcqRel)
+        {
+            runtime.spawn(sampling::run(Arc::downgrade(self)));
+        }
+    }
 }
 
 /// One Prometheus family per row of [`FAMILIES`], in its order.
@@ -123,6 +149,7 @@ impl MetricsHub {
                     counters: Mutex::default(),
                     gauges: Mutex::default(),
                     histograms: Mutex::default(),
+                    sampling: Mutex::default(),
                 };
                 resource.create_counter_series();
                 Arc::new(resource)
@@ -184,6 +211,7 @@ pub struct ResourceMetrics {
     counters: Mutex<HashMap<&'static str, CounterCell>>,
     gauges: Mutex<HashMap<String, GaugeValue>>,
     histograms: Mutex<HashMap<&'static str, LatencyHistogram>>,
+    sampling: Mutex<Sampling>,
 }
 
 #[derive(Debug, Clone)]
@@ -222,19 +250,46 @@ impl ResourceMetrics {
         })
     }
 
-    pub fn set_gauge(&self, name: impl Into<String>, value: f64) {
-        let name = name.into();
+    pub fn set_gauge(&self, name: &str, value: f64) {
         let mut gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
-        let gauge = gauges
-            .entry(name)
-            .or_insert_with_key(|name| match self.series(name) {
-                Some((spec, labels)) => match self.hub.families.get(spec) {
-                    Some(AnyFamily::Gauge(family)) => family.get_or_create(&labels).clone(),
-                    _ => GaugeValue::default(),
-                },
-                None => GaugeValue::default(),
-            });
+        // Looked up before an owned name is made: sampling sets every gauge every second.
+        if let Some(gauge) = gauges.get(name) {
+            gauge.set(value);
+            return;
+        }
+        let gauge = match self.series(name) {
+            Some((spec, labels)) => match self.hub.families.get(spec) {
+                Some(AnyFamily::Gauge(family)) => family.get_or_create(&labels).clone(),
+                _ => GaugeValue::default(),
+            },
+            None => GaugeValue::default(),
+        };
         gauge.set(value);
+        gauges.insert(name.to_owned(), gauge);
+    }
+
+    /// Samples `holder` into this resource's gauges every second, with the rate of `matched`,
+    /// for as long as the caller keeps `holder` (see [`super::sampling`]).
+    pub fn sampled_by<S: Sampled + 'static>(&self, holder: &Arc<S>) {
+        let holder: Arc<dyn Sampled> = Arc::clone(holder) as Arc<dyn Sampled>;
+        self.sampling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(Arc::downgrade(&holder));
+        self.hub.start_sampling();
+    }
+
+    /// One sample: the live holders' gauges and the rate of `matched`. A resource nothing holds
+    /// any more keeps its last figures.
+    pub(super) fn sample(&self) {
+        let mut sampling = self.sampling.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(holders) = sampling.live() else {
+            return;
+        };
+        let matched = self.get("matched");
+        let rate = sampling.rate();
+        rate.observe(matched);
+        sampling::sample(self, &holders, rate);
     }
 
     /// The handle of latency histogram `name` (`latency`, `delivery_latency`), for hot paths.

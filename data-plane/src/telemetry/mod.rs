@@ -5,6 +5,7 @@ pub mod families;
 pub mod histogram;
 pub mod metrics;
 pub mod rates;
+pub mod sampling;
 pub mod status;
 
 pub use histogram::LatencyHistogram;

@@ -39,7 +39,7 @@ use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::metrics::CounterHandle;
-use crate::telemetry::rates::RateMeter;
+use crate::telemetry::sampling::{Gauges, Sampled};
 use crate::telemetry::{LatencyHistogram, ResourceMetrics};
 
 /// Why an action could not be started (a user error in its configuration, or librdkafka refusing
@@ -58,6 +58,8 @@ pub type PendingOutcome = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 #[derive(Debug, Clone)]
 pub struct KafkaSink {
     inner: Arc<Inner>,
+    /// Sampled into the action's gauges while any clone of this sink lives.
+    _gauges: Arc<SinkGauges>,
 }
 
 struct Inner {
@@ -157,7 +159,6 @@ impl KafkaSink {
             delivered,
             stop: stop.clone(),
         });
-        tokio::spawn(report_gauges(Arc::clone(&inner)));
         if let Some(buffer) = &inner.buffer {
             tokio::spawn(Arc::clone(buffer).pump(
                 inner.producer.clone(),
@@ -165,7 +166,17 @@ impl KafkaSink {
                 stop,
             ));
         }
-        Ok(Self { inner })
+        let gauges = Arc::new(SinkGauges(Arc::clone(&inner)));
+        inner.metrics.sampled_by(&gauges);
+        Ok(Self {
+            inner,
+            _gauges: gauges,
+        })
+    }
+
+    /// Whether the action can stop taking records (a full disk buffer), which its flows report.
+    pub fn can_pause_intake(&self) -> bool {
+        self.inner.disk.is_some()
     }
 
     pub fn mode(&self) -> QueryMode {
@@ -514,45 +525,41 @@ async fn dead_letter_send(
     }
 }
 
-/// Every second: in-flight and queued records (in the memory buffer and in librdkafka), the
-/// buffer's bytes, and the delivery rate.
-async fn report_gauges(inner: Arc<Inner>) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let mut rate = RateMeter::default();
-    loop {
-        tokio::select! {
-            () = inner.stop.cancelled() => break,
-            _ = ticker.tick() => {}
-        }
-        let metrics = &inner.metrics;
-        // This action's own records: the client's queue holds every action's of its connector.
+/// An action's in-flight and queued records (in its memory buffer and in librdkafka), its
+/// buffer's bytes and its disk buffer's state, as the metrics hub samples them every second.
+/// Each flow running the action has its own sink: their records add up, the disk buffer (one
+/// per action) is shared.
+#[derive(Debug)]
+struct SinkGauges(Arc<Inner>);
+
+impl Sampled for SinkGauges {
+    fn sample(&self, gauges: &mut Gauges) {
+        let inner = &self.0;
+        // This sink's own records: the client's queue holds every action's of its connector.
         let in_librdkafka = inner.inflight.load(Ordering::Relaxed).max(0) as f64;
-        metrics.set_gauge("inflight", in_librdkafka);
+        gauges.add("inflight", in_librdkafka);
+        gauges.add("queuing", in_librdkafka);
         let (buffered, buffered_bytes) = inner.buffer.as_ref().map_or((0, 0), |b| b.waiting());
-        metrics.set_gauge("queuing", in_librdkafka + buffered as f64);
-        metrics.set_gauge("queuing_bytes", buffered_bytes as f64);
+        gauges.add("queuing", buffered as f64);
+        gauges.add("queuing_bytes", buffered_bytes as f64);
         if let Some((disk, _)) = &inner.disk {
             // The disk buffer's pump has its own records in librdkafka.
             let (waiting, waiting_bytes) = disk.waiting();
-            metrics.set_gauge("inflight", in_librdkafka + disk.in_flight() as f64);
-            metrics.set_gauge("queuing", in_librdkafka + waiting as f64);
-            metrics.set_gauge("queuing_bytes", waiting_bytes as f64);
-            metrics.set_gauge("buffer.disk_bytes", disk.disk_bytes() as f64);
+            gauges.shared("inflight", disk.in_flight() as f64);
+            gauges.shared("queuing", waiting as f64);
+            gauges.shared("queuing_bytes", waiting_bytes as f64);
+            gauges.shared("buffer.disk_bytes", disk.disk_bytes() as f64);
             if !disk.is_durable() {
                 let (records, bytes) = disk.in_memory();
-                metrics.set_gauge("buffer.memory_records", records as f64);
-                metrics.set_gauge("buffer.memory_bytes", bytes as f64);
+                gauges.shared("buffer.memory_records", records as f64);
+                gauges.shared("buffer.memory_bytes", bytes as f64);
             }
-            metrics.set_gauge(
-                "buffer.disk_full",
-                if disk.full_reason().is_some() {
-                    1.0
-                } else {
-                    0.0
-                },
-            );
+            let full = if disk.full_reason().is_some() {
+                1.0
+            } else {
+                0.0
+            };
+            gauges.shared("buffer.disk_full", full);
         }
-        rate.observe(metrics.get("matched"));
-        rate.report(metrics);
     }
 }

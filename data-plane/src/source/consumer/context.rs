@@ -279,7 +279,7 @@ impl SourceContext {
         for tp in &revoked {
             progress.tracker.forget(tp);
             self.metrics
-                .set_gauge(lag::lag_gauge(&tp.topic, tp.partition), 0.0);
+                .set_gauge(&lag::lag_gauge(&tp.topic, tp.partition), 0.0);
         }
         drop(progress);
         tracing::info!(

@@ -68,7 +68,7 @@ pub fn report_lags(
 ) {
     for (topic, partition, lag) in partition_lags(statistics, first_unfinished) {
         // Lags are far below 2^53, so the conversion is exact.
-        metrics.set_gauge(lag_gauge(&topic, partition), lag as f64);
+        metrics.set_gauge(&lag_gauge(&topic, partition), lag as f64);
     }
 }
 

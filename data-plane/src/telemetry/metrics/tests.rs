@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use super::sampling::SAMPLE_INTERVAL;
 use super::*;
 
 fn encode(registry: &Registry) -> String {
@@ -168,4 +169,106 @@ fn the_exposition_declares_every_family_it_writes() {
     ] {
         assert!(types.contains_key(family), "{family} missing:\n{text}");
     }
+}
+
+/// What a flow or a sink holds, as a test sets it.
+#[derive(Debug, Default)]
+struct Held {
+    own: AtomicU64,
+    shared: Option<f64>,
+}
+
+impl Sampled for Held {
+    fn sample(&self, gauges: &mut sampling::Gauges) {
+        gauges.add("inflight", self.own.load(Ordering::Relaxed) as f64);
+        if let Some(shared) = self.shared {
+            gauges.shared("inflight", shared);
+        }
+    }
+}
+
+fn gauge(hub: &MetricsHub, resource: &str, name: &str) -> Option<f64> {
+    hub.snapshot()
+        .into_iter()
+        .find(|s| s.resource_id == resource)
+        .and_then(|s| s.gauges.get(name).copied())
+}
+
+#[test]
+fn a_sample_adds_up_the_holders_and_counts_what_they_share_once() {
+    let hub = MetricsHub::new();
+    let action = hub.resource("action:kafka_producer:a");
+    // Two flows' sinks of one action, sharing its disk buffer's 10 records in flight.
+    let first = Arc::new(Held {
+        own: AtomicU64::new(3),
+        shared: Some(10.0),
+    });
+    let second = Arc::new(Held {
+        own: AtomicU64::new(4),
+        shared: Some(10.0),
+    });
+    action.sampled_by(&first);
+    action.sampled_by(&second);
+
+    action.add("matched", 5);
+    action.sample();
+    assert_eq!(
+        gauge(&hub, "action:kafka_producer:a", "inflight"),
+        Some(17.0)
+    );
+    assert_eq!(gauge(&hub, "action:kafka_producer:a", "rate"), Some(0.0));
+    action.add("matched", 30);
+    action.sample();
+    assert_eq!(gauge(&hub, "action:kafka_producer:a", "rate"), Some(30.0));
+    assert_eq!(
+        gauge(&hub, "action:kafka_producer:a", "rate_max"),
+        Some(30.0)
+    );
+
+    // A holder that is gone no longer counts; with none left, the last figures stay.
+    drop(second);
+    first.own.store(1, Ordering::Relaxed);
+    action.sample();
+    assert_eq!(
+        gauge(&hub, "action:kafka_producer:a", "inflight"),
+        Some(11.0)
+    );
+    assert_eq!(gauge(&hub, "action:kafka_producer:a", "rate"), Some(0.0));
+    drop(first);
+    action.add("matched", 7);
+    action.sample();
+    assert_eq!(
+        gauge(&hub, "action:kafka_producer:a", "inflight"),
+        Some(11.0)
+    );
+    assert_eq!(gauge(&hub, "action:kafka_producer:a", "rate"), Some(0.0));
+}
+
+/// One task samples every resource each second; it starts with the first holder.
+#[tokio::test(start_paused = true)]
+async fn the_hub_samples_every_resource_each_second() {
+    let hub = MetricsHub::new();
+    let holders: Vec<Arc<Held>> = (0..3)
+        .map(|i| {
+            let held = Arc::new(Held {
+                own: AtomicU64::new(i + 1),
+                shared: None,
+            });
+            hub.resource(&format!("rule:r{i}")).sampled_by(&held);
+            held
+        })
+        .collect();
+    assert_eq!(gauge(&hub, "rule:r2", "inflight"), None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 0..3 {
+        assert_eq!(
+            gauge(&hub, &format!("rule:r{i}"), "inflight"),
+            Some((i + 1) as f64)
+        );
+    }
+    holders[2].own.store(9, Ordering::Relaxed);
+    hub.resource("rule:r2").add("matched", 4);
+    tokio::time::sleep(SAMPLE_INTERVAL).await;
+    assert_eq!(gauge(&hub, "rule:r2", "inflight"), Some(9.0));
+    assert_eq!(gauge(&hub, "rule:r2", "rate"), Some(4.0));
 }
