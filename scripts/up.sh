@@ -14,7 +14,7 @@
 #   TRIBUTARY_DEV_WORKERS        how many workers to run     (2)
 #   TRIBUTARY_DEV_ADMIN_PORT     first worker's admin port   (18181; worker-N uses 18180+N)
 #   TRIBUTARY_LOG                log filter of our binaries  (info)
-#   TRIBUTARY_MQTT_READ_COALESCING  the workers' --mqtt-read-coalescing (1ms; 0ms for none)
+#   TRIBUTARY_MQTT_READ_COALESCING  the workers' --mqtt-read-coalescing (5ms; 0ms for none)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 0 ]; then
@@ -41,7 +41,7 @@ GRPC_PORT=${TRIBUTARY_DEV_GRPC_PORT:-18090}
 WORKERS=${TRIBUTARY_DEV_WORKERS:-2}
 ADMIN_PORT=${TRIBUTARY_DEV_ADMIN_PORT:-18181}
 LOG_FILTER=${TRIBUTARY_LOG:-info}
-READ_COALESCING=${TRIBUTARY_MQTT_READ_COALESCING:-1ms}
+READ_COALESCING=${TRIBUTARY_MQTT_READ_COALESCING:-5ms}
 PRIVATE_DATABASE_URL=postgres://tributary@127.0.0.1:$PG_PORT/tributary
 
 [[ $WORKERS =~ ^[0-9]+$ ]] || die "TRIBUTARY_DEV_WORKERS must be a number, not '$WORKERS'"

@@ -63,7 +63,7 @@ struct Args {
     /// at a steady stream the worker wakes once per interval for a batch instead of once per
     /// packet, which costs less CPU per message; a message waits at most this long, and one after
     /// a quiet spell is read at once. `0ms` reads every packet as it arrives.
-    #[arg(long, env = "TRIBUTARY_MQTT_READ_COALESCING", default_value = "1ms")]
+    #[arg(long, env = "TRIBUTARY_MQTT_READ_COALESCING", default_value = "5ms")]
     mqtt_read_coalescing: HumanDuration,
     /// Where Kafka actions with buffer mode `disk` (and `hybrid`) keep their buffers. `disk`
     /// buffers survive a restart only when this directory does: put it on a volume that outlives

@@ -41,7 +41,9 @@ api_failure() {
 }
 
 # upsert KIND ID CREATE_BODY UPDATE_BODY: PUT when KIND/ID exists, POST otherwise (EMQX v5 style:
-# the create body names the resource, the update body holds only its settings).
+# the create body names the resource, the update body holds only its settings). The demo rule's
+# update enables it too: one disabled by hand, or by a benchmark that was interrupted, would
+# otherwise fail the check below.
 upsert() {
   local kind=$1 id=$2 create=$3 update=$4 status
   status=$(api GET "/$kind/$id")
@@ -73,7 +75,7 @@ create_demo_resources() {
     '{"connector":"demo","parameters":{"topic":"testtopic-in"}}'
   upsert rules demo \
     '{"id":"demo","sql":"SELECT * FROM \"t/#\"","actions":["kafka_producer:demo"],"description":"demo: MQTT t/# to Kafka testtopic-in"}' \
-    '{"sql":"SELECT * FROM \"t/#\"","actions":["kafka_producer:demo"],"description":"demo: MQTT t/# to Kafka testtopic-in"}'
+    '{"sql":"SELECT * FROM \"t/#\"","actions":["kafka_producer:demo"],"description":"demo: MQTT t/# to Kafka testtopic-in","enable":true}'
   upsert connectors kafka_consumer:demo \
     "{\"type\":\"kafka_consumer\",\"name\":\"demo\",\"bootstrap_hosts\":\"$kafka\"}" \
     "{\"bootstrap_hosts\":\"$kafka\"}"
