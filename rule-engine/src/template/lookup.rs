@@ -167,18 +167,31 @@ fn found_json(found: &Built<'_>) -> String {
 
 /// Appends `value` serialised as JSON; `fallback` renders it if that fails (not expected:
 /// serde_json writes UTF-8 and a `Vec` does not fail).
+///
+/// Serialised straight into `out`'s own bytes, which are checked as UTF-8 once afterwards: a
+/// buffer of its own was one more allocation and copy per rendered record.
 fn write_serialised(
     value: &impl serde::Serialize,
     out: &mut String,
     fallback: impl FnOnce() -> String,
 ) {
-    let mut bytes = Vec::with_capacity(256);
-    let serialised = serde_json::to_writer(&mut bytes, value)
-        .ok()
-        .and_then(|()| std::str::from_utf8(&bytes).ok());
-    match serialised {
-        Some(text) => out.push_str(text),
-        None => out.push_str(&fallback()),
+    let mut bytes = std::mem::take(out).into_bytes();
+    let start = bytes.len();
+    let written = serde_json::to_writer(&mut bytes, value).is_ok();
+    match String::from_utf8(bytes) {
+        Ok(text) if written => *out = text,
+        Ok(text) => {
+            *out = text;
+            out.truncate(start);
+            out.push_str(&fallback());
+        }
+        Err(error) => {
+            let mut bytes = error.into_bytes();
+            bytes.truncate(start);
+            // What `out` held before is text, so this cannot fail.
+            *out = String::from_utf8(bytes).unwrap_or_default();
+            out.push_str(&fallback());
+        }
     }
 }
 

@@ -80,9 +80,22 @@ impl Template {
 
     /// Renders the template against a row (a rule's [`Row`](crate::Row) or any JSON value).
     pub fn render<'r>(&self, row: impl Into<RowRef<'r>>, missing: Missing) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.expected_len());
         self.render_into(row, missing, &mut out);
         out
+    }
+
+    /// A guess at the rendered length, so that a record's value is not regrown several times
+    /// while it is written: the literals, a short value per placeholder, a small row for `${.}`.
+    fn expected_len(&self) -> usize {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Literal(text) => text.len(),
+                Part::Placeholder(path) if path.is_empty() => 256,
+                Part::Placeholder(_) => 16,
+            })
+            .sum()
     }
 
     /// Renders the template against a row, appending to `out`.

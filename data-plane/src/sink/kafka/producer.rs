@@ -327,18 +327,20 @@ pub fn try_produce(
     record: &RenderedRecord,
     partition: Option<i32>,
 ) -> Result<DeliveryFuture, KafkaError> {
-    let headers = record
-        .headers
-        .iter()
-        .fold(OwnedHeaders::new(), |h, (k, v)| {
-            h.insert(Header {
-                key: k,
-                value: Some(v.as_bytes()),
-            })
-        });
-    let mut future_record = FutureRecord::<str, str>::to(&record.topic)
-        .payload(&record.value)
-        .headers(headers);
+    let mut future_record = FutureRecord::<str, str>::to(&record.topic).payload(&record.value);
+    // librdkafka allocates a header list even for none: only records with headers get one.
+    if !record.headers.is_empty() {
+        let headers = record
+            .headers
+            .iter()
+            .fold(OwnedHeaders::new(), |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                })
+            });
+        future_record = future_record.headers(headers);
+    }
     if let Some(key) = &record.key {
         future_record = future_record.key(key);
     }
