@@ -5,25 +5,17 @@
 // A broken fixture should fail the test at once.
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
+mod support;
+
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tributary_rules::{Event, MessagePublish, Missing, Output, Row, Rule, Template};
 
+/// A client id that needs escaping in JSON, so that rendering is checked on it too.
 fn message(payload: &[u8]) -> Event {
     Event::MessagePublish(MessagePublish {
-        id: "0006A7A2CF6D0A8DF4430000A2C30002".into(),
         clientid: "c\"1\n\u{e9}".into(),
-        username: None,
-        topic: "t/a".into(),
-        qos: 1,
-        retain: false,
-        dup: false,
-        payload: Bytes::copy_from_slice(payload),
-        user_properties: Vec::new(),
-        peerhost: None,
-        publish_received_at: 1_700_000_000_000,
-        node: "n1".into(),
+        ..support::publish("t/a", payload)
     })
 }
 

@@ -14,11 +14,11 @@
 // Test fixtures: a broken one should fail the test at once.
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
+mod support;
+
 use serde_json::{Value, json};
 use tributary_rules::{
-    EvalError, Event, KafkaRecord, MessagePublish, Missing, Output, Rule, Template, TsType,
-    ValueError,
+    EvalError, Event, KafkaRecord, Missing, Output, Rule, Template, TsType, ValueError,
 };
 
 /// Payloads that are not JSON at all.
@@ -37,20 +37,7 @@ fn all_kinds() -> impl Iterator<Item = &'static (&'static str, &'static [u8])> {
 }
 
 fn message(payload: &[u8]) -> Event {
-    Event::MessagePublish(MessagePublish {
-        id: "id1".into(),
-        clientid: "c1".into(),
-        username: Some("u1".into()),
-        topic: "bi/1".into(),
-        qos: 1,
-        retain: false,
-        dup: false,
-        payload: Bytes::copy_from_slice(payload),
-        user_properties: Vec::new(),
-        peerhost: None,
-        publish_received_at: 1_700_000_000_000,
-        node: "n1".into(),
-    })
+    Event::MessagePublish(support::publish("bi/1", payload))
 }
 
 /// A Kafka record's value is text by the time it is an event (the source encodes it), so
