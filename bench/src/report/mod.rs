@@ -488,7 +488,7 @@ impl Results {
             format!("removal applied in {removal}"),
             "—".to_owned(),
         );
-        out.push_str("\nThe busiest worker's figures, read from /proc 5 s after the workers applied each step (20 s after the removal). The busy rule is rule 0 (`bench/scale/0/#`), given a fixed QoS 1 load at each size while every other rule stays idle; its CPU is the sum over the workers.\n\n");
+        out.push_str("\nThe busiest worker's figures, read from /proc 5 s after the workers applied each step (20 s after the removal). The busy rule is rule 0 (`bench/scale/0/#`), given a fixed QoS 1 load at each size (three runs, the median shown) while every other rule stays idle; its CPU is the sum over the workers.\n\n");
     }
 
     fn render_targets(&self, out: &mut String) {
