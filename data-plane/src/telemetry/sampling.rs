@@ -1,10 +1,10 @@
 //! Gauges and rates sampled once a second, for every resource of a worker, by one task.
 //!
 //! Each rule flow and each Kafka action used to keep a one-second ticker of its own. With 1,000
-//! rules on one action that is 2,000 wake-ups a second of tasks with nothing to do, and the busy
-//! rule paid for them: 1.4× its CPU per message at one rule (BENCHMARKS.md, scale). Now a flow or
-//! an action only registers what it holds (a [`Sampled`]), and the hub's sampling task, started
-//! with the first registration, reads them all at once.
+//! rules on one action that is 2,000 wake-ups a second of tasks with nothing to do, charged to
+//! whatever the worker does meanwhile (BENCHMARKS.md, scale). Now a flow or an action only
+//! registers what it holds (a [`Sampled`]), and the hub's sampling task, started with the first
+//! registration, reads them all at once.
 //!
 //! Several flows can run the same action (one [`crate::sink::kafka::KafkaSink`] each), so the
 //! contributions to one resource's gauges are summed; a figure they share, such as the action's
