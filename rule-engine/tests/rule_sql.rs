@@ -4,7 +4,8 @@
 // The helpers below are test code too: a broken fixture should fail the test at once.
 #![allow(clippy::unwrap_used)]
 
-use bytes::Bytes;
+mod support;
+
 use serde_json::{Value, json};
 use tributary_rules::{
     EvalError, Event, KafkaRecord, MessagePublish, Output, Rule, RuleInput, TsType, ValueError,
@@ -12,18 +13,9 @@ use tributary_rules::{
 
 fn message(topic: &str, payload: &str) -> Event {
     Event::MessagePublish(MessagePublish {
-        id: "id1".into(),
-        clientid: "c1".into(),
-        username: Some("u1".into()),
-        topic: topic.into(),
-        qos: 1,
-        retain: false,
-        dup: false,
-        payload: Bytes::from(payload.to_owned()),
         user_properties: vec![("foo".into(), "bar".into())],
         peerhost: Some("127.0.0.1".into()),
-        publish_received_at: 1_700_000_000_000,
-        node: "n1".into(),
+        ..support::publish(topic, payload.as_bytes())
     })
 }
 
