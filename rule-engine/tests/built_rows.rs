@@ -172,3 +172,20 @@ proptest! {
         assert_same_as_json(rule, &payload, &placeholders);
     }
 }
+
+/// Past a few kilobytes of output a value is serialised aside rather than in place; both ways
+/// render the same.
+#[test]
+fn values_after_a_long_literal_render_the_same() {
+    let event = message(br#"{"temp":21.5,"seq":7}"#);
+    let rule = Rule::parse(r#"SELECT payload.temp as temp, [1, 'x'] as l FROM "t/#""#).unwrap();
+    let row = row(&rule, &event);
+    let long = "x".repeat(5_000);
+    let template = Template::parse(&format!("{long}${{temp}}|${{l}}|${{.}}")).unwrap();
+    let rendered = template.render(&row, Missing::Empty);
+    assert_eq!(rendered, template.render(&row.to_json(), Missing::Empty));
+    assert_eq!(
+        rendered,
+        format!(r#"{long}21.5|[1,"x"]|{{"temp":21.5,"l":[1,"x"]}}"#)
+    );
+}

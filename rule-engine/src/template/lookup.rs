@@ -168,13 +168,26 @@ fn found_json(found: &Built<'_>) -> String {
 /// Appends `value` serialised as JSON; `fallback` renders it if that fails (not expected:
 /// serde_json writes UTF-8 and a `Vec` does not fail).
 ///
-/// Serialised straight into `out`'s own bytes, which are checked as UTF-8 once afterwards: a
-/// buffer of its own was one more allocation and copy per rendered record.
+/// While `out` is short it is serialised into in place, and its bytes are checked as UTF-8 once
+/// afterwards: a buffer of its own was one more allocation and copy per rendered record. Past
+/// [`IN_PLACE_MAX`] the whole of `out` would be checked again for every placeholder, so a buffer
+/// of its own is used.
 fn write_serialised(
     value: &impl serde::Serialize,
     out: &mut String,
     fallback: impl FnOnce() -> String,
 ) {
+    if out.len() > IN_PLACE_MAX {
+        let mut bytes = Vec::with_capacity(256);
+        let serialised = serde_json::to_writer(&mut bytes, value)
+            .ok()
+            .and_then(|()| std::str::from_utf8(&bytes).ok());
+        match serialised {
+            Some(text) => out.push_str(text),
+            None => out.push_str(&fallback()),
+        }
+        return;
+    }
     let mut bytes = std::mem::take(out).into_bytes();
     let start = bytes.len();
     let written = serde_json::to_writer(&mut bytes, value).is_ok();
@@ -194,6 +207,9 @@ fn write_serialised(
         }
     }
 }
+
+/// How long a rendered string may be for [`write_serialised`] to write into it in place.
+const IN_PLACE_MAX: usize = 4096;
 
 /// Serialises the value itself, so `${.}` of a `SELECT *` row never builds the row. Into bytes
 /// first: an `io::Write` adapter over `out` would check UTF-8 on each of the hundreds of
