@@ -86,9 +86,16 @@ enum Built<'a> {
 impl Built<'_> {
     fn into_json(self) -> Value {
         match self {
+            Built::Decoded(value) => value,
+            found => found.to_json(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
             Built::Row(map) => crate::row::map_to_json(map),
             Built::Value(value) => crate::row::to_json(value),
-            Built::Decoded(value) => value,
+            Built::Decoded(value) => value.clone(),
         }
     }
 }
@@ -149,19 +156,13 @@ fn write_value(value: &Value, out: &mut String) {
 /// Strings render raw, everything else as JSON, as [`write_value`] renders the converted row.
 fn write_built(found: &Built<'_>, out: &mut String) {
     match found {
-        Built::Row(map) => write_serialised(&MapAsJson(map), out, || found_json(found)),
+        Built::Row(map) => write_serialised(&MapAsJson(map), out, || found.to_json().to_string()),
         Built::Value(Evaluated::Str(s)) => out.push_str(s),
         Built::Value(Evaluated::Bin(bytes)) => out.push_str(&String::from_utf8_lossy(bytes)),
-        Built::Value(value) => write_serialised(&AsJson(value), out, || found_json(found)),
+        Built::Value(value) => {
+            write_serialised(&AsJson(value), out, || found.to_json().to_string())
+        }
         Built::Decoded(value) => write_value(value, out),
-    }
-}
-
-fn found_json(found: &Built<'_>) -> String {
-    match found {
-        Built::Row(map) => crate::row::map_to_json(map).to_string(),
-        Built::Value(value) => crate::row::to_json(value).to_string(),
-        Built::Decoded(value) => value.to_string(),
     }
 }
 
