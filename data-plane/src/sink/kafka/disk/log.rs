@@ -178,7 +178,9 @@ fn lock_dir(dir: &Path, stats: &Arc<LogStats>) -> io::Result<std::fs::File> {
                 if started.elapsed() > Duration::from_secs(2) && !stats.full.load(Ordering::Relaxed)
                 {
                     let reason = format!(
-                        "the buffer directory {} is locked by another process (a second worker                          with the same data directory?); new messages stay unacknowledged until                          it is free",
+                        "the buffer directory {} is locked by another process (a second worker \
+                         with the same data directory?); new messages stay unacknowledged until \
+                         it is free",
                         dir.display()
                     );
                     tracing::warn!(%reason, "disk buffer waiting for its directory");
@@ -401,15 +403,25 @@ impl ActionLog {
         }
     }
 
-    /// Writes the appends of one batch, syncs once per touched segment, then answers them.
+    /// Writes the appends of one batch, syncs once per touched segment, then answers them. When
+    /// the buffer's limit (`max_bytes`) is reached midway, or a partition's log cannot be opened,
+    /// what came before is written and the rest waits, in order, to be tried again.
     fn commit(&mut self, appends: Vec<Append>) {
         let mut kept = Vec::with_capacity(appends.len());
         let mut waiting = Vec::new();
         let mut failure = None;
+        // Dropping records to honour a partition's limit only lowers this: an estimate that errs
+        // on the safe side, taken again at the next retry.
+        let on_disk: u64 = self.partitions.values().map(PartitionLog::disk_bytes).sum();
         let mut incoming = 0u64;
         for append in appends {
+            if failure.is_some() {
+                waiting.push(append);
+                continue;
+            }
             let length = append.frame.len() as u64;
-            if length > self.config.per_partition_limit {
+            let max = self.config.max_bytes.unwrap_or(u64::MAX);
+            if length > self.config.per_partition_limit || length > max {
                 // Can never fit: dropped alone, as the memory buffer does.
                 self.counters.dropped.inc();
                 self.counters.queue_full.inc();
@@ -427,6 +439,10 @@ impl ActionLog {
             };
             let dropped = log.make_room(length, limit);
             let in_memory = log.push(&append.frame);
+            let fits = in_memory || on_disk + incoming + length <= max;
+            if !fits {
+                log.unpush();
+            }
             if dropped > 0 {
                 self.counters.dropped.inc_by(dropped);
                 self.counters.queue_full.inc_by(dropped);
@@ -436,23 +452,16 @@ impl ActionLog {
                 let _ = append.durable.send(());
                 continue;
             }
-            incoming += length;
-            kept.push(append);
-        }
-        if let Some(max) = self.config.max_bytes {
-            let on_disk: u64 = self.partitions.values().map(PartitionLog::disk_bytes).sum();
-            if on_disk + incoming > max {
-                for log in self.partitions.values_mut() {
-                    log.discard_pending();
-                }
-                waiting.extend(kept);
-                let error = io::Error::new(
+            if !fits {
+                failure = Some(io::Error::new(
                     io::ErrorKind::StorageFull,
                     format!("the buffer's limit of {max} bytes is reached"),
-                );
-                self.stall(waiting, &error);
-                return;
+                ));
+                waiting.push(append);
+                continue;
             }
+            incoming += length;
+            kept.push(append);
         }
         // Each partition is written and synced on its own: one that fails leaves the others'
         // appends answered, and its own wait (before anything newer) for the retry.
@@ -464,12 +473,13 @@ impl ActionLog {
                 failure = Some(error);
             }
         }
-        let (not_written, durable): (Vec<Append>, Vec<Append>) = kept
+        let (mut not_written, durable): (Vec<Append>, Vec<Append>) = kept
             .into_iter()
             .partition(|append| failed.contains(&append.partition));
-        waiting.extend(not_written);
+        // What was not written came before what never got its turn.
+        not_written.extend(waiting);
         match failure {
-            Some(error) => self.stall(waiting, &error),
+            Some(error) => self.stall(not_written, &error),
             None => {
                 if self.stats.full.load(Ordering::Relaxed) {
                     tracing::info!(dir = %self.config.dir.display(), "the disk buffer accepts records again");

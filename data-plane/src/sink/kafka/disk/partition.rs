@@ -243,6 +243,15 @@ impl PartitionLog {
         false
     }
 
+    /// Takes back the frame [`push`](Self::push) last queued for the disk (it did not fit the
+    /// buffer's limit and waits for room).
+    pub fn unpush(&mut self) {
+        if let Some(length) = self.pending_lengths.pop() {
+            let keep = self.pending.len().saturating_sub(length as usize);
+            self.pending.truncate(keep);
+        }
+    }
+
     pub fn pending_bytes(&self) -> u64 {
         self.pending.len() as u64
     }

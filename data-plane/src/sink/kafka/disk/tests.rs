@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -278,6 +279,63 @@ async fn appends_are_answered_once_written_and_a_full_disk_holds_them_in_order()
     assert_eq!(log.metrics.get("dropped"), 0, "a full disk drops nothing");
 }
 
+#[tokio::test]
+async fn a_batch_larger_than_the_room_left_writes_what_fits_and_holds_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame_bytes = frame_of(0).len() as u64;
+    // Holding the directory's lock keeps the log from starting, so that the seven appends below
+    // reach it as one batch (as a burst of messages does).
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let lock = std::fs::File::create(dir.path().join("lock")).unwrap();
+    lock.lock().unwrap();
+    let log = start(dir.path(), 1 << 20, Some(frame_bytes * 5));
+    let mut answers: Vec<_> = (0..7).map(|n| log.append(n, 0)).collect();
+    lock.unlock().unwrap();
+    for answer in answers.drain(..5) {
+        tokio::time::timeout(Duration::from_secs(10), answer)
+            .await
+            .expect("an append that fits was never answered")
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for answer in &mut answers {
+        assert!(answer.try_recv().is_err(), "answered past the limit");
+    }
+    assert!(log.handle.stats.full_reason().is_some());
+    let on_disk = log.handle.stats.disk_bytes.load(Ordering::Relaxed);
+    assert_eq!(on_disk, frame_bytes * 5, "the five that fit are on disk");
+    assert_eq!(log.metrics.get("dropped"), 0);
+
+    // Once Kafka took those five, the other two follow, in order.
+    let taken: Vec<Stored> = log.read().await.into_iter().map(|r| r.1).collect();
+    assert_eq!(numbers(&taken), vec![0, 1, 2, 3, 4]);
+    assert!(log.handle.send(Command::Settled {
+        partition: partition(0),
+        position: taken.last().unwrap().end,
+    }));
+    for answer in answers {
+        answer.await.unwrap();
+    }
+    let rest = log.read().await;
+    assert_eq!(
+        numbers(&rest.into_iter().map(|r| r.1).collect::<Vec<_>>()),
+        vec![5, 6]
+    );
+}
+
+#[tokio::test]
+async fn a_record_larger_than_the_whole_buffer_is_dropped_instead_of_blocking_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame_bytes = frame_of(0).len() as u64;
+    let log = start(dir.path(), 1 << 20, Some(frame_bytes - 1));
+    tokio::time::timeout(Duration::from_secs(10), log.append(0, 0))
+        .await
+        .expect("a record that can never fit blocked the buffer")
+        .unwrap();
+    assert_eq!(log.metrics.get("dropped"), 1);
+    assert!(log.handle.stats.full_reason().is_none());
+}
+
 #[test]
 fn damaged_files_never_panic_and_never_yield_a_record_that_was_not_written() {
     use rand::{Rng, SeedableRng};
@@ -468,12 +526,8 @@ async fn a_hybrid_log_answers_appends_from_memory_and_writes_memory_to_disk_at_s
     let stats = &first.handle.stats;
     let counts = || {
         (
-            stats
-                .memory_records
-                .load(std::sync::atomic::Ordering::Relaxed),
-            stats
-                .unsent_records
-                .load(std::sync::atomic::Ordering::Relaxed),
+            stats.memory_records.load(Ordering::Relaxed),
+            stats.unsent_records.load(Ordering::Relaxed),
         )
     };
     for _ in 0..100 {
