@@ -11,6 +11,7 @@ mod partitioner;
 pub mod producer;
 mod pump;
 pub mod record;
+mod room;
 pub mod topics;
 
 pub use clients::ProducerClients;

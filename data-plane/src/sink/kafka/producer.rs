@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureRecord};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::{BufferMode, PartitionStrategy, QueryMode};
@@ -35,6 +35,7 @@ use super::disk::{DiskBuffer, TopicWatch};
 use super::partitioner::choose_partition;
 use super::pump::{Handoff, MemoryBuffer, Sent};
 use super::record::{RecordTemplates, RenderedRecord};
+use super::room::Room;
 use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
 use crate::mqtt::backoff::Backoff;
@@ -89,7 +90,7 @@ struct Inner {
     /// None with a disk buffer, whose outcome is the record written down.
     latency: Option<LatencyHistogram>,
     /// Signalled whenever a delivery finishes: room in librdkafka's queue.
-    delivered: Arc<Notify>,
+    delivered: Arc<Room>,
     stop: CancellationToken,
 }
 
@@ -112,7 +113,7 @@ impl KafkaSink {
         let metrics = env
             .metrics
             .resource(&format!("action:{}", action.action_id));
-        let delivered = Arc::new(Notify::new());
+        let delivered = Arc::new(Room::default());
         let is_async = action.parameters.query_mode == QueryMode::Async;
         let disk = match action.parameters.buffer.mode {
             BufferMode::Disk | BufferMode::Hybrid if is_async => {
@@ -273,7 +274,7 @@ impl KafkaSink {
         };
         while !settled() && !inner.stop.is_cancelled() && Instant::now() < deadline {
             tokio::select! {
-                () = inner.delivered.notified() => {}
+                () = inner.delivered.freed_next() => {}
                 () = tokio::time::sleep(Duration::from_millis(10)) => {}
             }
         }
@@ -372,7 +373,7 @@ async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFutur
         };
         tokio::select! {
             () = inner.stop.cancelled() => return Err(Outcome::Abandoned),
-            () = inner.delivered.notified() => {}
+            () = inner.delivered.freed_next() => {}
             () = tokio::time::sleep(wait) => {}
         }
     }
@@ -415,7 +416,7 @@ async fn settle(
         if let Some(buffer) = &inner.buffer {
             buffer.left_librdkafka(&record);
         }
-        inner.delivered.notify_waiters();
+        inner.delivered.freed();
         let error = match result {
             Ok(Ok(_)) => {
                 inner.delivery_latency.observe(produced.elapsed());

@@ -26,6 +26,7 @@ use super::buffer::{PartitionBuffers, Taken};
 use super::delivery::{FailureReason, Outcome, classify};
 use super::producer::try_produce;
 use super::record::RenderedRecord;
+use super::room::Room;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
@@ -209,7 +210,7 @@ impl MemoryBuffer {
     pub async fn pump(
         self: Arc<Self>,
         producer: SinkProducer,
-        room: Arc<Notify>,
+        room: Arc<Room>,
         stop: CancellationToken,
     ) {
         let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
@@ -248,7 +249,7 @@ impl MemoryBuffer {
             self.put_back(taken);
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = room.notified() => {}
+                () = room.freed_next() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }

@@ -46,7 +46,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::BufferMode;
@@ -56,6 +56,7 @@ pub use self::topic::TopicWatch;
 use super::client::SinkProducer;
 use super::producer::SinkError;
 use super::record::RenderedRecord;
+use super::room::Room;
 use crate::telemetry::ResourceMetrics;
 
 /// The disk buffers of this worker, one per action, and where they live.
@@ -99,7 +100,7 @@ impl DiskBuffers {
         action: &KafkaProducerAction,
         producer: &SinkProducer,
         metrics: &Arc<ResourceMetrics>,
-        room: &Arc<Notify>,
+        room: &Arc<Room>,
     ) -> Result<Arc<DiskBuffer>, SinkError> {
         let mode = action.parameters.buffer.mode;
         let Some(data_dir) = &self.data_dir else {

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::log::{Command, LogHandle, PartitionId};
@@ -25,6 +25,7 @@ use crate::mqtt::backoff::Backoff;
 use crate::sink::kafka::client::SinkProducer;
 use crate::sink::kafka::delivery::{FailureReason, classify};
 use crate::sink::kafka::producer::try_produce;
+use crate::sink::kafka::room::Room;
 use crate::telemetry::ResourceMetrics;
 
 /// Bytes of records asked from the log at once.
@@ -52,7 +53,7 @@ pub struct Pump {
     pub producer: SinkProducer,
     pub metrics: Arc<ResourceMetrics>,
     /// Signalled when a delivery of any action of the client finished: room in librdkafka.
-    pub room: Arc<Notify>,
+    pub room: Arc<Room>,
     /// Records handed to librdkafka and not yet answered.
     pub in_flight: Arc<AtomicU64>,
     pub stop: CancellationToken,
@@ -172,7 +173,7 @@ impl Pump {
                     }
                 }
                 () = self.log.appended.notified(), if idle => drained = false,
-                () = self.room.notified(), if wait.is_some() => {}
+                () = self.room.freed_next(), if wait.is_some() => {}
                 () = tokio::time::sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
             }
         }
