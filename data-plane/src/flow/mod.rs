@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod env;
+mod outcomes;
 pub mod rule_flow;
 pub mod status;
 

@@ -14,20 +14,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::future::{BoxFuture, join_all};
+use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::RuleFlowSpec;
 use tributary_rules::{Event, Output, Rule, RuleInput};
 
 use super::FlowEnv;
 use super::actions::{self, Action};
+use super::outcomes::{Started, Tally};
 use super::status::FlowReporter;
 use crate::mqtt::inbox::{InboxReceiver, inbox};
 use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
-use crate::sink::kafka::Outcome;
-use crate::telemetry::histogram::now_ms;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::sampling::{Gauges, SAMPLE_INTERVAL, Sampled};
 use crate::telemetry::{LatencyHistogram, ResourceMetrics};
@@ -276,12 +275,12 @@ impl RuleRunner {
             }
         };
         self.hot.passed.inc();
-        let mut pending = Vec::new();
+        let mut started = Started::default();
         for row in &rows {
             for (index, action) in self.actions.iter().enumerate() {
                 self.hot.actions_total.inc();
                 match action {
-                    Action::Kafka(sink) => pending.push((index, sink.send(row).await)),
+                    Action::Kafka(sink) => started.push(index, sink.send(row).await),
                     // Not created yet, or disabled: EMQX's `discard`.
                     Action::Discard(_) => metrics.inc("actions.discarded"),
                     Action::Console => {
@@ -301,40 +300,21 @@ impl RuleRunner {
                 }
             }
         }
-        let metrics = Arc::clone(&self.metrics);
-        let actions_success = self.hot.actions_success.clone();
-        let latencies = Arc::clone(&self.latencies);
+        let tally = Tally::new(
+            Arc::clone(&self.metrics),
+            self.hot.actions_success.clone(),
+            Arc::clone(&self.latencies),
+            received_at_ms,
+        );
         let ack = if self.wait_for_delivery {
             Some(ack)
         } else {
             ack.complete();
             None
         };
-        let has_pending = !pending.is_empty();
+        let has_pending = !started.is_empty();
         let outcomes = async move {
-            let outcomes = pending
-                .into_iter()
-                .map(|(index, outcome)| outcome.map(move |outcome| (index, outcome)));
-            let outcomes = join_all(outcomes).await;
-            let mut abandoned = false;
-            // One clock read per message, for all its records.
-            let mut now = None;
-            for (index, outcome) in &outcomes {
-                match outcome {
-                    Outcome::Delivered => {
-                        actions_success.inc();
-                        if let Some(Some(latency)) = latencies.get(*index) {
-                            let now = *now.get_or_insert_with(now_ms);
-                            latency.observe_since_ms(received_at_ms, now);
-                        }
-                    }
-                    Outcome::Abandoned => abandoned = true,
-                    Outcome::Failed(_) | Outcome::Expired(_) => {
-                        metrics.inc("actions.failed");
-                        metrics.inc("actions.failed.unknown");
-                    }
-                }
-            }
+            let abandoned = started.settle(tally).await;
             // An abandoned record leaves the message unacknowledged, for the broker to redeliver.
             if let Some(ack) = ack.filter(|_| !abandoned) {
                 ack.complete();
