@@ -163,9 +163,20 @@ impl MqttState {
         &mut self,
         packet: Incoming,
     ) -> Result<Option<Packet>, StateError> {
-        self.events.push_back(Event::Incoming(packet.clone()));
+        // Tributary patch: the packet moves into its event once handled, at the place in the
+        // queue a copy of it took before (a PUBLISH's topic is a `String`: the copy allocated).
+        let at = self.events.len();
+        self.events.push_back(Event::Outgoing(Outgoing::PingReq));
+        let handled = self.handle_incoming(&packet);
+        self.events[at] = Event::Incoming(packet);
+        let outgoing = handled?;
+        self.last_incoming = Instant::now();
 
-        let outgoing = match &packet {
+        Ok(outgoing)
+    }
+
+    fn handle_incoming(&mut self, packet: &Incoming) -> Result<Option<Packet>, StateError> {
+        let outgoing = match packet {
             Incoming::PingResp => self.handle_incoming_pingresp()?,
             Incoming::Publish(publish) => self.handle_incoming_publish(publish)?,
             Incoming::SubAck(_suback) => self.handle_incoming_suback()?,
@@ -179,8 +190,6 @@ impl MqttState {
                 return Err(StateError::WrongPacket);
             }
         };
-        self.last_incoming = Instant::now();
-
         Ok(outgoing)
     }
 

@@ -203,9 +203,24 @@ impl MqttState {
         &mut self,
         mut packet: Incoming,
     ) -> Result<Option<Packet>, StateError> {
-        self.events.push_back(Event::Incoming(packet.to_owned()));
+        // Tributary patch: the packet moves into its event once handled, at the place in the
+        // queue a copy of it took before (a PUBLISH's properties allocate: the copy did too).
+        // Handling it may resolve a topic alias in it; the copy was taken before that.
+        let at = self.events.len();
+        self.events.push_back(Event::Outgoing(Outgoing::PingReq));
+        let original = match &packet {
+            Incoming::Publish(publish) if publish.topic.is_empty() => Some(packet.clone()),
+            _ => None,
+        };
+        let handled = self.handle_incoming(&mut packet);
+        self.events[at] = Event::Incoming(original.unwrap_or(packet));
+        let outgoing = handled?;
+        self.last_incoming = Instant::now();
+        Ok(outgoing)
+    }
 
-        let outgoing = match &mut packet {
+    fn handle_incoming(&mut self, packet: &mut Incoming) -> Result<Option<Packet>, StateError> {
+        let outgoing = match packet {
             Incoming::PingResp(_) => self.handle_incoming_pingresp()?,
             Incoming::Publish(publish) => self.handle_incoming_publish(publish)?,
             Incoming::SubAck(suback) => self.handle_incoming_suback(suback)?,
@@ -221,8 +236,6 @@ impl MqttState {
                 return Err(StateError::WrongPacket);
             }
         };
-
-        self.last_incoming = Instant::now();
         Ok(outgoing)
     }
 
