@@ -86,7 +86,7 @@ impl HotPath {
             .map(|p| p.user_properties)
             .unwrap_or_default();
         let event = Event::MessagePublish(MessagePublish {
-            id: String::new(),
+            id: tributary_rules::MessageId::default(),
             clientid: String::new(),
             username: None,
             topic: String::from_utf8_lossy(&publish.topic).into_owned(),

@@ -89,7 +89,7 @@ pub(crate) fn column_value(event: &Event, column: Column) -> Value {
 
 fn message_column(m: &MessagePublish, column: Column) -> Value {
     match column {
-        Column::Id => Value::Str(m.id.clone()),
+        Column::Id => Value::Str(m.id.to_string()),
         Column::ClientId => Value::Str(m.clientid.clone()),
         Column::Username => m.username.clone().map_or(Value::Undefined, Value::Str),
         Column::Payload => Value::from_bytes(m.payload.to_vec()),
@@ -105,7 +105,7 @@ fn message_column(m: &MessagePublish, column: Column) -> Value {
         Column::PubProps => Value::Map(pub_props(&m.user_properties)),
         Column::PublishReceivedAt | Column::Timestamp => Value::Int(m.publish_received_at),
         Column::ClientAttrs => Value::Map(Map::default()),
-        Column::Node => Value::Str(m.node.clone()),
+        Column::Node => Value::Str(m.node.to_string()),
         Column::Event => Value::Str("message.publish".into()),
         _ => Value::Undefined,
     }
@@ -150,7 +150,7 @@ fn kafka_column(k: &KafkaRecord, column: Column) -> Value {
         Column::Ts => k.ts.map_or(Value::Undefined, Value::Int),
         Column::TsType => Value::Str(k.ts_type.as_str().into()),
         Column::Timestamp => Value::Int(k.ts.unwrap_or_else(crate::event::now_ms)),
-        Column::Node => Value::Str(k.node.clone()),
+        Column::Node => Value::Str(k.node.to_string()),
         Column::Event => Value::Str(format!("$bridges/kafka_consumer:{}", k.source)),
         _ => Value::Undefined,
     }

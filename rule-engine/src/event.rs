@@ -1,9 +1,12 @@
 //! The events a rule is applied to, and how `/rule_test` contexts become events.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::error::ContextError;
+use crate::message_id::MessageId;
 
 /// One input to a rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +20,7 @@ pub enum Event {
 /// An MQTT PUBLISH as seen by the bridge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessagePublish {
-    pub id: String,
+    pub id: MessageId,
     pub clientid: String,
     pub username: Option<String>,
     pub topic: String,
@@ -29,7 +32,8 @@ pub struct MessagePublish {
     pub peerhost: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub publish_received_at: i64,
-    pub node: String,
+    /// The worker's name: one per worker, shared by its messages.
+    pub node: Arc<str>,
 }
 
 /// How Kafka stamped a record's timestamp.
@@ -66,7 +70,8 @@ pub struct KafkaRecord {
     /// Milliseconds since the Unix epoch.
     pub ts: Option<i64>,
     pub ts_type: TsType,
-    pub node: String,
+    /// The worker's name: one per worker, shared by its records.
+    pub node: Arc<str>,
 }
 
 impl KafkaRecord {
@@ -158,7 +163,9 @@ fn message_from_context(obj: &Map<String, Value>) -> Result<MessagePublish, Cont
         Some(other) => Bytes::from(other.to_string()),
     };
     Ok(MessagePublish {
-        id: opt_str(obj, "id")?.unwrap_or_else(|| "0006A7A2CF6D0A8DF4430000A2C30002".into()),
+        id: opt_str(obj, "id")?
+            .unwrap_or_else(|| "0006A7A2CF6D0A8DF4430000A2C30002".into())
+            .into(),
         clientid: opt_str(obj, "clientid")?.unwrap_or_else(|| "c_emqx".into()),
         username: match obj.get("username") {
             None => Some("u_emqx".into()),
@@ -176,7 +183,9 @@ fn message_from_context(obj: &Map<String, Value>) -> Result<MessagePublish, Cont
         publish_received_at: opt_i64(obj, "publish_received_at")?
             .or(opt_i64(obj, "timestamp")?)
             .unwrap_or_else(now_ms),
-        node: opt_str(obj, "node")?.unwrap_or_else(|| DEFAULT_NODE.into()),
+        node: opt_str(obj, "node")?
+            .unwrap_or_else(|| DEFAULT_NODE.into())
+            .into(),
     })
 }
 
@@ -252,7 +261,9 @@ fn kafka_from_context(obj: &Map<String, Value>) -> Result<KafkaRecord, ContextEr
         headers,
         ts: opt_i64(obj, "ts")?,
         ts_type,
-        node: opt_str(obj, "node")?.unwrap_or_else(|| DEFAULT_NODE.into()),
+        node: opt_str(obj, "node")?
+            .unwrap_or_else(|| DEFAULT_NODE.into())
+            .into(),
     })
 }
 

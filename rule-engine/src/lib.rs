@@ -8,6 +8,7 @@ mod eval;
 mod event;
 mod functions;
 mod lexer;
+mod message_id;
 mod parser;
 mod plan;
 mod row;
@@ -18,6 +19,7 @@ mod value;
 
 pub use error::{ContextError, EvalError, ParseError, TemplateError, ValueError};
 pub use event::{Event, KafkaRecord, MessagePublish, TsType};
+pub use message_id::MessageId;
 pub use row::{Row, RowRef};
 pub use rule::{Output, Rule, RuleInput};
 pub use template::{Missing, Template};

@@ -129,7 +129,7 @@ mod tests {
     #[tokio::test]
     async fn one_record_is_counted_with_its_latency() {
         let metrics = MetricsHub::new().resource("rule:one");
-        let latency = metrics.histogram("actions.latency");
+        let latency = metrics.histogram("latency");
         let mut started = Started::default();
         assert!(started.is_empty());
         started.push(0, ready(Outcome::Delivered));

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::resources::MqttConnectorConfig;
-use tributary_rules::MessagePublish;
+use tributary_rules::{MessageId, MessagePublish};
 
 use super::ack_tracker::{AckTracker, AckWork};
 use super::backoff::Backoff;
@@ -44,7 +44,7 @@ pub struct MqttConnection {
 #[derive(Debug, Clone)]
 struct Context {
     connector_id: String,
-    node: String,
+    node: Arc<str>,
     client: MqttClient,
     dispatcher: Arc<Mutex<Dispatcher>>,
     tracker: AckTracker,
@@ -76,7 +76,7 @@ impl MqttConnection {
         let closed = CancellationToken::new();
         let context = Context {
             connector_id: connector_id.clone(),
-            node: node.to_owned(),
+            node: Arc::from(node),
             client: client.clone(),
             dispatcher: Arc::clone(&dispatcher),
             tracker: AckTracker::new(),
@@ -396,24 +396,13 @@ async fn send_acks(client: &MqttClient, acks: &[PendingAck]) -> Result<(), Clien
     Ok(())
 }
 
-/// The message id rules see as `id`: unique per worker process and time-ordered.
-/// Written by hand: this runs for every message, and `format!` costs more than the rest of
-/// building the id.
-fn message_id(received_at_ms: i64) -> String {
+/// The message id rules see as `id`: unique per worker process and time-ordered. Kept as its
+/// two numbers; the rule engine writes the digits only for a rule that reads them.
+fn message_id(received_at_ms: i64) -> MessageId {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut id = String::with_capacity(32);
-    push_hex(&mut id, u64::try_from(received_at_ms).unwrap_or(0));
-    push_hex(&mut id, n);
-    id
-}
-
-/// `value` as 16 upper-case hex digits.
-fn push_hex(out: &mut String, value: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    for shift in (0..16).rev() {
-        let nibble = (value >> (shift * 4)) & 0xF;
-        out.push(char::from(DIGITS[nibble as usize]));
+    MessageId::Made {
+        time_ms: u64::try_from(received_at_ms).unwrap_or(0),
+        counter: COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
     }
 }
 
@@ -430,13 +419,10 @@ mod tests {
 
     #[test]
     fn message_ids_are_the_time_then_a_counter_in_hex() {
-        let id = message_id(0x0000_0190_ABCD_EF12);
+        let id = message_id(0x0000_0190_ABCD_EF12).to_string();
         assert_eq!(id.len(), 32);
         assert!(id.starts_with("00000190ABCDEF12"), "{id}");
-        let mut hex = String::new();
-        push_hex(&mut hex, u64::MAX - 1);
-        assert_eq!(hex, format!("{:016X}", u64::MAX - 1));
-        let next = message_id(0x0000_0190_ABCD_EF12);
+        let next = message_id(0x0000_0190_ABCD_EF12).to_string();
         assert!(next > id, "time-ordered, then counted: {id} {next}");
     }
 }

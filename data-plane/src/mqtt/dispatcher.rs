@@ -211,7 +211,7 @@ mod tests {
     fn message(topic: &str, qos: u8) -> InboundMessage {
         InboundMessage {
             message: tributary_rules::MessagePublish {
-                id: String::new(),
+                id: tributary_rules::MessageId::default(),
                 clientid: String::new(),
                 username: None,
                 topic: topic.into(),
@@ -222,7 +222,7 @@ mod tests {
                 user_properties: Vec::new(),
                 peerhost: None,
                 publish_received_at: 0,
-                node: String::new(),
+                node: std::sync::Arc::from(""),
             },
             ack: AckToken::detached(),
         }

@@ -107,7 +107,7 @@ mod tests {
     fn message(qos: u8) -> InboundMessage {
         InboundMessage {
             message: tributary_rules::MessagePublish {
-                id: String::new(),
+                id: tributary_rules::MessageId::default(),
                 clientid: String::new(),
                 username: None,
                 topic: "t".into(),
@@ -118,7 +118,7 @@ mod tests {
                 user_properties: Vec::new(),
                 peerhost: None,
                 publish_received_at: 0,
-                node: String::new(),
+                node: Arc::from(""),
             },
             ack: AckToken::detached(),
         }

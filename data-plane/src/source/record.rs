@@ -1,6 +1,8 @@
 //! A Kafka message as rules and templates see it: `KafkaRecord`, with the key and value encoded
 //! as the source asks (`none`: UTF-8, invalid bytes replaced; `base64`: the raw bytes in base64).
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rdkafka::message::{Headers, Message, Timestamp};
@@ -12,7 +14,7 @@ use tributary_rules::{KafkaRecord, TsType};
 #[derive(Debug, Clone)]
 pub struct RecordDecoder {
     source: String,
-    node: String,
+    node: Arc<str>,
     key_encoding: EncodingMode,
     value_encoding: EncodingMode,
 }
@@ -22,7 +24,7 @@ impl RecordDecoder {
     pub fn new(source: &str, node: &str, parameters: &KafkaConsumerParameters) -> Self {
         Self {
             source: source.to_owned(),
-            node: node.to_owned(),
+            node: Arc::from(node),
             key_encoding: parameters.key_encoding_mode,
             value_encoding: parameters.value_encoding_mode,
         }
@@ -60,7 +62,7 @@ impl RecordDecoder {
             headers,
             ts,
             ts_type,
-            node: self.node.clone(),
+            node: Arc::clone(&self.node),
         }
     }
 }

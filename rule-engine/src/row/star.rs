@@ -78,7 +78,7 @@ fn text(s: &str) -> Option<Field<'_>> {
 
 fn message_field(m: &MessagePublish, column: Column, timestamp: i64) -> Option<Field<'_>> {
     match column {
-        Column::Id => text(&m.id),
+        Column::Id => Some(Field::Text(m.id.as_text())),
         Column::ClientId => text(&m.clientid),
         Column::Username => text(m.username.as_deref()?),
         Column::Payload => Some(Field::Text(payload_text(&m.payload))),
