@@ -35,11 +35,14 @@ trap 'rm -rf "$out"' EXIT
 
 # main_thread_instructions N: the instructions the benchmark's main thread executed for N messages.
 main_thread_instructions() {
+  local run
+  run=$(mktemp -d "$out/run.XXXXXX")
   TRIBUTARY_HOT_PATH_MESSAGES=$1 valgrind --tool=callgrind --separate-threads=yes \
-    --callgrind-out-file="$out/run-$1.%p" "$bench" >/dev/null 2>"$out/valgrind-$1.log" ||
-    die "callgrind failed; see $(cat "$out/valgrind-$1.log")"
-  # Thread 1 is main; its file ends in -01.
-  awk '/^summary:/ { print $2 }' "$out"/run-"$1".*-01
+    --callgrind-out-file="$run/callgrind.%p" "$bench" >/dev/null 2>"$run/valgrind.log" ||
+    die "callgrind failed; see $(cat "$run/valgrind.log")"
+  # Thread 1 is main; its file ends in -01. Each run has a directory of its own, so that only
+  # this run's file matches.
+  awk '/^summary:/ { print $2 }' "$run"/callgrind.*-01
 }
 
 # librdkafka's threads share a few locks with the main thread, so now and then a run counts some
