@@ -72,6 +72,7 @@ struct Args {
     data_dir: Option<PathBuf>,
     /// The most bytes one action's buffer may hold in the data directory; past it, as on a full
     /// disk, new messages stay unacknowledged at the MQTT broker until Kafka takes the backlog.
+    /// A single record larger than this can never fit: it is dropped (and counted) instead.
     /// Unlimited (the disk's size) by default.
     #[arg(long, env = "TRIBUTARY_BUFFER_MAX_BYTES")]
     buffer_max_bytes: Option<u64>,
