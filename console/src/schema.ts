@@ -306,6 +306,7 @@ export const actionSections: Section[] = [
         type: "select",
         options: ["random", "key_dispatch"],
         def: "random",
+        help: "random: one partition at a time, another every twice the linger time, so that records batch. key_dispatch: the same key, the same partition.",
       },
       {
         key: "parameters.compression",

@@ -171,6 +171,8 @@ pub enum HeaderValueEncodeMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PartitionStrategy {
+    /// A random partition, kept for twice the linger time so that records batch (as Kafka's own
+    /// clients do for records without a key), then another.
     #[default]
     Random,
     /// Same key, same partition.

@@ -32,7 +32,7 @@ use super::client::SinkProducer;
 use super::clients::SharedProducer;
 use super::delivery::{FailureReason, Outcome, classify};
 use super::disk::{DiskBuffer, TopicWatch};
-use super::partitioner::choose_partition;
+use super::partitioner::{StickyPartition, choose_partition};
 use super::pump::{Handoff, MemoryBuffer, Sent};
 use super::record::{RecordTemplates, RenderedRecord};
 use super::room::Room;
@@ -74,6 +74,8 @@ struct Inner {
     topics: TopicCache,
     mode: QueryMode,
     partition_strategy: PartitionStrategy,
+    /// Where records that no key places go for now.
+    sticky: StickyPartition,
     /// `async` mode with buffer mode `memory`: where records wait for room in librdkafka.
     buffer: Option<Arc<MemoryBuffer>>,
     /// `async` mode with buffer mode `disk` or `hybrid`: the action's segment log, and its
@@ -153,6 +155,7 @@ impl KafkaSink {
             topics,
             mode: action.parameters.query_mode,
             partition_strategy: action.parameters.partition_strategy,
+            sticky: StickyPartition::for_linger(action.parameters.max_linger_time.0),
             buffer,
             disk,
             dead_letter_topic: action.parameters.dead_letter_topic.clone(),
@@ -230,7 +233,9 @@ impl KafkaSink {
         if let Some((disk, watch)) = &inner.disk {
             return to_disk(inner, disk, watch, record).await;
         }
-        let topic = inner.topics.info(&record.topic).await;
+        // One clock read for the topic cache's age check and the sticky partition.
+        let now = Instant::now();
+        let topic = inner.topics.info_at(&record.topic, now).await;
         if topic.state == TopicState::Missing {
             let reason = FailureReason::UnknownTopic(record.topic.clone());
             return Box::pin(fail(Arc::clone(inner), Some(record), reason));
@@ -238,15 +243,14 @@ impl KafkaSink {
         if let Some(buffer) = &inner.buffer {
             // An unknown partition count (metadata unavailable) leaves the choice to librdkafka,
             // which waits for metadata.
-            let partition = topic.partitions.map(|count| {
-                choose_partition(inner.partition_strategy, record.key.as_deref(), count)
-            });
+            let partition = inner.partition(&record, topic.partitions, now);
             return match buffer.send(&inner.producer, record, partition) {
                 Sent::Now(handoff) => Box::pin(after_handoff(Arc::clone(inner), handoff)),
                 Sent::Later(handoff) => Box::pin(after_buffer(Arc::clone(inner), handoff)),
             };
         }
-        match enqueue(inner, &record).await {
+        let partition = inner.partition(&record, topic.partitions, now);
+        match enqueue(inner, &record, partition).await {
             Ok(delivery) => {
                 inner.inflight.fetch_add(1, Ordering::Relaxed);
                 Box::pin(settle(Arc::clone(inner), record, delivery))
@@ -284,6 +288,26 @@ impl KafkaSink {
     }
 }
 
+impl Inner {
+    /// The partition for `record` by the action's strategy, once the topic's partition count is
+    /// known; `None` leaves the choice to librdkafka (it waits for the metadata).
+    fn partition(
+        &self,
+        record: &RenderedRecord,
+        partitions: Option<i32>,
+        now: Instant,
+    ) -> Option<i32> {
+        partitions.map(|count| {
+            choose_partition(
+                self.partition_strategy,
+                record.key.as_deref(),
+                count,
+                self.sticky.at(now),
+            )
+        })
+    }
+}
+
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KafkaSink")
@@ -309,9 +333,7 @@ async fn to_disk(
     }
     // An unknown partition count (Kafka unreachable since the action started) leaves the choice
     // to librdkafka when the record is sent.
-    let partition = topic
-        .partitions
-        .map(|count| choose_partition(inner.partition_strategy, record.key.as_deref(), count));
+    let partition = inner.partition(&record, topic.partitions, Instant::now());
     let written = disk.append(&record, partition);
     Box::pin(async move {
         match written.await {
@@ -356,11 +378,16 @@ pub fn try_produce(
         .map_err(|(error, _)| error)
 }
 
-/// Puts the record into librdkafka's queue, waiting for room when it is full.
-async fn enqueue(inner: &Inner, record: &RenderedRecord) -> Result<DeliveryFuture, Outcome> {
+/// Puts the record into librdkafka's queue, waiting for room when it is full; `partition` `None`
+/// lets librdkafka's partitioner choose.
+async fn enqueue(
+    inner: &Inner,
+    record: &RenderedRecord,
+    partition: Option<i32>,
+) -> Result<DeliveryFuture, Outcome> {
     let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
     loop {
-        let wait = match try_produce(&inner.producer, record, None) {
+        let wait = match try_produce(&inner.producer, record, partition) {
             Ok(delivery) => return Ok(delivery),
             Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => {
                 // Push back: the next finished delivery makes room.
@@ -440,7 +467,8 @@ async fn settle(
             () = inner.stop.cancelled() => return Outcome::Abandoned,
             () = tokio::time::sleep(backoff.next_delay()) => {}
         }
-        match enqueue(&inner, &record).await {
+        // Produced again wherever librdkafka puts it: the sticky choice has moved on.
+        match enqueue(&inner, &record, None).await {
             Ok(next) => {
                 inner.inflight.fetch_add(1, Ordering::Relaxed);
                 produced = Instant::now();
@@ -517,7 +545,7 @@ async fn dead_letter_send(
         headers,
         timestamp: record.timestamp,
     };
-    let delivered = match enqueue(inner, &letter).await {
+    let delivered = match enqueue(inner, &letter, None).await {
         Ok(delivery) => matches!(delivery.await, Ok(Ok(_))),
         Err(_) => false,
     };

@@ -67,7 +67,12 @@ impl TopicCache {
     }
 
     pub async fn info(&self, topic: &str) -> TopicInfo {
-        if let Some(info) = self.cached(topic) {
+        self.info_at(topic, Instant::now()).await
+    }
+
+    /// [`info`](Self::info), with the clock already read by the caller.
+    pub async fn info_at(&self, topic: &str, now: Instant) -> TopicInfo {
+        if let Some(info) = self.cached(topic, now) {
             return info;
         }
         let producer = self.producer.clone();
@@ -100,14 +105,14 @@ impl TopicCache {
             .remove(topic);
     }
 
-    fn cached(&self, topic: &str) -> Option<TopicInfo> {
+    fn cached(&self, topic: &str, now: Instant) -> Option<TopicInfo> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let cached = entries.get(topic)?;
         let ttl = match cached.info.state {
             TopicState::Exists => self.exists_ttl,
             _ => self.missing_ttl,
         };
-        (cached.at.elapsed() < ttl).then_some(cached.info)
+        (now.saturating_duration_since(cached.at) < ttl).then_some(cached.info)
     }
 }
 
