@@ -39,8 +39,7 @@ impl Started {
 
     /// Waits for every record's outcome and counts it; true when one was abandoned (the flow
     /// stopped before Kafka answered), so that the message is not acknowledged.
-    pub async fn settle(self, tally: Tally) -> bool {
-        let mut tally = tally;
+    pub async fn settle(self, mut tally: Tally) -> bool {
         match self {
             Self::Nothing => {}
             Self::One(action, outcome) => tally.count(action, &outcome.await),

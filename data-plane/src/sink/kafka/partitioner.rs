@@ -44,12 +44,10 @@ pub struct StickyPartition {
 }
 
 impl StickyPartition {
-    /// Twice the linger time by default, as librdkafka's `sticky.partitioning.linger.ms`.
+    /// Each choice is kept for twice the linger time (at most 15 minutes), as librdkafka's
+    /// `sticky.partitioning.linger.ms` by default; without linger, each record is drawn anew.
     pub fn for_linger(linger: Duration) -> Self {
-        Self::new(linger.saturating_mul(2).min(Duration::from_secs(900)))
-    }
-
-    pub fn new(interval: Duration) -> Self {
+        let interval = linger.saturating_mul(2).min(Duration::from_secs(900));
         Self {
             interval_nanos: u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX),
             origin: Instant::now(),
