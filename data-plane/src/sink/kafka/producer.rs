@@ -125,9 +125,7 @@ impl KafkaSink {
                             .to_owned(),
                     ));
                 };
-                let buffer = env
-                    .disk_buffers
-                    .acquire(action, &producer, &metrics, &delivered)?;
+                let buffer = env.disk_buffers.acquire(action, &producer, &metrics)?;
                 Some((
                     buffer,
                     TopicWatch::start(topics.clone(), topic, stop.clone()),

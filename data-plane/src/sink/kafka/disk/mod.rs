@@ -56,7 +56,6 @@ pub use self::topic::TopicWatch;
 use super::client::SinkProducer;
 use super::producer::SinkError;
 use super::record::RenderedRecord;
-use super::room::Room;
 use crate::telemetry::ResourceMetrics;
 
 /// The disk buffers of this worker, one per action, and where they live.
@@ -100,7 +99,6 @@ impl DiskBuffers {
         action: &KafkaProducerAction,
         producer: &SinkProducer,
         metrics: &Arc<ResourceMetrics>,
-        room: &Arc<Room>,
     ) -> Result<Arc<DiskBuffer>, SinkError> {
         let mode = action.parameters.buffer.mode;
         let Some(data_dir) = &self.data_dir else {
@@ -144,7 +142,6 @@ impl DiskBuffers {
                 log: log.clone(),
                 producer: producer.clone(),
                 metrics: Arc::clone(metrics),
-                room: Arc::clone(room),
                 in_flight: Arc::clone(&in_flight),
                 stop: stop.clone(),
             }

@@ -25,7 +25,6 @@ use crate::mqtt::backoff::Backoff;
 use crate::sink::kafka::client::SinkProducer;
 use crate::sink::kafka::delivery::{FailureReason, classify};
 use crate::sink::kafka::producer::try_produce;
-use crate::sink::kafka::room::Room;
 use crate::telemetry::ResourceMetrics;
 
 /// Bytes of records asked from the log at once.
@@ -52,8 +51,6 @@ pub struct Pump {
     pub log: LogHandle,
     pub producer: SinkProducer,
     pub metrics: Arc<ResourceMetrics>,
-    /// Signalled when a delivery of any action of the client finished: room in librdkafka.
-    pub room: Arc<Room>,
     /// Records handed to librdkafka and not yet answered.
     pub in_flight: Arc<AtomicU64>,
     pub stop: CancellationToken,
@@ -173,7 +170,8 @@ impl Pump {
                     }
                 }
                 () = self.log.appended.notified(), if idle => drained = false,
-                () = self.room.freed_next(), if wait.is_some() => {}
+                // A full librdkafka queue is waited out here, or sooner by one of this pump's
+                // own deliveries above.
                 () = tokio::time::sleep(wait.unwrap_or(Duration::ZERO)), if wait.is_some() => {}
             }
         }
