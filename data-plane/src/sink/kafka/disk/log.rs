@@ -413,6 +413,7 @@ impl ActionLog {
         // Dropping records to honour a partition's limit only lowers this: an estimate that errs
         // on the safe side, taken again at the next retry.
         let on_disk: u64 = self.partitions.values().map(PartitionLog::disk_bytes).sum();
+        let max = self.config.max_bytes.unwrap_or(u64::MAX);
         let mut incoming = 0u64;
         for append in appends {
             if failure.is_some() {
@@ -420,7 +421,6 @@ impl ActionLog {
                 continue;
             }
             let length = append.frame.len() as u64;
-            let max = self.config.max_bytes.unwrap_or(u64::MAX);
             if length > self.config.per_partition_limit || length > max {
                 // Can never fit: dropped alone, as the memory buffer does.
                 self.counters.dropped.inc();
