@@ -161,9 +161,6 @@ impl EventLoop {
             if !connack.session_present {
                 self.pending.clear();
             }
-            let mut network = network;
-            // Tributary patch: read coalescing.
-            network.set_read_coalescing(self.mqtt_options.read_coalescing());
             self.network = Some(network);
 
             if self.keepalive_timeout.is_none() && !self.mqtt_options.keep_alive.is_zero() {
@@ -405,14 +402,16 @@ async fn network_connect(
             None => {
                 let addr = format!("{domain}:{port}");
                 let tcp = socket_connect(addr, network_options).await?;
-                Box::new(tcp)
+                // Tributary patch: read coalescing.
+                crate::coalescing::wrap(tcp, options.read_coalescing())?
             }
         }
         #[cfg(not(feature = "proxy"))]
         {
             let addr = format!("{domain}:{port}");
             let tcp = socket_connect(addr, network_options).await?;
-            Box::new(tcp)
+            // Tributary patch: read coalescing.
+            crate::coalescing::wrap(tcp, options.read_coalescing())?
         }
     };
 

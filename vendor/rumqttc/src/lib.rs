@@ -107,6 +107,7 @@ use std::time::Duration;
 
 mod client;
 mod eventloop;
+mod coalescing;
 mod framed;
 pub mod mqttbytes;
 mod state;
@@ -684,11 +685,12 @@ impl MqttOptions {
         self.request_channel_capacity
     }
 
-    /// Enables throttling and sets outoing message rate to the specified 'rate'
-    /// Tributary patch: once a read found the socket drained, the next wait for data starts
-    /// no sooner than `interval` after that read woke up, so that a steady stream is read in
-    /// batches (one wake-up per interval) instead of a wake-up per packet. Data arriving after
-    /// a quiet spell longer than `interval` is read at once.
+    /// Tributary patch: once a read returned data, the connection leaves incoming data unread
+    /// for `interval`, and does not even ask the reactor about it meanwhile (a TCP connection
+    /// then stays registered for writability only), so a steady stream is read in batches with
+    /// one wake-up per interval instead of one per packet; then it reads what gathered. Data
+    /// arriving after a quiet spell longer than `interval` is read at once. Zero (the default)
+    /// reads every packet as it arrives.
     pub fn set_read_coalescing(&mut self, interval: Duration) -> &mut Self {
         self.read_coalescing = interval;
         self
@@ -699,6 +701,7 @@ impl MqttOptions {
         self.read_coalescing
     }
 
+    /// Enables throttling and sets outoing message rate to the specified 'rate'
     pub fn set_pending_throttle(&mut self, duration: Duration) -> &mut Self {
         self.pending_throttle = duration;
         self

@@ -153,9 +153,6 @@ impl EventLoop {
             if !connack.session_present {
                 self.pending.clear();
             }
-            let mut network = network;
-            // Tributary patch: read coalescing.
-            network.set_read_coalescing(self.options.read_coalescing());
             self.network = Some(network);
 
             if self.keepalive_timeout.is_none() {
@@ -333,14 +330,16 @@ async fn network_connect(options: &MqttOptions) -> Result<Network, ConnectionErr
             None => {
                 let addr = format!("{domain}:{port}");
                 let tcp = socket_connect(addr, options.network_options()).await?;
-                Box::new(tcp)
+                // Tributary patch: read coalescing.
+                crate::coalescing::wrap(tcp, options.read_coalescing())?
             }
         }
         #[cfg(not(feature = "proxy"))]
         {
             let addr = format!("{domain}:{port}");
             let tcp = socket_connect(addr, options.network_options()).await?;
-            Box::new(tcp)
+            // Tributary patch: read coalescing.
+            crate::coalescing::wrap(tcp, options.read_coalescing())?
         }
     };
 

@@ -15,11 +15,6 @@ pub struct Network {
     framed: Framed<Box<dyn AsyncReadWrite>, Codec>,
     /// Maximum readv count
     max_readb_count: usize,
-    /// Tributary patch: see `MqttOptions::set_read_coalescing`.
-    read_coalescing: std::time::Duration,
-    /// Tributary patch: when the next wait for data may start (set when a read drained the
-    /// socket).
-    next_read_at: Option<tokio::time::Instant>,
 }
 impl Network {
     pub fn new(socket: impl AsyncReadWrite + 'static, max_incoming_size: Option<u32>) -> Network {
@@ -33,8 +28,6 @@ impl Network {
         Network {
             framed,
             max_readb_count: 10,
-            read_coalescing: std::time::Duration::ZERO,
-            next_read_at: None,
         }
     }
 
@@ -52,25 +45,11 @@ impl Network {
         }
     }
 
-    /// Tributary patch: see `MqttOptions::set_read_coalescing`.
-    pub fn set_read_coalescing(&mut self, interval: std::time::Duration) {
-        self.read_coalescing = interval;
-    }
-
     /// Read packets in bulk. This allow replies to be in bulk. This method is used
     /// after the connection is established to read a bunch of incoming packets
     pub async fn readb(&mut self, state: &mut MqttState) -> Result<(), StateError> {
-        // Tributary patch: read coalescing. The sleep keeps no state of its own (the deadline
-        // is in `self`), so this future may be dropped and started again, as `select!` does.
-        if let Some(at) = self.next_read_at {
-            if self.framed.read_buffer().is_empty() && at > tokio::time::Instant::now() {
-                tokio::time::sleep_until(at).await;
-            }
-        }
         // wait for the first read
         let mut res = self.framed.next().await;
-        let woke_at = tokio::time::Instant::now();
-        self.next_read_at = None;
         let mut count = 1;
         loop {
             match res {
@@ -91,13 +70,7 @@ impl Network {
             // do not wait for subsequent reads
             match self.framed.next().now_or_never() {
                 Some(r) => res = r,
-                _ => {
-                    // Tributary patch: drained; the next wait starts an interval after this wake.
-                    if !self.read_coalescing.is_zero() {
-                        self.next_read_at = Some(woke_at + self.read_coalescing);
-                    }
-                    break;
-                }
+                _ => break,
             };
         }
 
