@@ -198,9 +198,13 @@ impl RuleRunner {
             .any(|action| matches!(action, Action::Kafka(sink) if sink.can_pause_intake()))
             .then(|| tokio::time::interval(SAMPLE_INTERVAL));
         let mut paused: Option<String> = None;
+        // Made once: the future takes a lock when first polled and when dropped, and the loop
+        // turns once per message.
+        let stopped = stop.cancelled();
+        tokio::pin!(stopped);
         loop {
             tokio::select! {
-                () = stop.cancelled() => break,
+                () = &mut stopped => break,
                 Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
                 Some(()) = counting.next(), if !counting.is_empty() => {}
                 message = receiver.recv(), if in_flight.len() < capacity => match message {

@@ -235,10 +235,16 @@ async fn poll_loop(
         _ = released.wait_for(|released| *released) => {}
     }
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+    // Made once, not per event: each of these futures takes a lock when it is first polled and
+    // again when it is dropped, and the loop turns once per received message.
+    let stopped = stop.cancelled();
+    let reconnect = context.reconnect.notified();
+    tokio::pin!(stopped, reconnect);
     loop {
         let event = tokio::select! {
-            () = stop.cancelled() => break,
-            () = context.reconnect.notified() => {
+            () = &mut stopped => break,
+            () = &mut reconnect => {
+                reconnect.set(context.reconnect.notified());
                 tracing::warn!(connector = %context.connector_id, "reconnecting so the broker redelivers unfinished messages");
                 eventloop.drop_connection();
                 context.tracker.new_generation();
@@ -286,7 +292,7 @@ async fn poll_loop(
                 let delay = backoff.next_delay();
                 tracing::warn!(connector = %context.connector_id, %reason, retry_in_ms = delay.as_millis() as u64, "MQTT connection lost");
                 tokio::select! {
-                    () = stop.cancelled() => break,
+                    () = &mut stopped => break,
                     () = tokio::time::sleep(delay) => {}
                 }
             }

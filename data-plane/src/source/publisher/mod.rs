@@ -161,11 +161,15 @@ impl Driver {
     ) -> Ended {
         let mut connected = false;
         let mut queue_open = true;
+        // Made once: the future takes a lock when first polled and when dropped, and the loop
+        // turns once per PUBLISH and per acknowledgement.
+        let stopped = shutdown.cancelled();
+        tokio::pin!(stopped);
         loop {
             let can_take = connected && queue_open && self.inflight.len() < self.window;
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return Ended::Shutdown,
+                () = &mut stopped => return Ended::Shutdown,
                 event = session.poll() => match event {
                     Err(reason) => return Ended::Lost(reason),
                     Ok(event) => {
