@@ -56,14 +56,21 @@ impl CoalescingTcp {
         })
     }
 
-    fn fd(&self) -> &AsyncFd<StdTcpStream> {
-        self.fd.as_ref().expect("registered")
+    /// The registered socket; an error once registering it again failed (the connection is
+    /// then over, and rumqttc opens a new one).
+    fn fd(&self) -> io::Result<&AsyncFd<StdTcpStream>> {
+        self.fd
+            .as_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "socket lost"))
     }
 
     /// Registers the socket again, for readability too or for writability only. A task waiting
     /// on the old registration is woken by its removal, and polls the new one.
     fn watch_reads(&mut self, watch: bool) -> io::Result<()> {
-        let stream = self.fd.take().expect("registered").into_inner();
+        let Some(registered) = self.fd.take() else {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "socket lost"));
+        };
+        let stream = registered.into_inner();
         let interest = if watch {
             Interest::READABLE | Interest::WRITABLE
         } else {
@@ -76,8 +83,12 @@ impl CoalescingTcp {
 
     /// One read without asking epoll: `Ready(n)` with data or end of stream, `Pending` for none.
     fn read_now(&self, buf: &mut ReadBuf<'_>) -> Poll<io::Result<usize>> {
+        let fd = match self.fd() {
+            Ok(fd) => fd,
+            Err(error) => return Poll::Ready(Err(error)),
+        };
         loop {
-            match (&*self.fd().get_ref()).read(buf.initialize_unfilled()) {
+            match (&*fd.get_ref()).read(buf.initialize_unfilled()) {
                 Ok(n) => {
                     buf.advance(n);
                     return Poll::Ready(Ok(n));
@@ -137,7 +148,7 @@ impl AsyncRead for CoalescingTcp {
             this.watch_reads(true)?;
         }
         loop {
-            let mut guard = ready!(this.fd().poll_read_ready(cx))?;
+            let mut guard = ready!(this.fd()?.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
             match guard.try_io(|fd| (&*fd.get_ref()).read(unfilled)) {
                 Ok(Ok(n)) => {
@@ -162,11 +173,11 @@ impl AsyncWrite for CoalescingTcp {
     ) -> Poll<io::Result<usize>> {
         loop {
             // Tried first: the registration's readiness may be stale after registering again.
-            match (&*self.fd().get_ref()).write(data) {
+            match (&*self.fd()?.get_ref()).write(data) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 result => return Poll::Ready(result),
             }
-            let mut guard = ready!(self.fd().poll_write_ready(cx))?;
+            let mut guard = ready!(self.fd()?.poll_write_ready(cx))?;
             guard.clear_ready();
         }
     }
@@ -176,6 +187,6 @@ impl AsyncWrite for CoalescingTcp {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.fd().get_ref().shutdown(Shutdown::Write))
+        Poll::Ready(self.fd()?.get_ref().shutdown(Shutdown::Write))
     }
 }
