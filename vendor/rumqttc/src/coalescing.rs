@@ -36,7 +36,7 @@ pub(crate) fn wrap(tcp: TcpStream, interval: Duration) -> io::Result<Box<dyn Asy
 }
 
 pub(crate) struct CoalescingTcp {
-    /// `None` only while being registered again.
+    /// `None` only while being registered again, or once that failed.
     fd: Option<AsyncFd<StdTcpStream>>,
     interval: Duration,
     /// Whether epoll reports readability (no quiet period running).
@@ -158,6 +158,7 @@ impl AsyncRead for CoalescingTcp {
                     }
                     return Poll::Ready(Ok(()));
                 }
+                Ok(Err(error)) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(Err(error)) => return Poll::Ready(Err(error)),
                 Err(_would_block) => continue,
             }
@@ -175,6 +176,7 @@ impl AsyncWrite for CoalescingTcp {
             // Tried first: the registration's readiness may be stale after registering again.
             match (&*self.fd()?.get_ref()).write(data) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 result => return Poll::Ready(result),
             }
             let mut guard = ready!(self.fd()?.poll_write_ready(cx))?;
