@@ -78,32 +78,13 @@ async fn data_after_a_quiet_spell_is_read_at_once_and_data_within_the_interval_a
     // The SUBACK was read, so a quiet period may run: wait it out.
     tokio::time::sleep(INTERVAL * 2).await;
 
-    let publish = |payload: &'static str| {
-        let publisher = publisher.clone();
-        let topic = topic.clone();
-        async move {
-            publisher
-                .publish(topic, QoS::AtLeastOnce, false, payload)
-                .await
-                .unwrap();
-        }
-    };
-
     // After the quiet spell: read as soon as it arrives.
-    let sent = Instant::now();
-    publish("first").await;
-    let (payload, first_at) = next(&mut receiver).await;
-    assert_eq!(payload, "first");
-    assert!(
-        first_at - sent < INTERVAL / 2,
-        "the first message after a quiet spell waited {:?}",
-        first_at - sent
-    );
+    let first_at = read_at_once(&publisher, &topic, &mut receiver, "first").await;
 
     // Right behind it, within the quiet period that read started: held until the period ends,
     // then all read, in order.
     for payload in ["second", "third", "fourth"] {
-        publish(payload).await;
+        publish(&publisher, &topic, payload).await;
     }
     for expected in ["second", "third", "fourth"] {
         let (payload, at) = next(&mut receiver).await;
@@ -117,13 +98,31 @@ async fn data_after_a_quiet_spell_is_read_at_once_and_data_within_the_interval_a
 
     // A period that ends with nothing to read goes back to watching: the next one is at once.
     tokio::time::sleep(INTERVAL * 3).await;
+    read_at_once(&publisher, &topic, &mut receiver, "fifth").await;
+}
+
+async fn publish(publisher: &AsyncClient, topic: &str, payload: &'static str) {
+    publisher
+        .publish(topic, QoS::AtLeastOnce, false, payload)
+        .await
+        .unwrap();
+}
+
+/// Publishes `payload` and checks it is read well within the interval; returns when it was.
+async fn read_at_once(
+    publisher: &AsyncClient,
+    topic: &str,
+    receiver: &mut mpsc::UnboundedReceiver<(String, Instant)>,
+    payload: &'static str,
+) -> Instant {
     let sent = Instant::now();
-    publish("fifth").await;
-    let (payload, at) = next(&mut receiver).await;
-    assert_eq!(payload, "fifth");
+    publish(publisher, topic, payload).await;
+    let (received, at) = next(receiver).await;
+    assert_eq!(received, payload);
     assert!(
         at - sent < INTERVAL / 2,
-        "the message after a quiet period with nothing to read waited {:?}",
+        "`{payload}`, sent after a quiet spell, waited {:?}",
         at - sent
     );
+    at
 }
