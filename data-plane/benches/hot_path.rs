@@ -59,13 +59,13 @@ impl HotPath {
     fn new() -> Self {
         let parameters: KafkaProducerParameters =
             serde_json::from_value(serde_json::json!({"topic": "bench-sink"})).unwrap();
-        let producer = ClientConfig::new()
-            // Nothing listens there: records stay queued and are purged.
+        let mut config = ClientConfig::new();
+        // Nothing listens there: records stay queued and are purged.
+        config
             .set("bootstrap.servers", "127.0.0.1:9")
             .set("queue.buffering.max.messages", "1000000")
-            .set("linger.ms", "5")
-            .create_with_context(ProducerContext::default())
-            .unwrap();
+            .set("linger.ms", "5");
+        let producer = SinkProducer::create(config, ProducerContext::default()).unwrap();
         Self {
             packet: publish_bytes(123_456),
             rule: Rule::parse(SQL).unwrap(),
@@ -113,6 +113,7 @@ impl HotPath {
 
     fn purge(&self) {
         self.producer
+            .current()
             .purge(PurgeConfig::default().queue().inflight());
     }
 }

@@ -1,4 +1,4 @@
-//! Helpers for the Kafka -> MQTT source tests: the test stack's Kafka (nisshi) and Mosquitto.
+//! Helpers for the data plane's tests: the test stack's Apache Kafka and Mosquitto.
 // Test helpers: a failed setup step should stop the test loudly, so unwrap/expect are fine here.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 

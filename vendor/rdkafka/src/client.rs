@@ -553,6 +553,21 @@ impl<C: ClientContext> Client<C> {
         }
     }
 
+    /// Tributary patch: raises a fabricated fatal error on this client, as a real one would be
+    /// raised (a safe wrapper of `rd_kafka_test_fatal_error`).
+    ///
+    /// Real fatal errors, such as an idempotent producer's sequence desynchronisation after a
+    /// broker stall, cannot be caused at will; this lets a test check that the application
+    /// recovers from one. Fails when the client had a fatal error already.
+    pub fn trigger_test_fatal_error(&self, code: RDKafkaRespErr, reason: &str) -> KafkaResult<()> {
+        let reason = CString::new(reason).map_err(KafkaError::Nul)?;
+        let ret = unsafe { rdsys::rd_kafka_test_fatal_error(self.native_ptr(), code, reason.as_ptr()) };
+        if ret.is_error() {
+            return Err(KafkaError::Global(ret.into()));
+        }
+        Ok(())
+    }
+
     /// If this client was configured with `test.mock.num.brokers`,
     /// this will return a [`MockCluster`] instance associated with this client,
     /// otherwise `None` is returned.

@@ -1,17 +1,27 @@
-//! The producer client of a `kafka_producer` action, and what it says about its connections.
+//! The producer client of a `kafka_producer` action, what it says about its connections, and its
+//! replacement after a fatal error.
 //!
 //! librdkafka tells why a broker connection failed ("SASL authentication error: …", "SSL handshake
 //! failed: …") only through its error events; a failed metadata request just says it timed out.
 //! The context keeps the last of those reasons for the connector status.
+//!
+//! An idempotent producer can hit a fatal error: its sequence numbers out of step with the
+//! broker's, typically after a broker stalled for longer than `message.timeout.ms` with requests
+//! in flight. librdkafka then refuses every record for good, and the client must be replaced.
+//! [`SinkProducer`] does that in place the first time a record is refused so (or the health check
+//! finds it), so that every action, buffer pump and retry holding it produces through the new
+//! client from then on. A `sync` record in flight at that moment fails, is produced again through
+//! the new client and only then acknowledged: at least once, as with any retry.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rdkafka::ClientContext;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::FutureProducer;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
-/// The producer every part of the sink shares.
-pub type SinkProducer = FutureProducer<ProducerContext>;
+/// The librdkafka client under a [`SinkProducer`].
+pub type Client = FutureProducer<ProducerContext>;
 
 #[derive(Debug, Default, Clone)]
 pub struct ProducerContext {
@@ -25,6 +35,13 @@ impl ProducerContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
+    }
+
+    fn set_last_error(&self, reason: String) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason);
     }
 }
 
@@ -40,5 +57,106 @@ impl ClientContext for ProducerContext {
         if !generic || last.is_none() {
             *last = Some(reason.to_owned());
         }
+    }
+}
+
+/// The producer every part of the sink shares (clones share one client), replaced in place after
+/// a fatal error.
+#[derive(Clone)]
+pub struct SinkProducer {
+    shared: Arc<Replaceable>,
+}
+
+struct Replaceable {
+    /// Secrets included: never logged.
+    config: ClientConfig,
+    context: ProducerContext,
+    /// Read once per record: uncontended, a read lock costs two atomic operations.
+    current: RwLock<Client>,
+}
+
+impl std::fmt::Debug for SinkProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkProducer").finish_non_exhaustive()
+    }
+}
+
+impl SinkProducer {
+    pub fn create(config: ClientConfig, context: ProducerContext) -> KafkaResult<Self> {
+        let client = config.create_with_context(context.clone())?;
+        Ok(Self {
+            shared: Arc::new(Replaceable {
+                config,
+                context,
+                current: RwLock::new(client),
+            }),
+        })
+    }
+
+    /// The client in use now, for requests other than producing (metadata).
+    pub fn current(&self) -> Client {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Hands a record to librdkafka without waiting. A refusal for a fatal error replaces the
+    /// client before it is returned, so that the caller's next attempt can succeed.
+    pub fn produce(&self, record: FutureRecord<'_, str, str>) -> KafkaResult<DeliveryFuture> {
+        let sent = self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send_result(record)
+            .map_err(|(error, _)| error);
+        if let Err(error) = &sent
+            && error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal)
+        {
+            self.replace_if_fatal();
+        }
+        sent
+    }
+
+    /// Replaces the client if it had a fatal error; whether it did. Callers that saw the same
+    /// fatal error at once replace it only once: the second finds a healthy client.
+    pub fn replace_if_fatal(&self) -> bool {
+        let mut current = self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((code, reason)) = current.client().fatal_error() else {
+            return false;
+        };
+        let replacement = match self
+            .shared
+            .config
+            .create_with_context(self.shared.context.clone())
+        {
+            Ok(client) => client,
+            Err(error) => {
+                // The configuration was accepted once, so this is librdkafka out of resources;
+                // the next refused record or health check tries again.
+                tracing::error!(%error, "could not replace a Kafka producer client after a fatal error");
+                return true;
+            }
+        };
+        let failed = std::mem::replace(&mut *current, replacement);
+        drop(current);
+        tracing::error!(
+            error = ?code,
+            %reason,
+            "Kafka producer client had a fatal error; replaced it with a new one, its records are produced again"
+        );
+        self.shared
+            .context
+            .set_last_error(format!("fatal error, client replaced: {reason}"));
+        // Closing it purges what it still holds (their deliveries fail, and `sync` records are
+        // produced again) and joins its threads: not on the caller's, which may be a runtime's.
+        std::thread::spawn(move || drop(failed));
+        true
     }
 }

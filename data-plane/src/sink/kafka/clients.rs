@@ -109,8 +109,7 @@ impl ProducerClients {
             return Ok(open);
         }
         let context = ProducerContext::default();
-        let producer: SinkProducer = config
-            .create_with_context(context.clone())
+        let producer = SinkProducer::create(config, context.clone())
             .map_err(|e| SinkError::Config(e.to_string()))?;
         let health = CancellationToken::new();
         let topics = TopicCache::new(

@@ -35,6 +35,9 @@ pub async fn watch_connector(
     let mut ever_connected = false;
     status.set(&connector_id, ConnectorState::Connecting, "starting");
     loop {
+        // A client that had a fatal error answers metadata requests but produces nothing: the
+        // check replaces it even while no record is being produced to notice.
+        producer.replace_if_fatal();
         // A broker may close an idle connection just as the probe uses it (librdkafka then
         // reports a transport failure and reconnects): one failure alone is not an outage.
         let mut result = probe(&producer, timeout).await;
@@ -71,7 +74,7 @@ async fn probe(
     producer: &SinkProducer,
     timeout: Duration,
 ) -> Result<Result<(), rdkafka::error::KafkaError>, tokio::task::JoinError> {
-    let producer = producer.clone();
-    tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout).map(|_| ()))
+    let client = producer.current();
+    tokio::task::spawn_blocking(move || client.client().fetch_metadata(None, timeout).map(|_| ()))
         .await
 }

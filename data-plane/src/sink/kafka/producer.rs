@@ -204,6 +204,11 @@ impl KafkaSink {
         &self.inner.action_id
     }
 
+    /// The client this action produces through, shared with its connector's other actions.
+    pub fn producer(&self) -> &SinkProducer {
+        &self.inner.producer
+    }
+
     /// The action's end-to-end latency histogram, for the flow that knows when a message
     /// arrived. None with a disk buffer: its outcome is the record written down, not Kafka's
     /// acknowledgement.
@@ -371,9 +376,7 @@ pub fn try_produce(
     if let Some(partition) = partition {
         future_record = future_record.partition(partition);
     }
-    producer
-        .send_result(future_record)
-        .map_err(|(error, _)| error)
+    producer.produce(future_record)
 }
 
 /// Puts the record into librdkafka's queue, waiting for room when it is full; `partition` `None`

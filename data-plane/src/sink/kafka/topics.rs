@@ -127,7 +127,11 @@ const MISSING: TopicInfo = TopicInfo {
 };
 
 fn lookup(producer: &SinkProducer, topic: &str, timeout: Duration) -> TopicInfo {
-    let metadata = match producer.client().fetch_metadata(Some(topic), timeout) {
+    let metadata = match producer
+        .current()
+        .client()
+        .fetch_metadata(Some(topic), timeout)
+    {
         Ok(metadata) => metadata,
         Err(_) => return UNKNOWN,
     };
