@@ -1,5 +1,7 @@
 //! `tracing` setup: human-readable or JSON lines, filtered by an EnvFilter directive.
 
+use std::io::IsTerminal;
+
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
@@ -27,6 +29,8 @@ impl LogArgs {
         let filter = EnvFilter::try_new(&self.log).unwrap_or_else(|_| EnvFilter::new("info"));
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
+            // Colours only for a terminal: not in files, journald or a log shipper's input.
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr);
         // A second init (tests starting several services in one process) is harmless.
         let _ = match self.log_format {
