@@ -31,17 +31,41 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-fn log_file(label: &str) -> Stdio {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// Where the process labelled `label` logs: `target/e2e-logs/<label>.log`.
+pub fn log_path(label: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("target")
-        .join("e2e-logs");
-    let opened = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(format!("{label}.log")))
-    });
+        .join("e2e-logs")
+        .join(format!("{label}.log"))
+}
+
+/// The lines of `label`'s log at level WARN or ERROR, the last `max` of them: what a failed
+/// test prints, so that CI output says what the process complained about.
+pub fn logged_warnings(label: &str, max: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(log_path(label)).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+        .collect();
+    let skip = lines.len().saturating_sub(max);
+    lines[skip..]
+        .iter()
+        .map(|line| (*line).to_owned())
+        .collect()
+}
+
+fn log_file(label: &str) -> Stdio {
+    let path = log_path(label);
+    let opened = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+        });
     opened.map(Stdio::from).unwrap_or_else(|_| Stdio::inherit())
 }
 

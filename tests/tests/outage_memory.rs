@@ -9,6 +9,7 @@
 
 use tributary_e2e::TestEnv;
 use tributary_e2e::outage::{self, Config};
+use tributary_e2e::process::logged_warnings;
 
 /// Debug builds: about 40 MiB before the outage, 50 MiB during it, 70 MiB while the backlog
 /// drains. Before the fix of the async action's room in librdkafka the same run reached 180 MiB.
@@ -24,5 +25,11 @@ async fn worker_memory_stays_bounded_while_kafka_or_mqtt_is_away() {
     let report = outage::run(config, |line| eprintln!("[outage] {line}")).await;
     eprintln!("{}", report.markdown());
     let failures = report.failures(RSS_BOUND, RSS_GROWTH_BOUND);
+    if !failures.is_empty() {
+        eprintln!("the worker's last warnings and errors:");
+        for line in logged_warnings(&report.worker, 60) {
+            eprintln!("  {line}");
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -155,6 +155,7 @@ pub async fn run(config: Config, progress: impl Fn(&str)) -> Report {
     };
     Report {
         config,
+        worker: stack.worker_name(0).to_owned(),
         kafka_down,
         mqtt_down,
         total: started.elapsed(),

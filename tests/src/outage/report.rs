@@ -11,6 +11,8 @@ use crate::chaos::tally::Summary;
 #[derive(Debug)]
 pub struct Report {
     pub config: Config,
+    /// The worker's label, whose log (`process::log_path`) a failed run points to.
+    pub worker: String,
     pub kafka_down: Option<KafkaDown>,
     pub mqtt_down: Option<MqttDown>,
     pub total: Duration,
