@@ -5,6 +5,7 @@
 
 use std::future::Future;
 
+use futures::future::{Either, join_all};
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -27,10 +28,21 @@ struct Ended {
     ticket: Ticket,
     /// The record's Kafka timestamp (ms since the epoch), for the latency histogram.
     timestamp_ms: Option<i64>,
-    /// Known before anything was sent (rendering, rules).
+    /// Known before anything was sent (rendering, rules), then those of its actions (each
+    /// already counted towards its rule).
     failures: Vec<DeliveryFailure>,
-    /// How each action ended (already counted towards its rule).
-    actions: Vec<Result<(), ActionError>>,
+    /// An action was abandoned (shutdown): the record stays uncommitted and is read again.
+    abandoned: bool,
+}
+
+impl Ended {
+    fn add(&mut self, result: Result<(), ActionError>) {
+        match result {
+            Ok(()) => {}
+            Err(ActionError::Failed(failure)) => self.failures.push(failure),
+            Err(ActionError::Abandoned) => self.abandoned = true,
+        }
+    }
 }
 
 /// Runs until the consumer is gone (its channel closed), then accounts for what is still in
@@ -103,31 +115,49 @@ async fn start(
         metrics.dropped.inc();
         return Err(ticket);
     }
-    let mut pending = Vec::with_capacity(plan.actions.len());
+    // Most records have one action: it is awaited as it is, without a list of futures to join
+    // (three allocations per record fewer on the hot path).
+    let mut first = None;
+    let mut rest = Vec::new();
     for action in plan.actions {
-        pending.push(match action.work {
+        let pending = match action.work {
             Work::Publish(publish) => {
                 let outcome = publisher.publish(publish);
                 let rule = action.rule;
-                async move {
+                Either::Left(async move {
                     let result = outcome.await;
                     count_action(rule.as_deref(), &result);
                     result
-                }
-                .boxed()
+                })
             }
-            Work::Produce { producer, row } => producer.send(&row, action.rule).await,
-        });
-    }
-    let failures = plan.failures;
-    Ok(async move {
-        let actions = futures::future::join_all(pending).await;
-        Ended {
-            ticket,
-            timestamp_ms,
-            failures,
-            actions,
+            Work::Produce { producer, row } => {
+                Either::Right(producer.send(&row, action.rule).await)
+            }
+        };
+        if first.is_none() {
+            first = Some(pending);
+        } else {
+            rest.push(pending);
         }
+    }
+    let mut ended = Ended {
+        ticket,
+        timestamp_ms,
+        failures: plan.failures,
+        abandoned: false,
+    };
+    Ok(async move {
+        match first {
+            None => {}
+            Some(first) if rest.is_empty() => ended.add(first.await),
+            // Polled together: a `sync` record's retries happen while it is polled.
+            Some(first) => {
+                let (first, rest) = futures::future::join(first, join_all(rest)).await;
+                ended.add(first);
+                rest.into_iter().for_each(|result| ended.add(result));
+            }
+        }
+        ended
     })
 }
 
@@ -137,15 +167,11 @@ fn account(ended: Ended, metrics: &SourceMetrics, now_ms: i64) -> Option<Ticket>
     let Ended {
         ticket,
         timestamp_ms,
-        mut failures,
-        actions,
+        failures,
+        abandoned,
     } = ended;
-    for result in actions {
-        match result {
-            Ok(()) => {}
-            Err(ActionError::Failed(failure)) => failures.push(failure),
-            Err(ActionError::Abandoned) => return None,
-        }
+    if abandoned {
+        return None;
     }
     if failures.is_empty() {
         metrics.success.inc();

@@ -74,7 +74,7 @@ impl Publisher {
     pub fn publish(
         &self,
         publish: OutboundPublish,
-    ) -> impl Future<Output = Result<(), ActionError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), ActionError>> + Send + use<> {
         let (reply, outcome) = oneshot::channel();
         let queued = self.requests.send(Request { publish, reply }).is_ok();
         async move {
