@@ -16,10 +16,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::oneshot;
+use tributary_connect::record::RenderedRecord;
 use tributary_data_plane::sink::kafka::disk::frame;
 use tributary_data_plane::sink::kafka::disk::log::{self, Command, LogConfig};
 use tributary_data_plane::sink::kafka::disk::partition::{PartitionLog, Recovery};
-use tributary_data_plane::sink::kafka::record::RenderedRecord;
 use tributary_data_plane::telemetry::MetricsHub;
 
 /// Records per measured round.

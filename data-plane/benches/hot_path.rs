@@ -19,9 +19,9 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{Producer, PurgeConfig};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties};
+use tributary_connect::record::RecordTemplates;
 use tributary_data_plane::sink::kafka::client::{ProducerContext, SinkProducer};
 use tributary_data_plane::sink::kafka::producer::try_produce;
-use tributary_data_plane::sink::kafka::record::RecordTemplates;
 use tributary_protocol::resources::KafkaProducerParameters;
 use tributary_rules::{Event, MessagePublish, Output, Rule};
 

@@ -1,12 +1,12 @@
 //! `POST /rules/{id}/test`: a dry run of a stored rule. Evaluates it on a sample event and shows,
-//! per action, exactly what would be sent, rendered by the worker's own code
-//! (`tributary_data_plane`), without sending anything.
+//! per action, exactly what would be sent, rendered by the code the workers render with
+//! (`tributary_connect`), without sending anything.
 
 use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tributary_data_plane::sink::kafka::record::RecordTemplates;
-use tributary_data_plane::sink::republish::RepublishTemplates;
+use tributary_connect::record::RecordTemplates;
+use tributary_connect::republish::RepublishTemplates;
 use tributary_protocol::resources::{InlineAction, KafkaProducerParameters, RuleActionRef};
 use tributary_rules::Row;
 use utoipa::ToSchema;

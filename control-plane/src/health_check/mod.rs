@@ -3,7 +3,7 @@
 //! EMQX's do, whether or not a rule uses it yet. Workers report the connectors they run; a
 //! connector no flow uses yet has no worker to ask.
 //!
-//! The checks use the connection probes of `POST /connectors_probe` (the worker's own client
+//! The checks use the connection probes of `POST /connectors_probe` (the workers' own client
 //! settings). Results live in memory only: each control-plane replica checks on its own and may
 //! for a moment show another result than its peers. That is fine: a check is cheap, and the
 //! connector's status only says whether it can connect now.

@@ -10,7 +10,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
-use tributary_data_plane::sink::kafka::config::connection_config;
+use tributary_connect::kafka::connection_config;
 use tributary_protocol::resources::KafkaConnectorConfig;
 
 use super::{ProbeFailure, reachability};

@@ -2,8 +2,8 @@
 //! why it failed in words a person can act on (unreachable host, TLS failure, authentication
 //! failed, missing topic, MQTT connection refused).
 //!
-//! Client settings come from the worker's own code (`tributary_data_plane`), so a probe that
-//! passes means the workers will connect the same way.
+//! Client settings come from the code the workers connect with (`tributary_connect`), so a probe
+//! that passes means the workers will connect the same way.
 
 pub mod kafka;
 pub mod mqtt;

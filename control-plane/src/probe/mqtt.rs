@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tributary_data_plane::mqtt::options::{BrokerAddress, transport};
+use tributary_connect::mqtt::{BrokerAddress, transport};
 use tributary_protocol::resources::{MqttConnectorConfig, MqttVersion};
 
 use super::{ProbeFailure, reachability};

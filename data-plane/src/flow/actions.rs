@@ -6,7 +6,9 @@ use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
 use super::FlowEnv;
 use crate::mqtt::MqttConnection;
 use crate::sink::kafka::{KafkaSink, SinkError};
-use crate::sink::republish::{RepublishError, Republisher};
+use tributary_connect::republish::RepublishError;
+
+use crate::sink::republish::Republisher;
 
 #[derive(Debug, Clone)]
 pub enum Action {

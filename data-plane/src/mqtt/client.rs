@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use super::{v4, v5};
+use tributary_connect::mqtt::OutboundPublish;
 
 /// A message received from the broker, in the shape the rest of the worker needs.
 #[derive(Debug)]
@@ -28,19 +29,6 @@ pub enum PendingAck {
     V5(rumqttc::v5::mqttbytes::v5::Publish),
     #[cfg(test)]
     Test(u16),
-}
-
-/// An outgoing PUBLISH.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboundPublish {
-    pub topic: String,
-    pub payload: Bytes,
-    pub qos: u8,
-    pub retain: bool,
-    /// Sent on MQTT 5 only.
-    pub user_properties: Vec<(String, String)>,
-    /// MQTT 5 `Content-Type`.
-    pub content_type: Option<String>,
 }
 
 /// What the poller saw.

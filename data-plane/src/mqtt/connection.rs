@@ -15,14 +15,14 @@ use tributary_rules::{MessageId, MessagePublish};
 use super::ack_tracker::{AckTracker, AckWork};
 use super::backoff::Backoff;
 use super::client::{
-    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
+    ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish,
 };
 use super::dispatcher::{Dispatcher, Tally};
 use super::inbox::InboxSender;
-use super::options::OptionsError;
 use super::routing::{RouteChange, Subscription};
 use super::{InboundMessage, v4, v5};
 use crate::telemetry::{ConnectorState, MetricsHub, StatusBoard};
+use tributary_connect::mqtt::{OptionsError, OutboundPublish};
 
 /// A live connection to a broker, shared by every flow of this worker that uses the connector.
 /// Dropping the last handle closes it.

@@ -16,10 +16,10 @@ mod v5;
 
 pub use ack_tracker::AckToken;
 pub use claim::RuleClaim;
-pub use client::{ClientError, OutboundPublish};
+pub use client::ClientError;
 pub use connection::MqttConnection;
-pub use options::OptionsError;
 pub use pool::MqttPool;
+pub use tributary_connect::mqtt::{OptionsError, OutboundPublish};
 
 /// A message for one rule, with the obligation to finish it: complete `ack` once every action of
 /// the rule is done with it (in `sync` mode: once Kafka acknowledged it).

@@ -21,8 +21,8 @@ use tributary_protocol::resources::MqttVersion;
 
 use super::claim::RuleClaim;
 use super::connection::MqttConnection;
-use super::options::OptionsError;
 use crate::telemetry::{MetricsHub, StatusBoard};
+use tributary_connect::mqtt::OptionsError;
 
 #[derive(Debug, Clone)]
 pub struct MqttPool {

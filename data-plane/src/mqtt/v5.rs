@@ -10,10 +10,10 @@ use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
-    ClientError, MqttClient, MqttEventLoop, NetEvent, OutboundPublish, PendingAck, ReceivedPublish,
-    qos_from_u8,
+    ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish, qos_from_u8,
 };
-use super::options::{BrokerAddress, OptionsError, read_coalescing, transport};
+use super::options::read_coalescing;
+use tributary_connect::mqtt::{BrokerAddress, OptionsError, OutboundPublish, transport};
 
 const REQUEST_CAPACITY: usize = 1024;
 

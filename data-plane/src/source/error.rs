@@ -1,7 +1,7 @@
 //! Why a source could not start. Per-record problems are [`super::failure::DeliveryFailure`]s;
 //! these stop the whole source until its configuration changes.
 
-use crate::mqtt::options::OptionsError;
+use tributary_connect::mqtt::OptionsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

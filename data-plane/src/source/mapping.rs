@@ -9,7 +9,7 @@ use tributary_rules::{Missing, Template};
 
 use super::error::SourceError;
 use super::failure::{DeliveryFailure, check_topic};
-use crate::mqtt::client::OutboundPublish;
+use tributary_connect::mqtt::OutboundPublish;
 
 /// The source's mappings, by Kafka topic.
 #[derive(Debug, Default)]

@@ -12,8 +12,8 @@ use super::mapping::{CompiledMapping, Mappings};
 use super::produce::SourceProducer;
 use super::record::into_row;
 use super::rules::SourceRules;
-use crate::mqtt::client::OutboundPublish;
 use crate::telemetry::ResourceMetrics;
+use tributary_connect::mqtt::OutboundPublish;
 
 #[derive(Debug, Default)]
 pub struct DeliveryPlan {

@@ -14,8 +14,8 @@ use super::failure::{DeliveryFailure, check_topic};
 use super::plan::{ActionError, DeliveryPlan, PlannedAction, Work};
 use super::produce::SourceProducer;
 use crate::flow::FlowEnv;
-use crate::sink::republish::{RepublishError, RepublishTemplates};
 use crate::telemetry::ResourceMetrics;
+use tributary_connect::republish::{RepublishError, RepublishTemplates};
 
 #[derive(Debug, Default)]
 pub struct SourceRules {

@@ -23,11 +23,11 @@ use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
 
 use super::client::{ProducerContext, SinkProducer};
-use super::config::producer_config;
 use super::health::watch_connector;
 use super::producer::SinkError;
 use super::topics::TopicCache;
 use crate::telemetry::StatusBoard;
+use tributary_connect::kafka::producer_config;
 
 /// The producer clients of this worker, by connector and configuration.
 #[derive(Clone, Default)]

@@ -3,14 +3,12 @@
 mod buffer;
 pub mod client;
 pub mod clients;
-pub mod config;
 pub mod delivery;
 pub mod disk;
 mod health;
 mod partitioner;
 pub mod producer;
 mod pump;
-pub mod record;
 mod room;
 pub mod topics;
 

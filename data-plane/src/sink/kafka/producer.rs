@@ -34,7 +34,6 @@ use super::delivery::{FailureReason, Outcome, classify};
 use super::disk::{DiskBuffer, TopicWatch};
 use super::partitioner::{StickyPartition, choose_partition};
 use super::pump::{Handoff, MemoryBuffer, Sent};
-use super::record::{RecordTemplates, RenderedRecord};
 use super::room::Room;
 use super::topics::{TopicCache, TopicState};
 use crate::flow::FlowEnv;
@@ -42,6 +41,7 @@ use crate::mqtt::backoff::Backoff;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::sampling::{Gauges, Sampled};
 use crate::telemetry::{LatencyHistogram, ResourceMetrics};
+use tributary_connect::record::{RecordTemplates, RenderedRecord};
 
 /// Why an action could not be started (a user error in its configuration, or librdkafka refusing
 /// the configuration).
@@ -136,7 +136,7 @@ impl KafkaSink {
         let buffer = (is_async && disk.is_none()).then(|| {
             Arc::new(MemoryBuffer::new(
                 action.parameters.buffer.per_partition_limit.0,
-                super::config::async_librdkafka_bytes(&action.parameters),
+                tributary_connect::kafka::async_librdkafka_bytes(&action.parameters),
                 &metrics,
             ))
         });

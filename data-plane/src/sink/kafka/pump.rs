@@ -25,11 +25,11 @@ use tokio_util::sync::CancellationToken;
 use super::buffer::{PartitionBuffers, Taken};
 use super::delivery::{FailureReason, Outcome, classify};
 use super::producer::try_produce;
-use super::record::RenderedRecord;
 use super::room::Room;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
+use tributary_connect::record::RenderedRecord;
 
 /// What became of a buffered record when it left the buffer.
 pub enum Handoff {

@@ -4,7 +4,7 @@ use rdkafka::ClientConfig;
 use tributary_protocol::assignment::SourceFlowSpec;
 use tributary_protocol::resources::{OffsetResetPolicy, default_group_id};
 
-use crate::sink::kafka::config::connection_config;
+use tributary_connect::kafka::connection_config;
 
 /// How often librdkafka reports statistics; consumer lag and broker state are refreshed from them.
 pub const STATISTICS_INTERVAL_MS: u64 = 5_000;

@@ -20,9 +20,9 @@ use self::session::{MQTT_MAX_PACKET, Session, SessionEvent};
 use super::failure::{DeliveryFailure, check_topic};
 use super::plan::ActionError;
 use crate::mqtt::backoff::Backoff;
-use crate::mqtt::client::OutboundPublish;
-use crate::mqtt::options::OptionsError;
 use crate::telemetry::{ConnectorState, StatusBoard};
+use tributary_connect::mqtt::OptionsError;
+use tributary_connect::mqtt::OutboundPublish;
 
 /// Where the publisher connects and reports.
 #[derive(Debug, Clone)]

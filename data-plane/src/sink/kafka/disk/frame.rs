@@ -9,7 +9,7 @@
 //! (`u32` count, then `u32` length + bytes for each name and value). The topic is not stored: a
 //! partition log holds the records of one topic, named by its directory.
 
-use super::super::record::RenderedRecord;
+use tributary_connect::record::RenderedRecord;
 
 /// Bytes before the payload.
 pub const HEADER_BYTES: u64 = 8;

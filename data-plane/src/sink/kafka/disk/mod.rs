@@ -55,8 +55,8 @@ pub use self::log::{LogConfig, action_dir};
 pub use self::topic::TopicWatch;
 use super::client::SinkProducer;
 use super::producer::SinkError;
-use super::record::RenderedRecord;
 use crate::telemetry::ResourceMetrics;
+use tributary_connect::record::RenderedRecord;
 
 /// The disk buffers of this worker, one per action, and where they live.
 #[derive(Clone, Default)]

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::frame::{self, HEADER_BYTES};
 use super::memory::{MemoryTier, take_ledger};
-use crate::sink::kafka::record::RenderedRecord;
+use tributary_connect::record::RenderedRecord;
 
 const SEGMENT_SUFFIX: &str = ".seg";
 const DONE_FILE: &str = "done";

@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 use super::frame;
 use super::log::{self, Command, LogConfig, LogHandle, PartitionId};
 use super::partition::{PartitionLog, Recovery, Stored};
-use crate::sink::kafka::record::RenderedRecord;
 use crate::telemetry::{MetricsHub, ResourceMetrics};
+use tributary_connect::record::RenderedRecord;
 
 fn record(n: usize) -> RenderedRecord {
     RenderedRecord {

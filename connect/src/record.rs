@@ -4,7 +4,7 @@ use serde_json::Value;
 use tributary_protocol::resources::{HeaderValueEncodeMode, KafkaProducerParameters};
 use tributary_rules::{Missing, RowRef, Template, TemplateError};
 
-use crate::sink::republish::pairs;
+use crate::republish::pairs;
 
 /// A record ready to produce.
 #[derive(Debug, Clone, PartialEq)]
