@@ -110,9 +110,11 @@ pub struct ApplyArgs {
 /// configured without a command line.
 #[derive(Clone, Args)]
 pub struct ServeArgs {
-    /// PostgreSQL connection URL; migrations are applied at startup.
+    /// PostgreSQL connection URL; migrations are applied at startup. For TLS add
+    /// `?sslmode=verify-full&sslrootcert=/path/to/ca.pem` (or `sslmode=require` to encrypt
+    /// without checking the server's certificate). It may hold a password: it is never logged.
     /// Always present when serving (`required`); absent only under a subcommand.
-    #[arg(long, env = "DATABASE_URL", required = true)]
+    #[arg(long, env = "DATABASE_URL", required = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Address of the REST API, `/healthz` and `/metrics`.
     #[arg(long, env = "TRIBUTARY_HTTP_LISTEN", default_value = "127.0.0.1:18083")]

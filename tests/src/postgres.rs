@@ -1,6 +1,7 @@
-//! A private PostgreSQL cluster for a run that restarts its database (the chaos soak): created by
-//! `initdb` in a temporary directory, served on a free loopback port, stopped and removed on drop.
-//! The shared test stack's PostgreSQL is never touched.
+//! A private PostgreSQL cluster for a run that restarts its database (the chaos soak) or needs one
+//! of its own settings (TLS only): created by `initdb` in a temporary directory, served on a free
+//! loopback port, stopped and removed on drop. The shared test stack's PostgreSQL is never
+//! touched.
 //!
 //! PostgreSQL refuses to run as root; as root the cluster belongs to the `postgres` user (as in
 //! scripts/lib/stack.sh) and every command runs through `runuser`.
@@ -17,12 +18,45 @@ pub struct PrivatePostgres {
     dir: PathBuf,
     bin: PathBuf,
     as_root: bool,
+    /// Server settings added to every start (`-c name=value ...`).
+    settings: String,
 }
 
 impl PrivatePostgres {
     /// initdb (trust auth on loopback, superuser `tributary`) and start; returns once it accepts
     /// connections.
     pub fn start() -> Self {
+        let postgres = Self::init();
+        postgres.launch();
+        postgres
+    }
+
+    /// Like [`PrivatePostgres::start`], serving TLS with `cert` and `key` (PEM) and refusing
+    /// every connection that is not TLS (`hostssl` only in `pg_hba.conf`).
+    pub fn start_tls_only(cert: &Path, key: &Path) -> Self {
+        let mut postgres = Self::init();
+        let data = PathBuf::from(postgres.data());
+        // The server reads them as its own user, and refuses a key others may read.
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = data.join(name);
+            std::fs::copy(from, &to)
+                .unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
+            run(Command::new("chmod").arg("600").arg(&to), "chmod");
+            if postgres.as_root {
+                run(Command::new("chown").arg("postgres:").arg(&to), "chown");
+            }
+        }
+        let hba = data.join("pg_hba.conf");
+        let rules = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n";
+        std::fs::write(&hba, rules).unwrap_or_else(|e| panic!("writing {}: {e}", hba.display()));
+        postgres.settings =
+            "-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key".into();
+        postgres.launch();
+        postgres
+    }
+
+    /// initdb (trust auth, superuser `tributary`), not started.
+    fn init() -> Self {
         let bin = bindir();
         let as_root = is_root();
         let dir = std::env::temp_dir().join(crate::unique("tributary-chaos-pg"));
@@ -36,13 +70,13 @@ impl PrivatePostgres {
             dir,
             bin,
             as_root,
+            settings: String::new(),
         };
         let data = postgres.data();
         postgres.run_owner(
             "initdb",
             &["-D", &data, "-U", "tributary", "--auth=trust", "-E", "UTF8"],
         );
-        postgres.launch();
         postgres
     }
 
@@ -64,9 +98,10 @@ impl PrivatePostgres {
         let data = self.data();
         let log = self.dir.join("postgres.log").display().to_string();
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 {}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.settings
         );
         self.run_owner(
             "pg_ctl",

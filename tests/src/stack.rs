@@ -413,8 +413,15 @@ async fn fresh_database(admin_url: &str) -> String {
         .execute(&mut connection)
         .await
         .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
-    let base = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url, |(base, _)| base);
-    format!("{base}/{name}")
+    // The URL's options (`?sslmode=...`) apply to the new database too.
+    let (address, options) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(address, options)| {
+            (address, Some(options))
+        });
+    let base = address.rsplit_once('/').map_or(address, |(base, _)| base);
+    match options {
+        Some(options) => format!("{base}/{name}?{options}"),
+        None => format!("{base}/{name}"),
+    }
 }
