@@ -188,11 +188,12 @@ fn start(
     );
 
     let (deliveries_tx, deliveries_rx) = mpsc::unbounded_channel();
+    let max_inflight = usize::try_from(spec.parameters.max_inflight.max(1)).unwrap_or(usize::MAX);
     let consumer_loop = ConsumerLoop {
         consumer: kafka,
         decoder: RecordDecoder::new(&spec.name, &env.worker_name, &spec.parameters),
         deliveries: deliveries_tx,
-        max_inflight: usize::try_from(spec.parameters.max_inflight.max(1)).unwrap_or(usize::MAX),
+        max_inflight,
         shutdown_drain: SHUTDOWN_DRAIN,
         metrics: resource,
         source: spec.name.clone(),
@@ -213,6 +214,7 @@ fn start(
         deliveries_rx,
         finisher,
         metrics.clone(),
+        max_inflight,
         actions_shutdown.clone(),
     ));
     let rates = tokio::spawn(metrics.report_rates(shutdown));
