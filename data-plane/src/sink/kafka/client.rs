@@ -123,6 +123,19 @@ impl SinkProducer {
     /// Replaces the client if it had a fatal error; whether it did. Callers that saw the same
     /// fatal error at once replace it only once: the second finds a healthy client.
     pub fn replace_if_fatal(&self) -> bool {
+        // Asked every health check: a healthy client is seen under the read lock, without
+        // holding up the records being produced meanwhile.
+        let healthy = self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .client()
+            .fatal_error()
+            .is_none();
+        if healthy {
+            return false;
+        }
         let mut current = self
             .shared
             .current
