@@ -321,7 +321,11 @@ mod tests {
         tokio::time::advance(REPORT_DELAY).await;
         assert_eq!(reports.report_or_hold(3), None);
         assert_eq!(received(&wakeups), vec![vec![1, 2]]);
-        assert_eq!(reports.report_or_hold(3), None, "nothing held, nothing sent");
+        assert_eq!(
+            reports.report_or_hold(3),
+            None,
+            "nothing held, nothing sent"
+        );
         assert!(received(&wakeups).is_empty());
     }
 }
