@@ -1,12 +1,12 @@
 //! A rule's actions, built from its resolved spec, and what running them on one row yields.
 
 use tokio_util::sync::CancellationToken;
+use tributary_connect::republish::RepublishError;
 use tributary_protocol::assignment::{ResolvedAction, RuleFlowSpec};
 
 use super::FlowEnv;
 use crate::mqtt::MqttConnection;
 use crate::sink::kafka::{KafkaSink, SinkError};
-use tributary_connect::republish::RepublishError;
 
 use crate::sink::republish::Republisher;
 

@@ -2,9 +2,9 @@
 //! `rumqttc::v5`), so connection management, routing and acknowledgement are written once.
 
 use bytes::Bytes;
+use tributary_connect::mqtt::OutboundPublish;
 
 use super::{v4, v5};
-use tributary_connect::mqtt::OutboundPublish;
 
 /// A message received from the broker, in the shape the rest of the worker needs.
 #[derive(Debug)]

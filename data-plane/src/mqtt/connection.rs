@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
+use tributary_connect::mqtt::{OptionsError, OutboundPublish};
 use tributary_protocol::resources::MqttConnectorConfig;
 use tributary_rules::{MessageId, MessagePublish};
 
@@ -22,7 +23,6 @@ use super::inbox::InboxSender;
 use super::routing::{RouteChange, Subscription};
 use super::{InboundMessage, v4, v5};
 use crate::telemetry::{ConnectorState, MetricsHub, StatusBoard};
-use tributary_connect::mqtt::{OptionsError, OutboundPublish};
 
 /// A live connection to a broker, shared by every flow of this worker that uses the connector.
 /// Dropping the last handle closes it.

@@ -16,13 +16,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tributary_connect::mqtt::OptionsError;
 use tributary_protocol::assignment::NamedMqttConnector;
 use tributary_protocol::resources::MqttVersion;
 
 use super::claim::RuleClaim;
 use super::connection::MqttConnection;
 use crate::telemetry::{MetricsHub, StatusBoard};
-use tributary_connect::mqtt::OptionsError;
 
 #[derive(Debug, Clone)]
 pub struct MqttPool {

@@ -7,13 +7,13 @@
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
+use tributary_connect::mqtt::{BrokerAddress, OptionsError, OutboundPublish, transport};
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
     ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish, qos_from_u8,
 };
 use super::options::read_coalescing;
-use tributary_connect::mqtt::{BrokerAddress, OptionsError, OutboundPublish, transport};
 
 /// Requests queued towards the event loop; acks and subscribes wait here while it is busy.
 const REQUEST_CAPACITY: usize = 1024;

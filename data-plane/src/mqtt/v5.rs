@@ -7,13 +7,13 @@ use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, PublishProperties, SubscribeProperties};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
+use tributary_connect::mqtt::{BrokerAddress, OptionsError, OutboundPublish, transport};
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
     ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish, qos_from_u8,
 };
 use super::options::read_coalescing;
-use tributary_connect::mqtt::{BrokerAddress, OptionsError, OutboundPublish, transport};
 
 const REQUEST_CAPACITY: usize = 1024;
 

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde_json::Value;
+use tributary_connect::mqtt::OutboundPublish;
 use tributary_protocol::resources::TopicMapping;
 use tributary_rules::{Missing, Template};
 
 use super::error::SourceError;
 use super::failure::{DeliveryFailure, check_topic};
-use tributary_connect::mqtt::OutboundPublish;
 
 /// The source's mappings, by Kafka topic.
 #[derive(Debug, Default)]

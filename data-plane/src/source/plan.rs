@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use tributary_connect::mqtt::OutboundPublish;
 use tributary_rules::{Event, KafkaRecord};
 
 use super::failure::DeliveryFailure;
@@ -13,7 +14,6 @@ use super::produce::SourceProducer;
 use super::record::into_row;
 use super::rules::SourceRules;
 use crate::telemetry::ResourceMetrics;
-use tributary_connect::mqtt::OutboundPublish;
 
 #[derive(Debug, Default)]
 pub struct DeliveryPlan {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
+use tributary_connect::republish::{RepublishError, RepublishTemplates};
 use tributary_protocol::assignment::{KafkaProducerAction, ResolvedAction, RuleFlowSpec};
 use tributary_rules::{Event, Output, Rule};
 
@@ -15,7 +16,6 @@ use super::plan::{ActionError, DeliveryPlan, PlannedAction, Work};
 use super::produce::SourceProducer;
 use crate::flow::FlowEnv;
 use crate::telemetry::ResourceMetrics;
-use tributary_connect::republish::{RepublishError, RepublishTemplates};
 
 #[derive(Debug, Default)]
 pub struct SourceRules {

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio_util::sync::CancellationToken;
+use tributary_connect::kafka::producer_config;
 use tributary_protocol::assignment::KafkaProducerAction;
 
 use super::client::{ProducerContext, SinkProducer};
@@ -27,7 +28,6 @@ use super::health::watch_connector;
 use super::producer::SinkError;
 use super::topics::TopicCache;
 use crate::telemetry::StatusBoard;
-use tributary_connect::kafka::producer_config;
 
 /// The producer clients of this worker, by connector and configuration.
 #[derive(Clone, Default)]

@@ -24,6 +24,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureRecord};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+use tributary_connect::record::{RecordTemplates, RenderedRecord};
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::{BufferMode, PartitionStrategy, QueryMode};
 use tributary_rules::RowRef;
@@ -41,7 +42,6 @@ use crate::mqtt::backoff::Backoff;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::sampling::{Gauges, Sampled};
 use crate::telemetry::{LatencyHistogram, ResourceMetrics};
-use tributary_connect::record::{RecordTemplates, RenderedRecord};
 
 /// Why an action could not be started (a user error in its configuration, or librdkafka refusing
 /// the configuration).

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::DeliveryFuture;
+use tributary_connect::record::RenderedRecord;
 
 use super::client::SinkProducer;
 use tokio::sync::{Notify, oneshot};
@@ -29,7 +30,6 @@ use super::room::Room;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
-use tributary_connect::record::RenderedRecord;
 
 /// What became of a buffered record when it left the buffer.
 pub enum Handoff {

@@ -13,6 +13,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tributary_connect::mqtt::OptionsError;
+use tributary_connect::mqtt::OutboundPublish;
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use self::inflight::Inflight;
@@ -21,8 +23,6 @@ use super::failure::{DeliveryFailure, check_topic};
 use super::plan::ActionError;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::{ConnectorState, StatusBoard};
-use tributary_connect::mqtt::OptionsError;
-use tributary_connect::mqtt::OutboundPublish;
 
 /// Where the publisher connects and reports.
 #[derive(Debug, Clone)]

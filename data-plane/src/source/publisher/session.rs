@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rumqttc::v5::mqttbytes::v5::{PubAckReason, PubCompReason, PubRecReason, PublishProperties};
+use tributary_connect::mqtt::OutboundPublish;
+use tributary_connect::mqtt::{BrokerAddress, OptionsError, transport};
 use tributary_protocol::resources::{MqttConnectorConfig, MqttVersion};
 
 use crate::mqtt::options::read_coalescing;
-use tributary_connect::mqtt::OutboundPublish;
-use tributary_connect::mqtt::{BrokerAddress, OptionsError, transport};
 
 /// The largest packet MQTT can carry (remaining length of 268,435,455 bytes).
 pub const MQTT_MAX_PACKET: usize = 268_435_455;

@@ -48,6 +48,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+use tributary_connect::record::RenderedRecord;
 use tributary_protocol::assignment::KafkaProducerAction;
 use tributary_protocol::resources::BufferMode;
 
@@ -56,7 +57,6 @@ pub use self::topic::TopicWatch;
 use super::client::SinkProducer;
 use super::producer::SinkError;
 use crate::telemetry::ResourceMetrics;
-use tributary_connect::record::RenderedRecord;
 
 /// The disk buffers of this worker, one per action, and where they live.
 #[derive(Clone, Default)]

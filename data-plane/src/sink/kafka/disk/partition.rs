@@ -16,10 +16,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tributary_connect::record::RenderedRecord;
 
 use super::frame::{self, HEADER_BYTES};
 use super::memory::{MemoryTier, take_ledger};
-use tributary_connect::record::RenderedRecord;
 
 const SEGMENT_SUFFIX: &str = ".seg";
 const DONE_FILE: &str = "done";

@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tributary_connect::record::RenderedRecord;
 
 use super::frame;
 use super::log::{self, Command, LogConfig, LogHandle, PartitionId};
 use super::partition::{PartitionLog, Recovery, Stored};
 use crate::telemetry::{MetricsHub, ResourceMetrics};
-use tributary_connect::record::RenderedRecord;
 
 fn record(n: usize) -> RenderedRecord {
     RenderedRecord {
