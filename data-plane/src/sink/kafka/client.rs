@@ -120,21 +120,13 @@ impl SinkProducer {
         sent
     }
 
-    /// Replaces the client if it had a fatal error; whether it did. Callers that saw the same
-    /// fatal error at once replace it only once: the second finds a healthy client.
-    pub fn replace_if_fatal(&self) -> bool {
+    /// Replaces the client if it had a fatal error. Callers that saw the same fatal error at once
+    /// replace it only once: the second finds a healthy client.
+    pub fn replace_if_fatal(&self) {
         // Asked every health check: a healthy client is seen under the read lock, without
         // holding up the records being produced meanwhile.
-        let healthy = self
-            .shared
-            .current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .client()
-            .fatal_error()
-            .is_none();
-        if healthy {
-            return false;
+        if self.current().client().fatal_error().is_none() {
+            return;
         }
         let mut current = self
             .shared
@@ -142,7 +134,7 @@ impl SinkProducer {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let Some((code, reason)) = current.client().fatal_error() else {
-            return false;
+            return;
         };
         let replacement = match self
             .shared
@@ -154,7 +146,7 @@ impl SinkProducer {
                 // The configuration was accepted once, so this is librdkafka out of resources;
                 // the next refused record or health check tries again.
                 tracing::error!(%error, "could not replace a Kafka producer client after a fatal error");
-                return true;
+                return;
             }
         };
         let failed = std::mem::replace(&mut *current, replacement);
@@ -170,6 +162,5 @@ impl SinkProducer {
         // Closing it purges what it still holds (their deliveries fail, and `sync` records are
         // produced again) and joins its threads: not on the caller's, which may be a runtime's.
         std::thread::spawn(move || drop(failed));
-        true
     }
 }
