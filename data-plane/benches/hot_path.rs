@@ -21,7 +21,6 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties};
 use tributary_connect::record::RecordTemplates;
 use tributary_data_plane::sink::kafka::client::{ProducerContext, SinkProducer};
-use tributary_data_plane::sink::kafka::producer::try_produce;
 use tributary_protocol::resources::KafkaProducerParameters;
 use tributary_rules::{Event, MessagePublish, Output, Rule};
 
@@ -104,7 +103,7 @@ impl HotPath {
         let mut sent = 0;
         for row in &output.into_rows() {
             let record = self.templates.render(row).unwrap();
-            let delivery = try_produce(&self.producer, &record, Some(0)).unwrap();
+            let delivery = self.producer.produce_awaited(&record, Some(0)).unwrap();
             drop(delivery);
             sent += 1;
         }

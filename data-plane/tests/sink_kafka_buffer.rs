@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures::future::join_all;
 use serde_json::{Value, json};
 use source_support::*;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
-use tributary_data_plane::sink::kafka::{KafkaSink, Outcome, PendingOutcome};
-use tributary_data_plane::telemetry::ResourceMetrics;
+use tributary_data_plane::sink::kafka::{KafkaSink, Origin, Sent};
+use tributary_data_plane::telemetry::{ResourceMetrics, RuleCounters};
 use tributary_protocol::assignment::KafkaProducerAction;
 
 /// Bytes of each record's value (no key, no headers): what it counts against the limit.
@@ -80,43 +79,76 @@ fn number(value: &str) -> usize {
     value[..6].parse().unwrap()
 }
 
-/// An async sink for `topic` whose Kafka is behind a closed gate, with its action's counters and
-/// the token that stops it.
-async fn sink_behind_closed_gate(
-    topic: &str,
-) -> (Gate, KafkaSink, Arc<ResourceMetrics>, CancellationToken) {
+/// An async sink for `topic` whose Kafka is behind a closed gate.
+struct Fixture {
+    gate: Gate,
+    sink: KafkaSink,
+    /// The action's counters.
+    counters: Arc<ResourceMetrics>,
+    /// The counters of the rule the records come from.
+    rule: Arc<ResourceMetrics>,
+    origin: Origin,
+    stop: CancellationToken,
+}
+
+async fn sink_behind_closed_gate(topic: &str) -> Fixture {
     let gate = Gate::closed().await;
     let (env, metrics, _status) = flow_env("buffer-test");
     let stop = CancellationToken::new();
     let action = action(&gate.address, topic);
     let sink = KafkaSink::start(&action, &env, stop.clone()).unwrap();
     let counters = metrics.resource(&format!("action:{}", action.action_id));
-    (gate, sink, counters, stop)
+    let rule = metrics.resource("rule:buffered");
+    let origin = Origin {
+        rule: Some(Arc::new(RuleCounters::new(Arc::clone(&rule)))),
+        received_at_ms: None,
+    };
+    Fixture {
+        gate,
+        sink,
+        counters,
+        rule,
+        origin,
+        stop,
+    }
 }
 
-/// Sends `RECORDS` numbered records; in async mode none of the sends waits for Kafka.
-async fn send_all(sink: &KafkaSink) -> Vec<PendingOutcome> {
+/// Sends `RECORDS` numbered records; in async mode none of the sends waits for Kafka, and
+/// nothing is left to await: the action counts the outcomes.
+async fn send_all(fixture: &Fixture) {
     let sending = async {
-        let mut pending = Vec::with_capacity(RECORDS);
         for n in 0..RECORDS {
             let row: Value = json!({"value": value(n)});
-            pending.push(sink.send(&row).await);
+            let sent = fixture.sink.send(&row, &fixture.origin).await;
+            assert!(matches!(sent, Sent::Counted), "record {n}: {sent:?}");
         }
-        pending
     };
     // Each send asks for the topic's metadata (100 ms at most while Kafka is unreachable).
     tokio::time::timeout(Duration::from_secs(20), sending)
         .await
-        .expect("async sends do not wait for Kafka")
+        .expect("async sends do not wait for Kafka");
+}
+
+/// Waits until the action counted `records` outcomes (delivered or dropped).
+async fn outcomes_counted(counters: &ResourceMetrics, records: u64, within: Duration) {
+    let counted = || counters.get("success") + counters.get("dropped") + counters.get("failed");
+    tokio::time::timeout(within, async {
+        while counted() < records {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{} of {records} outcomes counted", counted()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_unreachable_drops_the_oldest_buffered_records_and_delivers_the_newest() {
     let topic = unique("buffer-limit");
     create_topic(&topic, 1).await;
-    let (gate, sink, counters, stop) = sink_behind_closed_gate(&topic).await;
+    let fixture = sink_behind_closed_gate(&topic).await;
+    let counters = &fixture.counters;
 
-    let pending = send_all(&sink).await;
+    send_all(&fixture).await;
     let dropped = counters.get("dropped.queue_full") as usize;
     assert!(dropped > 0, "a buffer of ten records overflows");
     assert!(
@@ -125,16 +157,15 @@ async fn kafka_unreachable_drops_the_oldest_buffered_records_and_delivers_the_ne
     );
     assert_eq!(counters.get("dropped") as usize, dropped);
 
-    gate.open();
-    let outcomes = tokio::time::timeout(Duration::from_secs(60), join_all(pending))
-        .await
-        .expect("every record is delivered or dropped once Kafka is back");
-    let delivered = outcomes
-        .iter()
-        .filter(|o| **o == Outcome::Delivered)
-        .count();
-    assert_eq!(delivered + dropped, RECORDS, "outcomes: {outcomes:?}");
-    assert_eq!(counters.get("success") as usize, delivered);
+    fixture.gate.open();
+    // Every record is delivered or dropped once Kafka is back.
+    outcomes_counted(counters, RECORDS as u64, Duration::from_secs(60)).await;
+    let delivered = counters.get("success") as usize;
+    assert_eq!(delivered + dropped, RECORDS);
+    assert_eq!(counters.get("failed"), 0);
+    // The rule the records came from counts them too.
+    assert_eq!(fixture.rule.get("actions.success") as usize, delivered);
+    assert_eq!(fixture.rule.get("actions.failed") as usize, dropped);
 
     let values: Vec<usize> = consume(&topic, delivered, Duration::from_secs(30))
         .await
@@ -155,35 +186,28 @@ async fn kafka_unreachable_drops_the_oldest_buffered_records_and_delivers_the_ne
     let runs = values.windows(2).filter(|w| w[1] != w[0] + 1).count();
     assert_eq!(runs, 1, "one run of records was dropped: {values:?}");
 
-    sink.flush(Duration::from_secs(5)).await;
-    stop.cancel();
+    fixture.sink.flush(Duration::from_secs(5)).await;
+    fixture.stop.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_still_buffered_at_flush_are_dropped_and_counted() {
     let topic = unique("buffer-flush");
-    let (_gate, sink, counters, stop) = sink_behind_closed_gate(&topic).await;
+    let fixture = sink_behind_closed_gate(&topic).await;
+    let counters = &fixture.counters;
 
-    let pending = send_all(&sink).await;
+    send_all(&fixture).await;
     let queue_full = counters.get("dropped.queue_full");
-    sink.flush(Duration::from_millis(300)).await;
+    fixture.sink.flush(Duration::from_millis(300)).await;
     let stopped = counters.get("dropped.resource_stopped");
     assert_eq!(
         stopped as usize, BUFFERED,
         "the buffered records are dropped at flush"
     );
     assert_eq!(counters.get("dropped"), stopped + queue_full);
-    // Their outcomes say so at once; the records librdkafka holds are still waiting for Kafka.
-    let resolved = pending.into_iter().map(|p| async {
-        tokio::time::timeout(Duration::from_millis(200), p)
-            .await
-            .ok()
-    });
-    let dropped_outcomes = join_all(resolved)
-        .await
-        .into_iter()
-        .filter(|o| matches!(o, Some(Outcome::Expired(_))))
-        .count();
-    assert_eq!(dropped_outcomes as u64, stopped + queue_full);
-    stop.cancel();
+    // Their rule counts them as failed at once; the records librdkafka holds are still waiting
+    // for Kafka.
+    assert_eq!(fixture.rule.get("actions.failed"), stopped + queue_full);
+    assert_eq!(fixture.rule.get("actions.success"), 0);
+    fixture.stop.cancel();
 }

@@ -1,4 +1,5 @@
-//! The records one message's actions started, awaited and counted together.
+//! The records one message's actions started and whose outcomes it awaits (`sync` and
+//! disk-buffered ones; `async` records are counted by their action), awaited and counted together.
 //!
 //! Almost every message gives one record to one action: that case holds the record's outcome as
 //! it is, without the vector and the `join_all` a message with several records needs.
@@ -9,8 +10,7 @@ use futures::future::join_all;
 
 use crate::sink::kafka::{Outcome, PendingOutcome};
 use crate::telemetry::histogram::now_ms;
-use crate::telemetry::metrics::CounterHandle;
-use crate::telemetry::{LatencyHistogram, ResourceMetrics};
+use crate::telemetry::{LatencyHistogram, RuleCounters};
 
 /// Each started record with the index of its action in the rule's list.
 #[derive(Default)]
@@ -60,8 +60,7 @@ impl Started {
 
 /// Counts the outcomes of one message's records into its rule's metrics.
 pub struct Tally {
-    metrics: Arc<ResourceMetrics>,
-    actions_success: CounterHandle,
+    rule: Arc<RuleCounters>,
     /// Per action: its end-to-end latency histogram, if it has one.
     latencies: Arc<[Option<LatencyHistogram>]>,
     /// When the message arrived (milliseconds since the Unix epoch).
@@ -73,14 +72,12 @@ pub struct Tally {
 
 impl Tally {
     pub fn new(
-        metrics: Arc<ResourceMetrics>,
-        actions_success: CounterHandle,
+        rule: Arc<RuleCounters>,
         latencies: Arc<[Option<LatencyHistogram>]>,
         received_at_ms: i64,
     ) -> Self {
         Self {
-            metrics,
-            actions_success,
+            rule,
             latencies,
             received_at_ms,
             now_ms: None,
@@ -91,17 +88,14 @@ impl Tally {
     fn count(&mut self, action: usize, outcome: &Outcome) {
         match outcome {
             Outcome::Delivered => {
-                self.actions_success.inc();
+                self.rule.succeeded();
                 if let Some(Some(latency)) = self.latencies.get(action) {
                     let now = *self.now_ms.get_or_insert_with(now_ms);
                     latency.observe_since_ms(self.received_at_ms, now);
                 }
             }
             Outcome::Abandoned => self.abandoned = true,
-            Outcome::Failed(_) | Outcome::Expired(_) => {
-                self.metrics.inc("actions.failed");
-                self.metrics.inc("actions.failed.unknown");
-            }
+            Outcome::Failed(_) | Outcome::Expired(_) => self.rule.failed(),
         }
     }
 }
@@ -110,7 +104,7 @@ impl Tally {
 mod tests {
     use super::*;
     use crate::sink::kafka::delivery::FailureReason;
-    use crate::telemetry::MetricsHub;
+    use crate::telemetry::{MetricsHub, ResourceMetrics};
 
     fn ready(outcome: Outcome) -> PendingOutcome {
         Box::pin(async move { outcome })
@@ -118,8 +112,7 @@ mod tests {
 
     fn tally(metrics: &Arc<ResourceMetrics>, latencies: Vec<Option<LatencyHistogram>>) -> Tally {
         Tally::new(
-            Arc::clone(metrics),
-            metrics.counter("actions.success"),
+            Arc::new(RuleCounters::new(Arc::clone(metrics))),
             latencies.into(),
             now_ms(),
         )

@@ -27,22 +27,19 @@ use super::outcomes::{Started, Tally};
 use super::status::FlowReporter;
 use crate::mqtt::inbox::{InboxReceiver, inbox};
 use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
+use crate::sink::kafka::{Origin, Sent};
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::sampling::{Gauges, SAMPLE_INTERVAL, Sampled};
-use crate::telemetry::{LatencyHistogram, ResourceMetrics};
+use crate::telemetry::{LatencyHistogram, ResourceMetrics, RuleCounters};
 
 /// How long a stopping flow waits for its in-flight messages before abandoning them (the broker
 /// then redelivers them).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a stopped flow waits, after its actions flushed, for the outcomes of messages it
-/// acknowledged already (`async` mode) to be counted.
-const COUNT_TIMEOUT: Duration = Duration::from_secs(1);
-
 /// How long each Kafka action of a stopping flow gets to deliver what it buffered and handed on.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Futures that finish a message: acknowledge it (`sync`) or only count its outcomes (`async`).
+/// Futures that finish a message: await its records' outcomes, count them and acknowledge it.
 type Finishing = FuturesUnordered<BoxFuture<'static, ()>>;
 
 /// Runs until `stop`; when `detach` is set by then, the rule's subscriptions are removed too
@@ -106,6 +103,7 @@ pub async fn run(
         .collect();
     let runner = RuleRunner {
         hot: HotCounters::new(&metrics),
+        counters: Arc::new(RuleCounters::new(Arc::clone(&metrics))),
         latencies,
         metrics,
         wait_for_delivery: actions::acknowledge_after_delivery(&actions),
@@ -113,16 +111,20 @@ pub async fn run(
         actions,
         reporter: reporter.clone(),
     };
-    let (mut receiver, counting) = runner.consume(receiver, capacity, &stop).await;
+    let mut receiver = runner.consume(receiver, capacity, &stop).await;
     let unread: Vec<InboundMessage> = std::iter::from_fn(|| receiver.try_recv()).collect();
     connection.requeue(&spec.rule_id, unread);
 
     if detach.load(Ordering::Relaxed) {
         let _ = connection.detach_rule(&spec.rule_id).await;
     }
-    // The outcomes' futures are what settles a record (and counts it), so they are driven while
-    // the actions flush: an action waits for its own records only, the client being shared.
-    flush_and_count(&runner.actions, counting).await;
+    // An action waits for its own records only, the client being shared. `async` records are
+    // counted by their action as their delivery reports come.
+    for action in &runner.actions {
+        if let Action::Kafka(sink) = action {
+            sink.flush(FLUSH_TIMEOUT).await;
+        }
+    }
     actions_stop.cancel();
     drop(runner);
     drop(connection);
@@ -135,37 +137,15 @@ async fn fail_until_stopped(reporter: &FlowReporter, stop: &CancellationToken, r
     stop.cancelled().await;
 }
 
-/// Flushes the actions while counting the outcomes of acknowledged (`async`) messages that were
-/// still open at stop; those not known `COUNT_TIMEOUT` after the flush are left uncounted.
-async fn flush_and_count(actions: &[Action], mut counting: Finishing) {
-    let flushing = async {
-        for action in actions {
-            if let Action::Kafka(sink) = action {
-                sink.flush(FLUSH_TIMEOUT).await;
-            }
-        }
-    };
-    let drain = async { while counting.next().await.is_some() {} };
-    tokio::pin!(drain, flushing);
-    let mut drained = false;
-    // Both run until the flush ends; the counting gets COUNT_TIMEOUT more after it.
-    loop {
-        tokio::select! {
-            () = &mut drain, if !drained => drained = true,
-            () = &mut flushing => break,
-        }
-    }
-    if !drained && tokio::time::timeout(COUNT_TIMEOUT, drain).await.is_err() {
-        tracing::debug!("outcomes of acknowledged messages left uncounted at stop");
-    }
-}
-
 struct RuleRunner {
     rule: Rule,
     actions: Vec<Action>,
     metrics: Arc<ResourceMetrics>,
     /// Handles of the counters every message bumps (one atomic add each, no lookup).
     hot: HotCounters,
+    /// `actions.success` and `actions.failed`, also counted by the actions of records nobody
+    /// awaits.
+    counters: Arc<RuleCounters>,
     /// Per action (same order): its end-to-end latency histogram, if it has one.
     latencies: Arc<[Option<LatencyHistogram>]>,
     wait_for_delivery: bool,
@@ -174,19 +154,15 @@ struct RuleRunner {
 
 impl RuleRunner {
     /// Runs until `stop` or until the inbox closes; returns the inbox, closed, with whatever it
-    /// still holds unread, and the outcomes of acknowledged messages not counted yet.
+    /// still holds unread.
     async fn consume(
         &self,
         mut receiver: InboxReceiver,
         capacity: usize,
         stop: &CancellationToken,
-    ) -> (InboxReceiver, Finishing) {
+    ) -> InboxReceiver {
         // Messages not yet acknowledged: bounded by `capacity`, they hold the inbox back.
         let mut in_flight = Finishing::new();
-        // Acknowledged messages whose records are still on their way (`async`): they only count,
-        // so they never hold the rule back (the records wait in the action's bounded buffer). Kept
-        // here rather than in a task each: no task allocation and no wakeup of its own per message.
-        let mut counting = Finishing::new();
         // The worker's metrics hub samples the rule's `inflight` gauge and its rates. Only a flow
         // with a disk-buffered action still wakes every second, to say whether that buffer,
         // being full, paused its intake.
@@ -206,13 +182,12 @@ impl RuleRunner {
             tokio::select! {
                 () = &mut stopped => break,
                 Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
-                Some(()) = counting.next(), if !counting.is_empty() => {}
                 message = receiver.recv(), if in_flight.len() < capacity => match message {
-                    Some(message) => match self.handle(message).await {
-                        Some(Finish::Acknowledge(pending)) => in_flight.push(pending),
-                        Some(Finish::Count(pending)) => counting.push(pending),
-                        None => {}
-                    },
+                    Some(message) => {
+                        if let Some(pending) = self.handle(message).await {
+                            in_flight.push(pending);
+                        }
+                    }
                     None => break,
                 },
                 () = tick(&mut intake_check) => self.report_paused_intake(&mut paused),
@@ -226,7 +201,7 @@ impl RuleRunner {
         if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
             tracing::warn!("in-flight messages abandoned at stop; the broker will redeliver them");
         }
-        (receiver, counting)
+        receiver
     }
 
     /// Says in the flow's status why intake stopped, while an action's disk buffer takes no
@@ -248,7 +223,7 @@ impl RuleRunner {
     }
 
     /// Evaluates one message and starts its actions; what is left to finish it, if anything.
-    async fn handle(&self, inbound: InboundMessage) -> Option<Finish> {
+    async fn handle(&self, inbound: InboundMessage) -> Option<BoxFuture<'static, ()>> {
         let InboundMessage { mut message, ack } = inbound;
         for (key, value) in &message.user_properties {
             match key.as_str() {
@@ -279,56 +254,59 @@ impl RuleRunner {
             }
         };
         self.hot.passed.inc();
+        // What counts the outcomes of `async` records, which nobody here awaits.
+        let origin = Origin {
+            rule: Some(Arc::clone(&self.counters)),
+            received_at_ms: Some(received_at_ms),
+        };
         let mut started = Started::default();
         for row in &rows {
             for (index, action) in self.actions.iter().enumerate() {
                 self.hot.actions_total.inc();
                 match action {
-                    Action::Kafka(sink) => started.push(index, sink.send(row).await),
+                    Action::Kafka(sink) => {
+                        if let Sent::Awaited(outcome) = sink.send(row, &origin).await {
+                            started.push(index, outcome);
+                        }
+                    }
                     // Not created yet, or disabled: EMQX's `discard`.
                     Action::Discard(_) => metrics.inc("actions.discarded"),
                     Action::Console => {
                         tracing::info!(rule_resource = metrics.id(), output = %row.to_json(), "console action");
-                        self.hot.actions_success.inc();
+                        self.counters.succeeded();
                     }
                     Action::Republish(republisher) => match republisher.publish(row).await {
-                        Ok(()) => {
-                            self.hot.actions_success.inc();
-                        }
+                        Ok(()) => self.counters.succeeded(),
                         Err(error) => {
-                            metrics.inc("actions.failed");
-                            metrics.inc("actions.failed.unknown");
+                            self.counters.failed();
                             tracing::debug!(rule_resource = metrics.id(), %error, "republish failed");
                         }
                     },
                 }
             }
         }
-        let tally = Tally::new(
-            Arc::clone(&self.metrics),
-            self.hot.actions_success.clone(),
-            Arc::clone(&self.latencies),
-            received_at_ms,
-        );
-        let ack = if self.wait_for_delivery {
+        // Only a rule that acknowledges after delivery has outcomes to await.
+        let ack = if self.wait_for_delivery && !started.is_empty() {
             Some(ack)
         } else {
             ack.complete();
             None
         };
-        let has_pending = !started.is_empty();
-        let outcomes = async move {
+        if started.is_empty() {
+            return None;
+        }
+        let tally = Tally::new(
+            Arc::clone(&self.counters),
+            Arc::clone(&self.latencies),
+            received_at_ms,
+        );
+        Some(Box::pin(async move {
             let abandoned = started.settle(tally).await;
             // An abandoned record leaves the message unacknowledged, for the broker to redeliver.
             if let Some(ack) = ack.filter(|_| !abandoned) {
                 ack.complete();
             }
-        };
-        if self.wait_for_delivery {
-            return Some(Finish::Acknowledge(Box::pin(outcomes)));
-        }
-        // Acknowledged already: only counting is left.
-        has_pending.then(|| Finish::Count(Box::pin(outcomes)))
+        }))
     }
 }
 
@@ -353,20 +331,11 @@ async fn tick(ticker: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// What finishes a message once its actions started.
-enum Finish {
-    /// Acknowledges it once its records were delivered (`sync`), and counts their outcomes.
-    Acknowledge(BoxFuture<'static, ()>),
-    /// Counts the outcomes of its records; it was acknowledged already (`async`).
-    Count(BoxFuture<'static, ()>),
-}
-
 #[derive(Debug, Clone)]
 struct HotCounters {
     matched: CounterHandle,
     passed: CounterHandle,
     actions_total: CounterHandle,
-    actions_success: CounterHandle,
 }
 
 impl HotCounters {
@@ -375,7 +344,6 @@ impl HotCounters {
             matched: metrics.counter("matched"),
             passed: metrics.counter("passed"),
             actions_total: metrics.counter("actions.total"),
-            actions_success: metrics.counter("actions.success"),
         }
     }
 }

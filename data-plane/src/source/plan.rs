@@ -13,7 +13,7 @@ use super::mapping::{CompiledMapping, Mappings};
 use super::produce::SourceProducer;
 use super::record::into_row;
 use super::rules::SourceRules;
-use crate::telemetry::ResourceMetrics;
+use crate::telemetry::RuleCounters;
 
 #[derive(Debug, Default)]
 pub struct DeliveryPlan {
@@ -27,7 +27,7 @@ pub struct DeliveryPlan {
 pub struct PlannedAction {
     pub work: Work,
     /// A rule action also counts towards that rule's `actions.*` metrics.
-    pub rule: Option<Arc<ResourceMetrics>>,
+    pub rule: Option<Arc<RuleCounters>>,
 }
 
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! A rule's `kafka_producer` action run for a source's records, through the worker's Kafka sink
 //! (`sink::kafka`). Like an MQTT rule's message, the record counts as done — its offset may be
-//! stored — once Kafka acknowledged the produce in `sync` mode, or once it was enqueued in
-//! `async` mode (whose outcome is then only counted).
+//! stored — once Kafka acknowledged the produce in `sync` mode, or once it was buffered in
+//! `async` mode (whose outcome the action then counts for the rule).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,14 +11,13 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::KafkaProducerAction;
-use tributary_protocol::resources::QueryMode;
 
 use super::failure::DeliveryFailure;
 use super::plan::ActionError;
 use super::rules::count_action;
 use crate::flow::FlowEnv;
-use crate::sink::kafka::{KafkaSink, Outcome, SinkError};
-use crate::telemetry::ResourceMetrics;
+use crate::sink::kafka::{KafkaSink, Origin, Outcome, Sent, SinkError};
+use crate::telemetry::RuleCounters;
 
 /// Cheap to clone; clones share one producer.
 #[derive(Debug, Clone)]
@@ -43,21 +42,25 @@ impl SourceProducer {
     }
 
     /// Enqueues `row`'s record now (records keep the order of these calls; this waits while
-    /// librdkafka's queue is full) and returns what the source record waits for.
-    pub async fn send(&self, row: &Value, rule: Option<Arc<ResourceMetrics>>) -> PendingProduce {
-        let delivery = self.sink.send(row).await;
-        let action = self.sink.action_id().to_owned();
-        let counted = async move {
-            let result = result_of(delivery.await, action);
-            count_action(rule.as_deref(), &result);
-            result
+    /// librdkafka's queue is full) and returns what the source record waits for: the outcome in
+    /// `sync` mode, nothing in `async` mode (the action counts the outcome for `rule` when it
+    /// comes).
+    pub async fn send(&self, row: &Value, rule: Option<Arc<RuleCounters>>) -> PendingProduce {
+        let origin = Origin {
+            rule,
+            received_at_ms: None,
         };
-        match self.sink.mode() {
-            QueryMode::Sync => counted.boxed(),
-            QueryMode::Async => {
-                tokio::spawn(counted);
-                futures::future::ready(Ok(())).boxed()
+        match self.sink.send(row, &origin).await {
+            Sent::Awaited(outcome) => {
+                let action = self.sink.action_id().to_owned();
+                async move {
+                    let result = result_of(outcome.await, action);
+                    count_action(origin.rule.as_deref(), &result);
+                    result
+                }
+                .boxed()
             }
+            Sent::Counted => futures::future::ready(Ok(())).boxed(),
         }
     }
 

@@ -15,7 +15,7 @@ use super::failure::{DeliveryFailure, check_topic};
 use super::plan::{ActionError, DeliveryPlan, PlannedAction, Work};
 use super::produce::SourceProducer;
 use crate::flow::FlowEnv;
-use crate::telemetry::ResourceMetrics;
+use crate::telemetry::{ResourceMetrics, RuleCounters};
 
 #[derive(Debug, Default)]
 pub struct SourceRules {
@@ -28,6 +28,9 @@ struct SourceRule {
     rule: Rule,
     actions: Vec<RuleAction>,
     metrics: Arc<ResourceMetrics>,
+    /// Its `actions.success` and `actions.failed`, also counted by the Kafka actions of records
+    /// nobody awaits.
+    counters: Arc<RuleCounters>,
 }
 
 #[derive(Debug)]
@@ -110,7 +113,7 @@ impl SourceRules {
                         }
                         RuleAction::Console => {
                             tracing::info!(rule_id = %rule.id, output = %row.to_json(), "console action");
-                            rule.metrics.inc("actions.success");
+                            rule.counters.succeeded();
                             continue;
                         }
                         RuleAction::Republish(templates) => templates
@@ -125,11 +128,10 @@ impl SourceRules {
                     match work {
                         Ok(work) => plan.actions.push(PlannedAction {
                             work,
-                            rule: Some(Arc::clone(&rule.metrics)),
+                            rule: Some(Arc::clone(&rule.counters)),
                         }),
                         Err(failure) => {
-                            rule.metrics.inc("actions.failed");
-                            rule.metrics.inc("actions.failed.unknown");
+                            rule.counters.failed();
                             plan.failures.push(failure);
                         }
                     }
@@ -141,14 +143,11 @@ impl SourceRules {
 
 /// Counts how a rule's action ended under the rule's `actions.*` metrics. An abandoned action
 /// (shutdown) is not counted: its record is read again.
-pub fn count_action(rule: Option<&ResourceMetrics>, result: &Result<(), ActionError>) {
+pub fn count_action(rule: Option<&RuleCounters>, result: &Result<(), ActionError>) {
     let Some(rule) = rule else { return };
     match result {
-        Ok(()) => rule.inc("actions.success"),
-        Err(ActionError::Failed(_)) => {
-            rule.inc("actions.failed");
-            rule.inc("actions.failed.unknown");
-        }
+        Ok(()) => rule.succeeded(),
+        Err(ActionError::Failed(_)) => rule.failed(),
         Err(ActionError::Abandoned) => {}
     }
 }
@@ -202,11 +201,13 @@ fn compile_rule(
             ),
         });
     }
+    let metrics = env.metrics.resource(&format!("rule:{}", spec.rule_id));
     Ok(Some(SourceRule {
         id: spec.rule_id.clone(),
         rule,
         actions,
-        metrics: env.metrics.resource(&format!("rule:{}", spec.rule_id)),
+        metrics: Arc::clone(&metrics),
+        counters: Arc::new(RuleCounters::new(metrics)),
     }))
 }
 

@@ -5,9 +5,11 @@ pub mod families;
 pub mod histogram;
 pub mod metrics;
 pub mod rates;
+pub mod rule_counters;
 pub mod sampling;
 pub mod status;
 
 pub use histogram::LatencyHistogram;
 pub use metrics::{MetricsHub, ResourceMetrics};
+pub use rule_counters::RuleCounters;
 pub use status::{ConnectorState, StatusBoard};

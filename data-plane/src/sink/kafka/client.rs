@@ -18,10 +18,15 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ThreadedProducer};
+use tributary_connect::record::RenderedRecord;
 
-/// The librdkafka client under a [`SinkProducer`].
-pub type Client = FutureProducer<ProducerContext>;
+use super::report::{DeliveryFuture, Report};
+
+/// The librdkafka client under a [`SinkProducer`]: its delivery thread hands each record's
+/// report to the record's [`Report`].
+pub type Client = Arc<ThreadedProducer<ProducerContext>>;
 
 #[derive(Debug, Default, Clone)]
 pub struct ProducerContext {
@@ -60,6 +65,14 @@ impl ClientContext for ProducerContext {
     }
 }
 
+impl rdkafka::producer::ProducerContext for ProducerContext {
+    type DeliveryOpaque = Box<Report>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, report: Box<Report>) {
+        report.deliver(result);
+    }
+}
+
 /// The producer every part of the sink shares (clones share one client), replaced in place after
 /// a fatal error.
 #[derive(Clone)]
@@ -83,7 +96,7 @@ impl std::fmt::Debug for SinkProducer {
 
 impl SinkProducer {
     pub fn create(config: ClientConfig, context: ProducerContext) -> KafkaResult<Self> {
-        let client = config.create_with_context(context.clone())?;
+        let client = Arc::new(config.create_with_context(context.clone())?);
         Ok(Self {
             shared: Arc::new(Replaceable {
                 config,
@@ -102,22 +115,65 @@ impl SinkProducer {
             .clone()
     }
 
-    /// Hands a record to librdkafka without waiting. A refusal for a fatal error replaces the
-    /// client before it is returned, so that the caller's next attempt can succeed.
-    pub fn produce(&self, record: FutureRecord<'_, str, str>) -> KafkaResult<DeliveryFuture> {
+    /// Hands a record to librdkafka without waiting, its delivery report to go to `report`;
+    /// `partition` `None` lets librdkafka's partitioner choose. A refusal returns the report, and
+    /// a refusal for a fatal error replaces the client first, so that the caller's next attempt
+    /// can succeed.
+    pub fn produce(
+        &self,
+        record: &RenderedRecord,
+        partition: Option<i32>,
+        report: Box<Report>,
+    ) -> Result<(), (KafkaError, Box<Report>)> {
+        let mut base = BaseRecord::<str, str, Box<Report>>::with_opaque_to(&record.topic, report)
+            .payload(&record.value);
+        // librdkafka allocates a header list even for none: only records with headers get one.
+        if !record.headers.is_empty() {
+            let headers = record
+                .headers
+                .iter()
+                .fold(OwnedHeaders::new(), |h, (k, v)| {
+                    h.insert(Header {
+                        key: k,
+                        value: Some(v.as_bytes()),
+                    })
+                });
+            base = base.headers(headers);
+        }
+        if let Some(key) = &record.key {
+            base = base.key(key);
+        }
+        if let Some(timestamp) = record.timestamp {
+            base = base.timestamp(timestamp);
+        }
+        if let Some(partition) = partition {
+            base = base.partition(partition);
+        }
         let sent = self
             .shared
             .current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .send_result(record)
-            .map_err(|(error, _)| error);
-        if let Err(error) = &sent
+            .send(base)
+            .map_err(|(error, base)| (error, base.delivery_opaque));
+        if let Err((error, _)) = &sent
             && error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal)
         {
             self.replace_if_fatal();
         }
         sent
+    }
+
+    /// [`produce`](Self::produce)s the record with a report to await.
+    pub fn produce_awaited(
+        &self,
+        record: &RenderedRecord,
+        partition: Option<i32>,
+    ) -> Result<DeliveryFuture, KafkaError> {
+        let (report, delivery) = Report::awaited();
+        self.produce(record, partition, report)
+            .map(|()| delivery)
+            .map_err(|(error, _)| error)
     }
 
     /// Replaces the client if it had a fatal error. Callers that saw the same fatal error at once
@@ -141,7 +197,7 @@ impl SinkProducer {
             .config
             .create_with_context(self.shared.context.clone())
         {
-            Ok(client) => client,
+            Ok(client) => Arc::new(client),
             Err(error) => {
                 // The configuration was accepted once, so this is librdkafka out of resources;
                 // the next refused record or health check tries again.

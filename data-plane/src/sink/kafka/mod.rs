@@ -6,12 +6,15 @@ pub mod clients;
 pub mod delivery;
 pub mod disk;
 mod health;
+pub mod outcomes;
 mod partitioner;
 pub mod producer;
 mod pump;
+pub mod report;
 mod room;
 pub mod topics;
 
 pub use clients::ProducerClients;
 pub use delivery::Outcome;
-pub use producer::{KafkaSink, PendingOutcome, SinkError};
+pub use outcomes::Origin;
+pub use producer::{KafkaSink, PendingOutcome, Sent, SinkError};

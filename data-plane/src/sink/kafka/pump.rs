@@ -16,56 +16,22 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::DeliveryFuture;
-use tributary_connect::record::RenderedRecord;
-
-use super::client::SinkProducer;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tributary_connect::record::RenderedRecord;
 
 use super::buffer::{PartitionBuffers, Taken};
 use super::delivery::{FailureReason, Outcome, classify};
-use super::producer::try_produce;
-use super::room::Room;
+use super::outcomes::{ActionOutcomes, Counted, Origin};
+use super::report::Report;
 use crate::mqtt::backoff::Backoff;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
 
-/// What became of a buffered record when it left the buffer.
-pub enum Handoff {
-    /// In librdkafka: its delivery is still to come.
-    Enqueued(RenderedRecord, DeliveryFuture),
-    /// librdkafka refused it for good (e.g. too large).
-    Refused(RenderedRecord, FailureReason),
-    /// Dropped from the buffer, already counted.
-    Dropped(Outcome),
-}
-
-impl std::fmt::Debug for Handoff {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Enqueued(record, _) => f.debug_tuple("Enqueued").field(record).finish(),
-            Self::Refused(record, reason) => f
-                .debug_tuple("Refused")
-                .field(record)
-                .field(reason)
-                .finish(),
-            Self::Dropped(outcome) => f.debug_tuple("Dropped").field(outcome).finish(),
-        }
-    }
-}
-
-/// Where a record went: to librdkafka (or refused) right away, or into the buffer.
-#[derive(Debug)]
-pub enum Sent {
-    Now(Handoff),
-    Later(oneshot::Receiver<Handoff>),
-}
-
 #[derive(Debug)]
 struct Waiting {
     record: RenderedRecord,
-    reply: oneshot::Sender<Handoff>,
+    origin: Origin,
 }
 
 /// Why a buffered record was dropped; each is counted as `dropped` and under its own name.
@@ -108,54 +74,72 @@ impl MemoryBuffer {
         }
     }
 
-    /// Buffers `record` for `partition` (`None`: librdkafka chooses) and returns where its
-    /// handoff will arrive. Older records of the partition may be dropped to make room.
     /// Hands the record to librdkafka at once when nothing waits before it (the common case:
-    /// no hop through the pump, and no older record it could overtake), else buffers it.
+    /// no hop through the pump, and no older record it could overtake), else buffers it for
+    /// `partition` (`None`: librdkafka chooses), older records of the partition being dropped to
+    /// make room. Its outcome is counted for the action and for `origin` when it comes.
     pub fn send(
         &self,
-        producer: &SinkProducer,
+        outcomes: &Arc<ActionOutcomes>,
         record: RenderedRecord,
         partition: Option<i32>,
-    ) -> Sent {
+        origin: Origin,
+    ) {
         let buffers = self.lock();
         let size = record_size(&record);
         let first_in_line = buffers.is_empty() && self.in_hand.load(Ordering::Relaxed) == 0;
-        let record = if first_in_line && self.has_room(size) {
-            match try_produce(producer, &record, partition) {
-                Ok(delivery) => {
-                    self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
-                    return Sent::Now(Handoff::Enqueued(record, delivery));
+        if first_in_line && self.has_room(size) {
+            match self.hand_over(outcomes, &record, partition, size, &origin) {
+                Ok(()) => return,
+                Err(Refused::ForGood(reason)) => {
+                    drop(buffers);
+                    outcomes.count_unawaited(Some(record), Outcome::Failed(reason), &origin);
+                    return;
                 }
-                Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => record,
-                Err(error) => match classify(&error, &record.topic) {
-                    Some(reason) => return Sent::Now(Handoff::Refused(record, reason)),
-                    None => record,
-                },
+                Err(Refused::ForNow(_)) => {}
             }
-        } else {
-            record
-        };
-        Sent::Later(self.push(buffers, record, partition))
+        }
+        self.push(buffers, Waiting { record, origin }, partition);
+    }
+
+    /// Hands a record to librdkafka, its outcome to be counted when its report comes.
+    fn hand_over(
+        &self,
+        outcomes: &Arc<ActionOutcomes>,
+        record: &RenderedRecord,
+        partition: Option<i32>,
+        size: u64,
+        origin: &Origin,
+    ) -> Result<(), Refused> {
+        let report = Box::new(Report::Count(Counted::new(outcomes, size, origin.clone())));
+        match outcomes.producer.produce(record, partition, report) {
+            Ok(()) => {
+                self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
+                outcomes.handed_over();
+                Ok(())
+            }
+            Err((error, _)) => Err(match classify(&error, &record.topic) {
+                Some(reason) => Refused::ForGood(reason),
+                None => Refused::ForNow(error),
+            }),
+        }
     }
 
     /// Buffers the record (dropping the partition's oldest past its limit) for the pump.
     fn push(
         &self,
         mut buffers: MutexGuard<'_, PartitionBuffers<Waiting>>,
-        record: RenderedRecord,
+        waiting: Waiting,
         partition: Option<i32>,
-    ) -> oneshot::Receiver<Handoff> {
-        let (reply, handoff) = oneshot::channel();
-        let size = record_size(&record);
-        let key = (Arc::from(record.topic.as_str()), partition);
-        let dropped = buffers.push(key, size, Waiting { record, reply });
+    ) {
+        let size = record_size(&waiting.record);
+        let key = (Arc::from(waiting.record.topic.as_str()), partition);
+        let dropped = buffers.push(key, size, waiting);
         drop(buffers);
         for waiting in dropped {
-            self.drop_record(waiting, DropCause::QueueFull);
+            self.drop_record(&waiting, DropCause::QueueFull);
         }
         self.arrived.notify_one();
-        handoff
     }
 
     /// Whether librdkafka may take a record of `size` bytes from this action now. One record
@@ -167,8 +151,7 @@ impl MemoryBuffer {
 
     /// A record this buffer handed to librdkafka got its delivery report (success or failure):
     /// its bytes no longer count against the room in librdkafka.
-    pub fn left_librdkafka(&self, record: &RenderedRecord) {
-        let size = record_size(record);
+    pub fn left_librdkafka(&self, size: u64) {
         let _ = self
             .in_librdkafka
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
@@ -200,19 +183,14 @@ impl MemoryBuffer {
                 "kafka action stopped with buffered records; they are dropped"
             );
         }
-        for waiting in waiting {
+        for waiting in &waiting {
             self.drop_record(waiting, DropCause::Stopped);
         }
     }
 
-    /// Moves buffered records into librdkafka, oldest first, until `stop`; `room` is signalled
-    /// when a delivery frees room in librdkafka's queue. What is left at `stop` is dropped.
-    pub async fn pump(
-        self: Arc<Self>,
-        producer: SinkProducer,
-        room: Arc<Room>,
-        stop: CancellationToken,
-    ) {
+    /// Moves buffered records into librdkafka, oldest first, until `stop`, waiting for one of
+    /// the action's deliveries when librdkafka has no room. What is left at `stop` is dropped.
+    pub async fn pump(self: Arc<Self>, outcomes: Arc<ActionOutcomes>, stop: CancellationToken) {
         let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
         loop {
             let Some(taken) = self.take_oldest() else {
@@ -221,35 +199,37 @@ impl MemoryBuffer {
                     () = self.arrived.notified() => continue,
                 }
             };
-            let size = record_size(&taken.item.record);
-            let produced = if self.has_room(size) {
-                try_produce(&producer, &taken.item.record, taken.key.1)
+            let Waiting { record, origin } = &taken.item;
+            let size = record_size(record);
+            let handed = if self.has_room(size) {
+                self.hand_over(&outcomes, record, taken.key.1, size, origin)
             } else {
-                Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull))
+                Err(Refused::ForNow(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::QueueFull,
+                )))
             };
-            let wait = match produced {
-                Ok(delivery) => {
+            let wait = match handed {
+                Ok(()) => {
                     backoff.reset();
-                    self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
-                    self.hand_over(taken, |record| Handoff::Enqueued(record, delivery));
+                    self.in_hand.fetch_sub(1, Ordering::Relaxed);
+                    continue;
+                }
+                Err(Refused::ForGood(reason)) => {
+                    self.in_hand.fetch_sub(1, Ordering::Relaxed);
+                    let Waiting { record, origin } = taken.item;
+                    outcomes.count_unawaited(Some(record), Outcome::Failed(reason), &origin);
                     continue;
                 }
                 // The next finished delivery makes room.
-                Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => {
-                    Duration::from_millis(100)
-                }
-                Err(error) => match classify(&error, &taken.item.record.topic) {
-                    Some(reason) => {
-                        self.hand_over(taken, |record| Handoff::Refused(record, reason));
-                        continue;
-                    }
-                    None => backoff.next_delay(),
-                },
+                Err(Refused::ForNow(KafkaError::MessageProduction(
+                    RDKafkaErrorCode::QueueFull,
+                ))) => Duration::from_millis(100),
+                Err(Refused::ForNow(_)) => backoff.next_delay(),
             };
             self.put_back(taken);
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = room.freed_next() => {}
+                () = outcomes.delivered.freed_next() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
@@ -263,13 +243,6 @@ impl MemoryBuffer {
         Some(taken)
     }
 
-    fn hand_over(&self, taken: Taken<Waiting>, handoff: impl FnOnce(RenderedRecord) -> Handoff) {
-        let Waiting { record, reply } = taken.item;
-        self.in_hand.fetch_sub(1, Ordering::Relaxed);
-        // The receiver is gone when nobody waits for the outcome; librdkafka delivers anyway.
-        let _ = reply.send(handoff(record));
-    }
-
     fn put_back(&self, taken: Taken<Waiting>) {
         let refused = {
             let mut buffers = self.lock();
@@ -277,30 +250,33 @@ impl MemoryBuffer {
             buffers.put_back(taken)
         };
         if let Some(waiting) = refused {
-            self.drop_record(waiting, DropCause::QueueFull);
+            self.drop_record(&waiting, DropCause::QueueFull);
         }
     }
 
-    fn drop_record(&self, waiting: Waiting, cause: DropCause) {
+    /// Counts a dropped record for the action and for its rule (its message was acknowledged
+    /// already).
+    fn drop_record(&self, waiting: &Waiting, cause: DropCause) {
         self.dropped.inc();
-        let reason = match cause {
-            DropCause::QueueFull => {
-                self.queue_full.inc();
-                "dropped: the partition's buffer is full"
-            }
-            DropCause::Stopped => {
-                self.stopped.inc();
-                "dropped: the action stopped"
-            }
+        let cause = match cause {
+            DropCause::QueueFull => &self.queue_full,
+            DropCause::Stopped => &self.stopped,
         };
-        let _ = waiting
-            .reply
-            .send(Handoff::Dropped(Outcome::Expired(reason.to_owned())));
+        cause.inc();
+        waiting.origin.count(&Outcome::Expired(String::new()));
     }
 
     fn lock(&self) -> MutexGuard<'_, PartitionBuffers<Waiting>> {
         self.buffers.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Why librdkafka did not take a record.
+enum Refused {
+    /// It never will (e.g. too large).
+    ForGood(FailureReason),
+    /// Not now (a full queue, a fatal error while the client is replaced): kept for later.
+    ForNow(KafkaError),
 }
 
 /// What a record counts against its partition's limit: key, value and headers.
@@ -351,31 +327,38 @@ mod tests {
             .fetch_add(record_size(&keyed), Ordering::Relaxed);
         assert!(buffer.has_room(2));
         assert!(!buffer.has_room(3), "8 of 10 bytes held: 3 more do not fit");
-        buffer.left_librdkafka(&keyed);
+        buffer.left_librdkafka(record_size(&keyed));
         assert!(buffer.has_room(10));
     }
 
-    #[tokio::test]
-    async fn full_partitions_drop_their_oldest_and_count_them() {
-        let metrics = crate::telemetry::MetricsHub::new().resource("action:test");
+    #[test]
+    fn full_partitions_drop_their_oldest_and_count_them_for_the_action_and_the_rule() {
+        let hub = crate::telemetry::MetricsHub::new();
+        let metrics = hub.resource("action:test");
+        let rule_metrics = hub.resource("rule:test");
+        let origin = Origin {
+            rule: Some(Arc::new(crate::telemetry::RuleCounters::new(Arc::clone(
+                &rule_metrics,
+            )))),
+            received_at_ms: None,
+        };
         let buffer = MemoryBuffer::new(10, 100, &metrics);
-        let first = buffer.push(buffer.lock(), record("aaaa"), Some(0));
-        let second = buffer.push(buffer.lock(), record("bbbb"), Some(0));
-        let other = buffer.push(buffer.lock(), record("cccc"), Some(1));
-        let third = buffer.push(buffer.lock(), record("dddd"), Some(0));
-        assert!(matches!(
-            first.await,
-            Ok(Handoff::Dropped(Outcome::Expired(_)))
-        ));
-        assert_eq!(metrics.get("dropped"), 1);
+        for (value, partition) in [("aaaa", 0), ("bbbb", 0), ("cccc", 1), ("dddd", 0)] {
+            let waiting = Waiting {
+                record: record(value),
+                origin: origin.clone(),
+            };
+            buffer.push(buffer.lock(), waiting, Some(partition));
+        }
+        assert_eq!(metrics.get("dropped"), 1, "aaaa made room for dddd");
         assert_eq!(metrics.get("dropped.queue_full"), 1);
+        assert_eq!(rule_metrics.get("actions.failed"), 1);
         assert_eq!(buffer.waiting(), (3, 12));
         buffer.drop_all();
-        for handoff in [second, other, third] {
-            assert!(matches!(handoff.await, Ok(Handoff::Dropped(_))));
-        }
         assert_eq!(metrics.get("dropped"), 4);
         assert_eq!(metrics.get("dropped.resource_stopped"), 3);
+        assert_eq!(rule_metrics.get("actions.failed"), 4);
+        assert_eq!(rule_metrics.get("actions.failed.unknown"), 4);
         assert!(buffer.is_empty());
     }
 }

@@ -24,7 +24,6 @@ use super::partition::Stored;
 use crate::mqtt::backoff::Backoff;
 use crate::sink::kafka::client::SinkProducer;
 use crate::sink::kafka::delivery::{FailureReason, classify};
-use crate::sink::kafka::producer::try_produce;
 use crate::telemetry::ResourceMetrics;
 
 /// Bytes of records asked from the log at once.
@@ -93,16 +92,12 @@ impl Pump {
             // One clock read for the records handed over together.
             let produced = Instant::now();
             while let Some((partition, stored)) = ready.pop_front() {
-                match try_produce(&self.producer, &stored.record, partition.1) {
+                match self.producer.produce_awaited(&stored.record, partition.1) {
                     Ok(delivery) => {
                         backoff.reset();
                         self.in_flight.fetch_add(1, Ordering::Relaxed);
                         deliveries.push(Box::pin(async move {
-                            let result = match delivery.await {
-                                Ok(Ok(_)) => Ok(()),
-                                Ok(Err((error, _))) => Err(error),
-                                Err(_) => Err(KafkaError::Canceled),
-                            };
+                            let result = delivery.await;
                             Delivered {
                                 partition,
                                 stored,
