@@ -288,7 +288,6 @@ impl Counted {
             self.origin.count(&outcome);
             return;
         };
-        outcomes.reported(self.size);
         let mut record = None;
         match (&outcome, result) {
             (Outcome::Delivered, _) => outcomes.delivery_latency.observe(self.produced.elapsed()),
@@ -303,6 +302,8 @@ impl Counted {
             _ => {}
         }
         outcomes.count_unawaited(record, outcome, &self.origin);
+        // Last: a flush that sees nothing left in librdkafka finds every outcome counted.
+        outcomes.reported(self.size);
     }
 }
 
