@@ -91,6 +91,11 @@ impl ActionOutcomes {
         self.inflight.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A record counted as [`handed_over`](Self::handed_over) was refused after all.
+    pub fn taken_back(&self) {
+        self.inflight.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// A record's delivery report came (success or failure); `size` is what it counted against
     /// the memory buffer's room in librdkafka.
     pub fn reported(&self, size: u64) {

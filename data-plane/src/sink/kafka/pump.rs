@@ -112,16 +112,20 @@ impl MemoryBuffer {
         origin: &Origin,
     ) -> Result<(), Refused> {
         let report = Box::new(Report::Count(Counted::new(outcomes, size, origin.clone())));
+        // Counted as handed over first: the report may come on librdkafka's delivery thread,
+        // and take the count back, before `produce` returns.
+        self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
+        outcomes.handed_over();
         match outcomes.producer.produce(record, partition, report) {
-            Ok(()) => {
-                self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
-                outcomes.handed_over();
-                Ok(())
+            Ok(()) => Ok(()),
+            Err((error, _)) => {
+                self.left_librdkafka(size);
+                outcomes.taken_back();
+                Err(match classify(&error, &record.topic) {
+                    Some(reason) => Refused::ForGood(reason),
+                    None => Refused::ForNow(error),
+                })
             }
-            Err((error, _)) => Err(match classify(&error, &record.topic) {
-                Some(reason) => Refused::ForGood(reason),
-                None => Refused::ForNow(error),
-            }),
         }
     }
 
