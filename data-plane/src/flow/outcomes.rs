@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
+use crate::sink::kafka::outcomes::count_for_rule;
 use crate::sink::kafka::{Outcome, PendingOutcome};
 use crate::telemetry::histogram::now_ms;
 use crate::telemetry::{LatencyHistogram, RuleCounters};
@@ -86,16 +87,16 @@ impl Tally {
     }
 
     fn count(&mut self, action: usize, outcome: &Outcome) {
+        count_for_rule(&self.rule, outcome);
         match outcome {
             Outcome::Delivered => {
-                self.rule.succeeded();
                 if let Some(Some(latency)) = self.latencies.get(action) {
                     let now = *self.now_ms.get_or_insert_with(now_ms);
                     latency.observe_since_ms(self.received_at_ms, now);
                 }
             }
             Outcome::Abandoned => self.abandoned = true,
-            Outcome::Failed(_) | Outcome::Expired(_) => self.rule.failed(),
+            Outcome::Failed(_) | Outcome::Expired(_) => {}
         }
     }
 }

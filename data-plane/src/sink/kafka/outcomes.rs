@@ -40,12 +40,19 @@ pub struct Origin {
 impl Origin {
     /// Counts the outcome for the rule, if any.
     pub fn count(&self, outcome: &Outcome) {
-        let Some(rule) = &self.rule else { return };
-        match outcome {
-            Outcome::Delivered => rule.succeeded(),
-            Outcome::Failed(_) | Outcome::Expired(_) => rule.failed(),
-            Outcome::Abandoned => {}
+        if let Some(rule) = &self.rule {
+            count_for_rule(rule, outcome);
         }
+    }
+}
+
+/// Counts a record's outcome into its rule's `actions.*` counters. An abandoned record is not
+/// counted: its message is not acknowledged, and comes again.
+pub fn count_for_rule(rule: &RuleCounters, outcome: &Outcome) {
+    match outcome {
+        Outcome::Delivered => rule.succeeded(),
+        Outcome::Failed(_) | Outcome::Expired(_) => rule.failed(),
+        Outcome::Abandoned => {}
     }
 }
 
@@ -191,6 +198,14 @@ impl ActionOutcomes {
         }
     }
 
+    /// Kafka said a record's topic does not exist, though the topic cache had it: the cache
+    /// forgets it, so that the next record asks again.
+    pub fn forget_missing_topic(&self, reason: &FailureReason) {
+        if let FailureReason::UnknownTopic(topic) = reason {
+            self.topics.forget(topic);
+        }
+    }
+
     /// Whether a record of this action that failed for good needs its content (for the
     /// dead-letter topic).
     fn keeps_failed_records(&self) -> bool {
@@ -280,12 +295,13 @@ impl Counted {
 
     /// Counts the delivery report; on librdkafka's delivery thread.
     pub fn count(self, result: &DeliveryResult<'_>) {
-        let outcome = match result {
-            Ok(_) => Outcome::Delivered,
+        // With the message librdkafka reported on, when the record failed for good.
+        let (outcome, failed) = match result {
+            Ok(_) => (Outcome::Delivered, None),
             Err((error, message)) => match classify(error, message.topic()) {
-                Some(reason) => Outcome::Failed(reason),
+                Some(reason) => (Outcome::Failed(reason), Some(message)),
                 // `async` records are not produced again: given up after `message.timeout.ms`.
-                None => Outcome::Expired(error.to_string()),
+                None => (Outcome::Expired(error.to_string()), None),
             },
         };
         let Some(outcomes) = self.outcomes.upgrade() else {
@@ -293,19 +309,14 @@ impl Counted {
             self.origin.count(&outcome);
             return;
         };
-        let mut record = None;
-        match (&outcome, result) {
-            (Outcome::Delivered, _) => outcomes.delivery_latency.observe(self.produced.elapsed()),
-            (Outcome::Failed(reason), Err((_, message))) => {
-                if matches!(reason, FailureReason::UnknownTopic(_)) {
-                    outcomes.topics.forget(message.topic());
-                }
-                if outcomes.keeps_failed_records() {
-                    record = Some(record_of(message));
-                }
-            }
-            _ => {}
+        match &outcome {
+            Outcome::Delivered => outcomes.delivery_latency.observe(self.produced.elapsed()),
+            Outcome::Failed(reason) => outcomes.forget_missing_topic(reason),
+            Outcome::Expired(_) | Outcome::Abandoned => {}
         }
+        let record = failed
+            .filter(|_| outcomes.keeps_failed_records())
+            .map(record_of);
         outcomes.count_unawaited(record, outcome, &self.origin);
         // Last: a flush that sees nothing left in librdkafka finds every outcome counted.
         outcomes.reported(self.size);

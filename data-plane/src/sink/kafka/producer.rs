@@ -383,9 +383,7 @@ async fn settle(
             Err(error) => error,
         };
         if let Some(reason) = classify(&error, &record.topic) {
-            if matches!(reason, FailureReason::UnknownTopic(_)) {
-                outcomes.topics.forget(&record.topic);
-            }
+            outcomes.forget_missing_topic(&reason);
             return outcomes.finish(record, Outcome::Failed(reason)).await;
         }
         outcomes.metrics.inc("retried");
