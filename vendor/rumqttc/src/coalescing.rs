@@ -43,6 +43,10 @@ pub(crate) struct CoalescingTcp {
     watching_reads: bool,
     /// Ends the quiet period that follows a read that returned data.
     quiet_until: Pin<Box<Sleep>>,
+    /// A read within the current quiet period found nothing: none is tried again before it
+    /// ends. The event loop polls its read on every turn (each request it writes, each event it
+    /// hands out), and each of those reads would be a system call that finds nothing.
+    drained: bool,
 }
 
 impl CoalescingTcp {
@@ -53,6 +57,7 @@ impl CoalescingTcp {
             interval,
             watching_reads: true,
             quiet_until: Box::pin(tokio::time::sleep_until(Instant::now())),
+            drained: false,
         })
     }
 
@@ -105,6 +110,7 @@ impl CoalescingTcp {
         self.quiet_until
             .as_mut()
             .reset(Instant::now() + self.interval);
+        self.drained = false;
         if self.watching_reads {
             self.watch_reads(false)?;
         }
@@ -129,18 +135,20 @@ impl AsyncRead for CoalescingTcp {
         let this = &mut *self;
         if !this.watching_reads {
             let ended = this.quiet_until.is_elapsed();
-            match this.read_now(buf) {
-                // What gathered over the period: the next one starts now. Within a period, what
-                // has arrived is still read (a packet may be split over reads), and no more is
-                // waited for.
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    if ended {
-                        this.start_quiet_period()?;
+            if ended || !this.drained {
+                match this.read_now(buf) {
+                    // What gathered over the period: the next one starts now. Within a period,
+                    // what has arrived is still read (a packet may be split over reads) until a
+                    // read finds nothing, and no more is waited for.
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        if ended {
+                            this.start_quiet_period()?;
+                        }
+                        return Poll::Ready(Ok(()));
                     }
-                    return Poll::Ready(Ok(()));
+                    Poll::Ready(result) => return Poll::Ready(result.map(drop)),
+                    Poll::Pending => this.drained = true,
                 }
-                Poll::Ready(result) => return Poll::Ready(result.map(drop)),
-                Poll::Pending => {}
             }
             ready!(this.quiet_until.as_mut().poll(cx));
             // Over, and nothing came since the last read: watch for the next data (registering
