@@ -180,7 +180,10 @@ impl Driver {
                     }
                 },
                 request = self.requests.recv(), if can_take => match request {
-                    Some(request) => self.take(session, request),
+                    Some(request) => {
+                        self.take(session, request);
+                        self.take_queued(session);
+                    }
                     // Every handle is gone: nothing new will come.
                     None => queue_open = false,
                 },
@@ -228,6 +231,19 @@ impl Driver {
         let qos = request.publish.qos;
         let seq = self.inflight.add(request, qos);
         self.hand_over(session, seq);
+    }
+
+    /// Takes what else is already queued, up to the window, before the session is polled again:
+    /// the event loop then writes them all with one system call, where one request per turn
+    /// would be written (and flushed) on its own.
+    fn take_queued(&mut self, session: &Session) {
+        while self.inflight.len() < self.window {
+            match self.requests.try_recv() {
+                Ok(request) => self.take(session, request),
+                // Empty, or every handle gone (`recv` says so on the next turn).
+                Err(_) => break,
+            }
+        }
     }
 
     fn hand_over(&mut self, session: &Session, seq: u64) {
