@@ -20,15 +20,27 @@ pub struct ReceivedPublish {
     pub ack: PendingAck,
 }
 
-/// What is needed to acknowledge a received QoS 1 message later.
+/// What is needed to acknowledge a received message later: its packet id and QoS, all the
+/// acknowledgement carries (not a copy of the PUBLISH, which cost a clone per message).
 #[derive(Debug)]
 pub enum PendingAck {
     /// QoS 0: nothing to acknowledge.
     None,
-    V4(rumqttc::Publish),
-    V5(rumqttc::v5::mqttbytes::v5::Publish),
+    /// QoS 1 (answered with PUBACK) or 2 (PUBREC), on the connection it arrived on.
+    Packet { pkid: u16, qos: u8 },
     #[cfg(test)]
     Test(u16),
+}
+
+impl PendingAck {
+    /// For a received PUBLISH of `qos` under `pkid`.
+    pub fn for_publish(pkid: u16, qos: u8) -> Self {
+        if qos == 0 {
+            Self::None
+        } else {
+            Self::Packet { pkid, qos }
+        }
+    }
 }
 
 /// What the poller saw.
@@ -88,10 +100,12 @@ impl MqttClient {
     }
 
     pub async fn ack(&self, ack: &PendingAck) -> Result<(), ClientError> {
-        let sent = match (self, ack) {
-            (Self::V4(client), PendingAck::V4(publish)) => client.ack(publish).await.is_ok(),
-            (Self::V5(client), PendingAck::V5(publish)) => client.ack(publish).await.is_ok(),
-            _ => true,
+        let PendingAck::Packet { pkid, qos } = *ack else {
+            return Ok(());
+        };
+        let sent = match self {
+            Self::V4(client) => v4::ack(client, pkid, qos).await,
+            Self::V5(client) => v5::ack(client, pkid, qos).await,
         };
         sent.then_some(()).ok_or(ClientError::Closed)
     }

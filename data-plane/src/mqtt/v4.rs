@@ -55,6 +55,20 @@ pub async fn publish(client: &AsyncClient, message: OutboundPublish) -> Result<(
         .map_err(|_| ClientError::Closed)
 }
 
+/// Acknowledges the PUBLISH received under `pkid` at `qos`; false once the client is closed.
+pub async fn ack(client: &AsyncClient, pkid: u16, qos: u8) -> bool {
+    // rumqttc answers from the packet id and QoS alone.
+    let header = rumqttc::Publish {
+        dup: false,
+        qos: self::qos(qos),
+        retain: false,
+        topic: String::new(),
+        pkid,
+        payload: bytes::Bytes::new(),
+    };
+    client.ack(&header).await.is_ok()
+}
+
 pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
     match eventloop.poll().await.map_err(|e| e.to_string())? {
         Event::Incoming(Packet::ConnAck(connack)) => Ok(NetEvent::Connected {
@@ -70,14 +84,7 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
 
 fn received(publish: rumqttc::Publish) -> ReceivedPublish {
     let qos = publish.qos as u8;
-    let ack = if qos == 0 {
-        PendingAck::None
-    } else {
-        // Only the packet id and QoS matter for the acknowledgement; drop the payload copy.
-        let mut header = publish.clone();
-        header.payload = bytes::Bytes::new();
-        PendingAck::V4(header)
-    };
+    let ack = PendingAck::for_publish(publish.pkid, qos);
     ReceivedPublish {
         topic: publish.topic,
         payload: publish.payload,

@@ -82,6 +82,21 @@ pub async fn subscribe(client: &AsyncClient, filter: &str, id: usize) -> Result<
         .map_err(|_| ClientError::Closed)
 }
 
+/// Acknowledges the PUBLISH received under `pkid` at `qos`; false once the client is closed.
+pub async fn ack(client: &AsyncClient, pkid: u16, qos: u8) -> bool {
+    // rumqttc answers from the packet id and QoS alone.
+    let header = Publish {
+        dup: false,
+        qos: self::qos(qos),
+        retain: false,
+        topic: bytes::Bytes::new(),
+        pkid,
+        payload: bytes::Bytes::new(),
+        properties: None,
+    };
+    client.ack(&header).await.is_ok()
+}
+
 pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
     match eventloop.poll().await.map_err(|e| e.to_string())? {
         Event::Incoming(Packet::ConnAck(connack)) => Ok(NetEvent::Connected {
@@ -97,14 +112,7 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
 
 fn received(publish: Publish) -> ReceivedPublish {
     let qos = publish.qos as u8;
-    let ack = if qos == 0 {
-        PendingAck::None
-    } else {
-        let mut header = publish.clone();
-        header.payload = bytes::Bytes::new();
-        header.properties = None;
-        PendingAck::V5(header)
-    };
+    let ack = PendingAck::for_publish(publish.pkid, qos);
     let (user_properties, subscription_ids) = publish
         .properties
         .map(|p| (p.user_properties, p.subscription_identifiers))
