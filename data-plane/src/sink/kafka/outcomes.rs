@@ -283,12 +283,18 @@ pub struct Counted {
 }
 
 impl Counted {
-    /// For a record being handed to librdkafka now.
-    pub fn new(outcomes: &Arc<ActionOutcomes>, size: u64, origin: Origin) -> Self {
+    /// For a record being handed to librdkafka at `produced` (a clock reading the caller
+    /// already took: one fewer per record).
+    pub fn new(
+        outcomes: &Arc<ActionOutcomes>,
+        size: u64,
+        origin: Origin,
+        produced: Instant,
+    ) -> Self {
         Self {
             outcomes: Arc::downgrade(outcomes),
             size,
-            produced: Instant::now(),
+            produced,
             origin,
         }
     }

@@ -244,7 +244,7 @@ impl KafkaSink {
         // which waits for metadata.
         let partition = inner.partition(&record, topic.partitions, now);
         if let Some(buffer) = &outcomes.buffer {
-            buffer.send(outcomes, record, partition, origin.clone());
+            buffer.send(outcomes, record, partition, origin.clone(), now);
             return Sent::Counted;
         }
         let outcome = match outcomes.enqueue(&record, partition).await {

@@ -13,7 +13,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use tokio::sync::Notify;
@@ -77,19 +77,21 @@ impl MemoryBuffer {
     /// Hands the record to librdkafka at once when nothing waits before it (the common case:
     /// no hop through the pump, and no older record it could overtake), else buffers it for
     /// `partition` (`None`: librdkafka chooses), older records of the partition being dropped to
-    /// make room. Its outcome is counted for the action and for `origin` when it comes.
+    /// make room. Its outcome is counted for the action and for `origin` when it comes. `now` is
+    /// the caller's clock reading, taken as the moment it is handed over.
     pub fn send(
         &self,
         outcomes: &Arc<ActionOutcomes>,
         record: RenderedRecord,
         partition: Option<i32>,
         origin: Origin,
+        now: Instant,
     ) {
         let buffers = self.lock();
         let size = record_size(&record);
         let first_in_line = buffers.is_empty() && self.in_hand.load(Ordering::Relaxed) == 0;
         if first_in_line && self.has_room(size) {
-            match self.hand_over(outcomes, &record, partition, size, &origin) {
+            match self.hand_over(outcomes, &record, partition, size, &origin, now) {
                 Ok(()) => return,
                 Err(Refused::ForGood(reason)) => {
                     drop(buffers);
@@ -102,7 +104,7 @@ impl MemoryBuffer {
         self.push(buffers, Waiting { record, origin }, partition);
     }
 
-    /// Hands a record to librdkafka, its outcome to be counted when its report comes.
+    /// Hands a record to librdkafka at `now`, its outcome to be counted when its report comes.
     fn hand_over(
         &self,
         outcomes: &Arc<ActionOutcomes>,
@@ -110,8 +112,10 @@ impl MemoryBuffer {
         partition: Option<i32>,
         size: u64,
         origin: &Origin,
+        now: Instant,
     ) -> Result<(), Refused> {
-        let report = Box::new(Report::Count(Counted::new(outcomes, size, origin.clone())));
+        let counted = Counted::new(outcomes, size, origin.clone(), now);
+        let report = Box::new(Report::Count(counted));
         // Counted as handed over first: the report may come on librdkafka's delivery thread,
         // and take the count back, before `produce` returns.
         self.in_librdkafka.fetch_add(size, Ordering::Relaxed);
@@ -206,7 +210,7 @@ impl MemoryBuffer {
             let Waiting { record, origin } = &taken.item;
             let size = record_size(record);
             let handed = if self.has_room(size) {
-                self.hand_over(&outcomes, record, taken.key.1, size, origin)
+                self.hand_over(&outcomes, record, taken.key.1, size, origin, Instant::now())
             } else {
                 Err(Refused::ForNow(KafkaError::MessageProduction(
                     RDKafkaErrorCode::QueueFull,
