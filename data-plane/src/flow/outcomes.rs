@@ -1,20 +1,24 @@
-//! The records one message's actions started and whose outcomes it awaits (`sync` and
-//! disk-buffered ones; `async` records are counted by their action), awaited and counted together.
+//! What finishes one message: the outcomes of the records it started and awaits (`sync` and
+//! disk-buffered ones; `async` records are counted by their action), each counted for the rule
+//! as it comes, then the message's acknowledgement.
 //!
-//! Almost every message gives one record to one action: that case holds the record's outcome as
-//! it is, without the vector and the `join_all` a message with several records needs.
+//! [`Finishing`] is a named future rather than a boxed `async` block: one allocation fewer per
+//! message on the flow's hottest path. Almost every message gives one record to one action: that
+//! case holds the record's outcome as it is, without a vector.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use futures::future::join_all;
-
+use crate::mqtt::AckToken;
 use crate::sink::kafka::outcomes::count_for_rule;
 use crate::sink::kafka::{Outcome, PendingOutcome};
 use crate::telemetry::histogram::now_ms;
 use crate::telemetry::{LatencyHistogram, RuleCounters};
 
 /// Each started record with the index of its action in the rule's list.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub enum Started {
     #[default]
     Nothing,
@@ -38,28 +42,75 @@ impl Started {
         matches!(self, Self::Nothing)
     }
 
-    /// Waits for every record's outcome and counts it; true when one was abandoned (the flow
-    /// stopped before Kafka answered), so that the message is not acknowledged.
-    pub async fn settle(self, mut tally: Tally) -> bool {
+    /// Polls every outcome not in yet, counting each that came; ready once all did.
+    fn poll_counted(&mut self, tally: &mut Tally, cx: &mut Context<'_>) -> Poll<()> {
         match self {
             Self::Nothing => {}
-            Self::One(action, outcome) => tally.count(action, &outcome.await),
+            Self::One(action, outcome) => match Pin::new(outcome).poll(cx) {
+                Poll::Ready(outcome) => tally.count(*action, &outcome),
+                Poll::Pending => return Poll::Pending,
+            },
             Self::Several(all) => {
-                let outcomes = join_all(
-                    all.into_iter()
-                        .map(|(action, outcome)| async move { (action, outcome.await) }),
-                )
-                .await;
-                for (action, outcome) in &outcomes {
-                    tally.count(*action, outcome);
+                // Polled together: a `sync` record's retries happen while it is polled.
+                all.retain_mut(|(action, outcome)| match Pin::new(outcome).poll(cx) {
+                    Poll::Ready(outcome) => {
+                        tally.count(*action, &outcome);
+                        false
+                    }
+                    Poll::Pending => true,
+                });
+                if !all.is_empty() {
+                    return Poll::Pending;
                 }
             }
         }
-        tally.abandoned
+        *self = Self::Nothing;
+        Poll::Ready(())
+    }
+}
+
+/// Resolves when every record the message started has its outcome (counted for the rule), and
+/// then acknowledges the message, unless a record was abandoned (the flow stopped before Kafka
+/// answered): the message then stays unacknowledged, for the broker to send again.
+#[derive(Debug)]
+pub struct Finishing {
+    started: Started,
+    tally: Tally,
+    /// `None` when the message was acknowledged already (the rule's actions do not wait).
+    ack: Option<AckToken>,
+}
+
+impl Finishing {
+    pub fn new(started: Started, tally: Tally, ack: Option<AckToken>) -> Self {
+        Self {
+            started,
+            tally,
+            ack,
+        }
+    }
+}
+
+impl Future for Finishing {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Self {
+            started,
+            tally,
+            ack,
+        } = self.get_mut();
+        if started.poll_counted(tally, cx).is_pending() {
+            return Poll::Pending;
+        }
+        if let Some(ack) = ack.take().filter(|_| !tally.abandoned) {
+            ack.complete();
+        }
+        Poll::Ready(())
     }
 }
 
 /// Counts the outcomes of one message's records into its rule's metrics.
+#[derive(Debug)]
 pub struct Tally {
     rule: Arc<RuleCounters>,
     /// Per action: its end-to-end latency histogram, if it has one.
@@ -104,12 +155,10 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqtt::ack_tracker::{AckTracker, AckWork};
+    use crate::mqtt::client::PendingAck;
     use crate::sink::kafka::delivery::FailureReason;
     use crate::telemetry::{MetricsHub, ResourceMetrics};
-
-    fn ready(outcome: Outcome) -> PendingOutcome {
-        Box::pin(async move { outcome })
-    }
 
     fn tally(metrics: &Arc<ResourceMetrics>, latencies: Vec<Option<LatencyHistogram>>) -> Tally {
         Tally::new(
@@ -119,35 +168,74 @@ mod tests {
         )
     }
 
+    /// Whether the tracker has the message's acknowledgement to send.
+    fn acknowledged(tracker: &AckTracker) -> bool {
+        matches!(tracker.try_work(), Some(AckWork::Send(acks)) if acks.len() == 1)
+    }
+
     #[tokio::test]
-    async fn one_record_is_counted_with_its_latency() {
+    async fn one_record_is_counted_with_its_latency_and_its_message_acknowledged() {
         let metrics = MetricsHub::new().resource("rule:one");
         let latency = metrics.histogram("latency");
+        let tracker = AckTracker::new();
         let mut started = Started::default();
         assert!(started.is_empty());
-        started.push(0, ready(Outcome::Delivered));
+        started.push(0, PendingOutcome::ready(Outcome::Delivered));
         assert!(matches!(started, Started::One(0, _)));
-        let abandoned = started
-            .settle(tally(&metrics, vec![Some(latency.clone())]))
-            .await;
-        assert!(!abandoned);
+        let ack = tracker.track(PendingAck::Test(1));
+        Finishing::new(
+            started,
+            tally(&metrics, vec![Some(latency.clone())]),
+            Some(ack),
+        )
+        .await;
         assert_eq!(metrics.get("actions.success"), 1);
         assert_eq!(latency.count(), 1);
+        assert!(acknowledged(&tracker));
+    }
+
+    #[tokio::test]
+    async fn a_record_still_in_flight_holds_the_message_back() {
+        let metrics = MetricsHub::new().resource("rule:waiting");
+        let tracker = AckTracker::new();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let mut started = Started::default();
+        started.push(
+            0,
+            PendingOutcome::boxed(async move { receiver.await.unwrap_or(Outcome::Abandoned) }),
+        );
+        let ack = tracker.track(PendingAck::Test(1));
+        let mut finishing = Finishing::new(started, tally(&metrics, vec![None]), Some(ack));
+        assert!(futures::poll!(&mut finishing).is_pending());
+        assert!(
+            tracker.try_work().is_none(),
+            "acknowledged before its outcome"
+        );
+        assert!(sender.send(Outcome::Delivered).is_ok());
+        finishing.await;
+        assert!(acknowledged(&tracker));
+        assert_eq!(metrics.get("actions.success"), 1);
     }
 
     #[tokio::test]
     async fn several_records_are_each_counted_and_one_abandoned_holds_the_message_back() {
         let metrics = MetricsHub::new().resource("rule:several");
+        let tracker = AckTracker::new();
         let mut started = Started::default();
-        started.push(0, ready(Outcome::Delivered));
-        started.push(1, ready(Outcome::Failed(FailureReason::TooLarge)));
-        started.push(0, ready(Outcome::Delivered));
-        started.push(1, ready(Outcome::Abandoned));
+        started.push(0, PendingOutcome::ready(Outcome::Delivered));
+        started.push(
+            1,
+            PendingOutcome::ready(Outcome::Failed(FailureReason::TooLarge)),
+        );
+        started.push(0, PendingOutcome::ready(Outcome::Delivered));
+        started.push(1, PendingOutcome::ready(Outcome::Abandoned));
         assert!(matches!(&started, Started::Several(all) if all.len() == 4));
-        let abandoned = started.settle(tally(&metrics, vec![None, None])).await;
-        assert!(abandoned);
+        let ack = tracker.track(PendingAck::Test(1));
+        Finishing::new(started, tally(&metrics, vec![None, None]), Some(ack)).await;
         assert_eq!(metrics.get("actions.success"), 2);
         assert_eq!(metrics.get("actions.failed"), 1);
         assert_eq!(metrics.get("actions.failed.unknown"), 1);
+        // Dropped without completing: the tracker asks for a reconnect, the broker redelivers.
+        assert!(matches!(tracker.try_work(), Some(AckWork::Reconnect)));
     }
 }

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 use tributary_protocol::assignment::RuleFlowSpec;
@@ -23,7 +22,7 @@ use tributary_rules::{Event, Output, Rule, RuleInput};
 
 use super::FlowEnv;
 use super::actions::{self, Action};
-use super::outcomes::{Started, Tally};
+use super::outcomes::{Finishing, Started, Tally};
 use super::status::FlowReporter;
 use crate::mqtt::inbox::{InboxReceiver, inbox};
 use crate::mqtt::{InboundMessage, OptionsError, RuleClaim};
@@ -38,9 +37,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long each Kafka action of a stopping flow gets to deliver what it buffered and handed on.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Futures that finish a message: await its records' outcomes, count them and acknowledge it.
-type Finishing = FuturesUnordered<BoxFuture<'static, ()>>;
 
 /// Runs until `stop`; when `detach` is set by then, the rule's subscriptions are removed too
 /// (the rule was deleted or disabled, not just restarted). `claim` is the rule's route, claimed
@@ -162,7 +158,7 @@ impl RuleRunner {
         stop: &CancellationToken,
     ) -> InboxReceiver {
         // Messages not yet acknowledged: bounded by `capacity`, they hold the inbox back.
-        let mut in_flight = Finishing::new();
+        let mut in_flight = FuturesUnordered::<Finishing>::new();
         // The worker's metrics hub samples the rule's `inflight` gauge and its rates. Only a flow
         // with a disk-buffered action still wakes every second, to say whether that buffer,
         // being full, paused its intake.
@@ -223,7 +219,7 @@ impl RuleRunner {
     }
 
     /// Evaluates one message and starts its actions; what is left to finish it, if anything.
-    async fn handle(&self, inbound: InboundMessage) -> Option<BoxFuture<'static, ()>> {
+    async fn handle(&self, inbound: InboundMessage) -> Option<Finishing> {
         let InboundMessage { mut message, ack } = inbound;
         for (key, value) in &message.user_properties {
             match key.as_str() {
@@ -300,13 +296,7 @@ impl RuleRunner {
             Arc::clone(&self.latencies),
             received_at_ms,
         );
-        Some(Box::pin(async move {
-            let abandoned = started.settle(tally).await;
-            // An abandoned record leaves the message unacknowledged, for the broker to redeliver.
-            if let Some(ack) = ack.filter(|_| !abandoned) {
-                ack.complete();
-            }
-        }))
+        Some(Finishing::new(started, tally, ack))
     }
 }
 

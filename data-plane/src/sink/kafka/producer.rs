@@ -1,8 +1,8 @@
 //! The `kafka_producer` action: render, enqueue without waiting, resolve deliveries concurrently.
 //!
 //! In `sync` mode [`KafkaSink::send`] enqueues the record into librdkafka right away (so records
-//! keep the order of their messages and librdkafka batches them) and returns a future of its
-//! outcome. The caller keeps many of those futures in flight. On `QueueFull` the send waits for a
+//! keep the order of their messages and librdkafka batches them) and returns its outcome to await
+//! (`pending.rs`). The caller keeps many of those in flight. On `QueueFull` the send waits for a
 //! delivery to finish: that is the push-back that stops the rule from taking more MQTT messages.
 //!
 //! In `async` mode the send never waits for librdkafka: the sink chooses the partition itself and
@@ -14,8 +14,6 @@
 //! log instead (`disk/`), whose own pump feeds librdkafka; the message is acknowledged once the
 //! record is synced to disk (`disk`), or kept in memory or written to disk (`hybrid`).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::time::{Duration, Instant};
@@ -28,16 +26,15 @@ use tributary_rules::RowRef;
 
 use super::client::SinkProducer;
 use super::clients::SharedProducer;
-use super::delivery::{FailureReason, Outcome, classify};
+use super::delivery::{FailureReason, Outcome};
 use super::disk::{DiskBuffer, TopicWatch};
 use super::outcomes::{ActionOutcomes, Origin};
 use super::partitioner::{StickyPartition, choose_partition};
+use super::pending::PendingOutcome;
 use super::pump::MemoryBuffer;
-use super::report::DeliveryFuture;
 use super::room::Room;
 use super::topics::TopicState;
 use crate::flow::FlowEnv;
-use crate::mqtt::backoff::Backoff;
 use crate::telemetry::LatencyHistogram;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::sampling::{Gauges, Sampled};
@@ -51,9 +48,6 @@ pub enum SinkError {
     #[error("kafka producer configuration rejected: {0}")]
     Config(String),
 }
-
-/// The outcome of one record, resolved later.
-pub type PendingOutcome = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 /// What the caller of [`KafkaSink::send`] is left with.
 pub enum Sent {
@@ -250,11 +244,11 @@ impl KafkaSink {
         let outcome = match outcomes.enqueue(&record, partition).await {
             Ok(delivery) => {
                 outcomes.handed_over();
-                Box::pin(settle(Arc::clone(outcomes), record, delivery)) as PendingOutcome
+                PendingOutcome::delivery(Arc::clone(outcomes), record, delivery)
             }
             Err(outcome) => {
                 let outcomes = Arc::clone(outcomes);
-                Box::pin(async move { outcomes.finish(record, outcome).await })
+                PendingOutcome::boxed(async move { outcomes.finish(record, outcome).await })
             }
         };
         Sent::Awaited(outcome)
@@ -319,7 +313,9 @@ impl Inner {
     ) -> Sent {
         let outcomes = Arc::clone(&self.outcomes);
         if self.mode == QueryMode::Sync || self.disk.is_some() {
-            return Sent::Awaited(Box::pin(async move { outcomes.fail(record, reason).await }));
+            return Sent::Awaited(PendingOutcome::boxed(async move {
+                outcomes.fail(record, reason).await
+            }));
         }
         outcomes.count_unawaited(record, Outcome::Failed(reason), origin);
         Sent::Counted
@@ -348,60 +344,18 @@ async fn to_disk(
     if topic.state == TopicState::Missing {
         let reason = FailureReason::UnknownTopic(record.topic.clone());
         let outcomes = Arc::clone(&inner.outcomes);
-        return Box::pin(async move { outcomes.fail(Some(record), reason).await });
+        return PendingOutcome::boxed(async move { outcomes.fail(Some(record), reason).await });
     }
     // An unknown partition count (Kafka unreachable since the action started) leaves the choice
     // to librdkafka when the record is sent.
     let partition = inner.partition(&record, topic.partitions, Instant::now());
     let written = disk.append(&record, partition);
-    Box::pin(async move {
+    PendingOutcome::boxed(async move {
         match written.await {
             Ok(()) => Outcome::Delivered,
             Err(_) => Outcome::Abandoned,
         }
     })
-}
-
-/// Awaits a `sync` record's delivery; retriable failures are produced again.
-async fn settle(
-    outcomes: Arc<ActionOutcomes>,
-    record: RenderedRecord,
-    mut delivery: DeliveryFuture,
-) -> Outcome {
-    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
-    // Just after the record was handed to librdkafka.
-    let mut produced = Instant::now();
-    loop {
-        let result = delivery.await;
-        // Not from the memory buffer: no bytes counted against its room.
-        outcomes.reported(0);
-        let error = match result {
-            Ok(()) => {
-                outcomes.delivery_latency.observe(produced.elapsed());
-                return outcomes.finish(record, Outcome::Delivered).await;
-            }
-            Err(error) => error,
-        };
-        if let Some(reason) = classify(&error, &record.topic) {
-            outcomes.forget_missing_topic(&reason);
-            return outcomes.finish(record, Outcome::Failed(reason)).await;
-        }
-        outcomes.metrics.inc("retried");
-        tracing::debug!(action = %outcomes.action_id, topic = %record.topic, %error, "retrying a sync record");
-        tokio::select! {
-            () = outcomes.stop.cancelled() => return Outcome::Abandoned,
-            () = tokio::time::sleep(backoff.next_delay()) => {}
-        }
-        // Produced again wherever librdkafka puts it: the sticky choice has moved on.
-        match outcomes.enqueue(&record, None).await {
-            Ok(next) => {
-                outcomes.handed_over();
-                produced = Instant::now();
-                delivery = next;
-            }
-            Err(outcome) => return outcomes.finish(record, outcome).await,
-        }
-    }
 }
 
 /// An action's in-flight and queued records (in its memory buffer and in librdkafka), its
