@@ -11,7 +11,7 @@ use std::time::Duration;
 use kafka_to_mqtt_support::*;
 use serde_json::json;
 use tributary_e2e::broker::{PrivateMosquitto, SessionSubscriber};
-use tributary_e2e::{Stack, kafka, unique};
+use tributary_e2e::{Stack, kafka, unique, wait_until};
 
 const TOTAL: u32 = 3_000;
 
@@ -77,8 +77,18 @@ async fn a_broker_restart_mid_stream_leaves_no_gap() {
         "broker restart after {before} records: {} duplicates",
         tally.duplicates()
     );
+    // The worker counts a record once the broker's PUBACK is read, which can be a moment after
+    // the subscriber got the message.
     let resource = format!("source:kafka_consumer:{source}");
-    assert!(stack.worker_counter(0, &resource, "success").await >= u64::from(TOTAL));
+    let counted = wait_until(Duration::from_secs(10), || async {
+        stack.worker_counter(0, &resource, "success").await >= u64::from(TOTAL)
+    })
+    .await;
+    assert!(
+        counted,
+        "the worker counted {} records as delivered, of {TOTAL}",
+        stack.worker_counter(0, &resource, "success").await
+    );
     stack.stop_worker(0).await;
     drop(broker);
 }
