@@ -358,11 +358,20 @@ struct WantedKey<'k> {
 impl<'de> DeserializeSeed<'de> for WantedKey<'_> {
     type Value = Option<String>;
 
+    /// Asks for the key's bytes: compared with the wanted keys as they are, without checking
+    /// first that every key is UTF-8 (a key that matches one is). Keys nobody wants are skipped
+    /// unchecked, as their values already are.
     fn deserialize<D: Deserializer<'de>>(
         self,
         deserializer: D,
     ) -> Result<Option<String>, D::Error> {
-        deserializer.deserialize_str(self)
+        deserializer.deserialize_bytes(self)
+    }
+}
+
+impl WantedKey<'_> {
+    fn wanted(&self, key: &[u8]) -> Option<String> {
+        self.keys.iter().find(|k| k.as_bytes() == key).cloned()
     }
 }
 
@@ -373,8 +382,12 @@ impl<'de> Visitor<'de> for WantedKey<'_> {
         f.write_str("an object key")
     }
 
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Option<String>, E> {
+        Ok(self.wanted(v))
+    }
+
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
-        Ok(self.keys.iter().any(|k| k == v).then(|| v.to_owned()))
+        Ok(self.wanted(v.as_bytes()))
     }
 }
 
@@ -414,6 +427,20 @@ mod tests {
             Value::parse_json_keeping(b"[1]", &keys).unwrap(),
             Value::List(vec![Value::Int(1)])
         );
+    }
+
+    #[test]
+    fn kept_keys_match_with_escapes_and_unwanted_keys_are_not_checked() {
+        let keys = ["temp".to_owned(), "é".to_owned()];
+        // `\u0065` is `e`, `\u00e9` is `é`: a key matches once its escapes are read.
+        let v = Value::parse_json_keeping(br#"{"t\u0065mp":1,"\u00e9":2,"tem":3}"#, &keys).unwrap();
+        assert_eq!(v.into_json(), json!({"temp": 1, "é": 2}));
+        // A key nobody wants is skipped like a value nobody wants, its bytes unchecked.
+        let mut payload = br#"{"temp":1,""#.to_vec();
+        payload.extend_from_slice(&[0xff, 0xfe]);
+        payload.extend_from_slice(br#"":2}"#);
+        let v = Value::parse_json_keeping(&payload, &keys).unwrap();
+        assert_eq!(v.into_json(), json!({"temp": 1}));
     }
 
     #[test]
