@@ -113,6 +113,22 @@ impl ActionOutcomes {
         self.delivered.freed();
     }
 
+    /// The delivery report of a record someone awaits came (handed over at `produced`): frees
+    /// its place and, when it was delivered, counts it with its delivery latency. An error is
+    /// returned for the caller to retry the record or fail it on.
+    pub fn awaited_report(
+        &self,
+        result: Result<(), KafkaError>,
+        produced: Instant,
+    ) -> Result<(), KafkaError> {
+        // Not from the memory buffer: no bytes counted against its room.
+        self.reported(0);
+        result?;
+        self.delivery_latency.observe(produced.elapsed());
+        self.count(&Outcome::Delivered);
+        Ok(())
+    }
+
     /// This action's records in librdkafka.
     pub fn inflight(&self) -> i64 {
         self.inflight.load(Ordering::Relaxed).max(0)

@@ -77,14 +77,8 @@ impl Future for PendingOutcome {
                 ..
             } = std::mem::replace(state, State::Done)
             {
-                // Not from the memory buffer: no bytes counted against its room.
-                outcomes.reported(0);
-                match result {
-                    Ok(()) => {
-                        outcomes.delivery_latency.observe(produced.elapsed());
-                        outcomes.count(&Outcome::Delivered);
-                        return Poll::Ready(Outcome::Delivered);
-                    }
+                match outcomes.awaited_report(result, produced) {
+                    Ok(()) => return Poll::Ready(Outcome::Delivered),
                     Err(error) => {
                         *state = State::Boxed(Box::pin(after_failure(outcomes, record, error)))
                     }
@@ -136,13 +130,8 @@ async fn after_failure(
         };
         outcomes.handed_over();
         let produced = Instant::now();
-        let result = delivery.await;
-        outcomes.reported(0);
-        match result {
-            Ok(()) => {
-                outcomes.delivery_latency.observe(produced.elapsed());
-                return outcomes.finish(record, Outcome::Delivered).await;
-            }
+        match outcomes.awaited_report(delivery.await, produced) {
+            Ok(()) => return Outcome::Delivered,
             Err(next) => error = next,
         }
     }
