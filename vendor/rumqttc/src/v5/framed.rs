@@ -23,11 +23,14 @@ impl Network {
             max_incoming_size,
             max_outgoing_size: None,
         };
-        let framed = Framed::new(socket, codec);
+        // Tributary patch: reads of up to 64 KiB (tokio-util's default is 8 KiB), so that what
+        // gathers over a read-coalescing period is read in a few system calls, not dozens.
+        let framed = Framed::with_capacity(socket, codec, 64 * 1024);
 
         Network {
             framed,
-            max_readb_count: 10,
+            // Tributary patch: 64 packets per turn of the event loop (upstream: 10).
+            max_readb_count: 64,
         }
     }
 
@@ -50,11 +53,13 @@ impl Network {
     pub async fn readb(&mut self, state: &mut MqttState) -> Result<(), StateError> {
         // wait for the first read
         let mut res = self.framed.next().await;
+        // Tributary patch: one clock reading for the packets of this read (keep-alive).
+        let read_at = std::time::Instant::now();
         let mut count = 1;
         loop {
             match res {
                 Some(Ok(packet)) => {
-                    if let Some(outgoing) = state.handle_incoming_packet(packet)? {
+                    if let Some(outgoing) = state.handle_incoming_packet_read_at(packet, read_at)? {
                         self.write(outgoing).await?;
                     }
 

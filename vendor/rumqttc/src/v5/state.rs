@@ -199,9 +199,16 @@ impl MqttState {
     /// user to consume and `Packet` which for the eventloop to put on the network
     /// E.g For incoming QoS1 publish packet, this method returns (Publish, Puback). Publish packet will
     /// be forwarded to user and Pubck packet will be written to network
-    pub fn handle_incoming_packet(
+    pub fn handle_incoming_packet(&mut self, packet: Incoming) -> Result<Option<Packet>, StateError> {
+        self.handle_incoming_packet_read_at(packet, Instant::now())
+    }
+
+    /// Tributary patch: [`Self::handle_incoming_packet`] for a packet read at `read_at`. The
+    /// packets of one read share the clock reading taken after it, instead of one each.
+    pub(crate) fn handle_incoming_packet_read_at(
         &mut self,
         mut packet: Incoming,
+        read_at: Instant,
     ) -> Result<Option<Packet>, StateError> {
         // Tributary patch: the packet moves into its event once handled, at the place in the
         // queue a copy of it took before (a PUBLISH's properties allocate: the copy did too).
@@ -215,7 +222,7 @@ impl MqttState {
         let handled = self.handle_incoming(&mut packet);
         self.events[at] = Event::Incoming(original.unwrap_or(packet));
         let outgoing = handled?;
-        self.last_incoming = Instant::now();
+        self.last_incoming = read_at;
         Ok(outgoing)
     }
 
