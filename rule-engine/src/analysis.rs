@@ -3,6 +3,7 @@
 
 use crate::columns::Column;
 use crate::plan::{Expr, Plan, PlanField, Step, Var};
+use crate::value::Key;
 
 /// Calls `f` on every variable read in `expr`.
 fn for_each_var<'p>(expr: &'p Expr, f: &mut impl FnMut(&'p Var)) {
@@ -102,7 +103,7 @@ fn plan_exprs(plan: &Plan) -> Vec<&Expr> {
 
 /// The top-level payload keys the plan can read, or `None` when it may read anything
 /// (an index or computed key at the top, or `payload(Path)`).
-pub(crate) fn payload_keys(plan: &Plan) -> Option<Vec<String>> {
+pub(crate) fn payload_keys(plan: &Plan) -> Option<Vec<Key>> {
     let exprs = plan_exprs(plan);
     if exprs.iter().any(|e| calls_function(e, "payload")) {
         return None;
@@ -115,8 +116,8 @@ pub(crate) fn payload_keys(plan: &Plan) -> Option<Vec<String>> {
             }
             match (var.steps.first(), keys.as_mut()) {
                 (Some(Step::Key(key)), Some(keys)) => {
-                    if !keys.contains(key) {
-                        keys.push(key.clone());
+                    if !keys.iter().any(|k| k == key) {
+                        keys.push(Key::new(key));
                     }
                 }
                 (Some(_), _) => keys = None,

@@ -1,7 +1,7 @@
 //! The columns an event exposes to rule SQL, resolved by name when a rule is compiled.
 
 use crate::event::{Event, KafkaRecord, MessagePublish};
-use crate::value::{Map, MapHasher, Value};
+use crate::value::{Key, Map, MapHasher, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Column {
@@ -119,7 +119,7 @@ pub(crate) fn pub_props(user_properties: &[(String, String)]) -> Map {
     }
     let map = user_properties
         .iter()
-        .map(|(k, v)| (k.clone(), Value::Str(v.clone())))
+        .map(|(k, v)| (Key::new(k), Value::Str(v.clone())))
         .collect();
     let pairs = user_properties
         .iter()
@@ -142,7 +142,7 @@ fn kafka_column(k: &KafkaRecord, column: Column) -> Value {
         Column::Headers => Value::Map(
             k.headers
                 .iter()
-                .map(|(h, v)| (h.clone(), Value::Str(v.clone())))
+                .map(|(h, v)| (Key::new(h), Value::Str(v.clone())))
                 .collect(),
         ),
         Column::Offset => Value::Int(k.offset),

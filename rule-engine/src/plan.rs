@@ -7,7 +7,7 @@ use crate::ast::{self, AliasSegment, BinaryOp, Field, LogicalOp, Pos, Segment, S
 use crate::columns::Column;
 use crate::error::ParseError;
 use crate::functions::{self, Function};
-use crate::value::Value;
+use crate::value::{Key, Value};
 
 #[derive(Debug)]
 pub(crate) struct Plan {
@@ -17,7 +17,7 @@ pub(crate) struct Plan {
     /// `SELECT *` with no WHERE: the row is a view of the event, made without evaluation.
     pub(crate) select_star_only: bool,
     /// Top-level payload keys the rule can read; `None` means decode everything.
-    pub(crate) payload_keys: Option<Vec<String>>,
+    pub(crate) payload_keys: Option<Vec<Key>>,
 }
 
 #[derive(Debug)]
@@ -42,7 +42,8 @@ pub(crate) enum PlanField {
 /// Where a field's value is written in the row (and in the scope later fields see).
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    pub(crate) root: String,
+    /// A key of the output row, shared by every row the rule builds.
+    pub(crate) root: Key,
     pub(crate) segments: Vec<AliasSegment>,
 }
 
@@ -164,7 +165,7 @@ impl Compiler {
                 Field::Expr { expr, alias } => {
                     let target = match alias {
                         Some(alias) => Target {
-                            root: alias.root,
+                            root: alias.root.into(),
                             segments: alias.segments,
                         },
                         None => self.implicit_target(&expr),
@@ -191,7 +192,7 @@ impl Compiler {
             },
             ast::Expr::Const(Value::Str(s)) => {
                 return Target {
-                    root: s.clone(),
+                    root: s.as_str().into(),
                     segments: Vec::new(),
                 };
             }
@@ -211,7 +212,7 @@ impl Compiler {
                 .collect();
             if let Some(segments) = segments {
                 return Target {
-                    root: var.root.clone(),
+                    root: var.root.as_str().into(),
                     segments,
                 };
             }
@@ -225,7 +226,7 @@ impl Compiler {
             _ => "op".to_owned(),
         };
         Target {
-            root: format!("_v_{kind}_{}", self.ephemeral),
+            root: format!("_v_{kind}_{}", self.ephemeral).into(),
             segments: Vec::new(),
         }
     }

@@ -12,7 +12,12 @@ use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
 
-pub(crate) type Map = IndexMap<String, Value, MapHasher>;
+pub(crate) type Map = IndexMap<Key, Value, MapHasher>;
+
+/// A map's key. Rules build maps on every message (the decoded payload, the output row), from
+/// keys that are mostly short: a `SmolStr` keeps up to 23 bytes inline and shares longer ones,
+/// so neither taking a key from the payload nor copying a column name from the rule allocates.
+pub(crate) type Key = smol_str::SmolStr;
 
 /// The hasher of the evaluator's maps. Every JSON payload a rule decodes fills one, so the hash
 /// is on every message's path: SipHash (std's default) was a tenth of the instructions of a
@@ -58,7 +63,7 @@ impl Value {
     /// `payload.temp` thus never allocates the rest of the payload.
     pub(crate) fn parse_json_keeping(
         bytes: &[u8],
-        keys: &[String],
+        keys: &[Key],
     ) -> Result<Value, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let value = KeepKeys { keys }.deserialize(&mut deserializer)?;
@@ -139,7 +144,7 @@ impl Value {
             }
             serde_json::Value::Object(map) => Value::Map(
                 map.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .map(|(k, v)| (Key::new(k), Value::from_json(v)))
                     .collect(),
             ),
         }
@@ -207,7 +212,7 @@ pub(crate) fn format_float(f: f64) -> String {
 pub(crate) fn map_into_json(map: Map) -> serde_json::Map<String, serde_json::Value> {
     map.into_iter()
         .filter(|(_, v)| !matches!(v, Value::Undefined))
-        .map(|(k, v)| (k, v.into_json()))
+        .map(|(k, v)| (k.into(), v.into_json()))
         .collect()
 }
 
@@ -278,8 +283,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map =
             Map::with_capacity_and_hasher(access.size_hint().unwrap_or(0), MapHasher::default());
-        while let Some((key, value)) = access.next_entry::<String, Value>()? {
-            map.insert(key, value);
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            map.insert(key, access.next_value()?);
         }
         Ok(Value::Map(map))
     }
@@ -288,7 +293,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 /// Top-level object filter for [`Value::parse_json_keeping`]; anything that is not an
 /// object is parsed in full.
 struct KeepKeys<'k> {
-    keys: &'k [String],
+    keys: &'k [Key],
 }
 
 impl<'de> DeserializeSeed<'de> for KeepKeys<'_> {
@@ -350,43 +355,67 @@ impl<'de> Visitor<'de> for KeepKeys<'_> {
     }
 }
 
-/// Reads an object key without allocating unless it is one we keep.
-struct WantedKey<'k> {
-    keys: &'k [String],
-}
+/// Reads an object key as a [`Key`]: one of up to 23 bytes is kept inline, unallocated.
+struct KeySeed;
 
-impl<'de> DeserializeSeed<'de> for WantedKey<'_> {
-    type Value = Option<String>;
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
 
-    /// Asks for the key's bytes: compared with the wanted keys as they are, without checking
-    /// first that every key is UTF-8 (a key that matches one is). Keys nobody wants are skipped
-    /// unchecked, as their values already are.
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<String>, D::Error> {
-        deserializer.deserialize_bytes(self)
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
     }
 }
 
-impl WantedKey<'_> {
-    fn wanted(&self, key: &[u8]) -> Option<String> {
-        self.keys.iter().find(|k| k.as_bytes() == key).cloned()
-    }
-}
-
-impl<'de> Visitor<'de> for WantedKey<'_> {
-    type Value = Option<String>;
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object key")
     }
 
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Option<String>, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        Ok(Key::new(v))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Key, E> {
+        Ok(Key::from(v))
+    }
+}
+
+/// Reads an object key without allocating: a kept key is shared with the rule's list.
+struct WantedKey<'k> {
+    keys: &'k [Key],
+}
+
+impl<'de> DeserializeSeed<'de> for WantedKey<'_> {
+    type Value = Option<Key>;
+
+    /// Asks for the key's bytes: compared with the wanted keys as they are, without checking
+    /// first that every key is UTF-8 (a key that matches one is). Keys nobody wants are skipped
+    /// unchecked, as their values already are.
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Key>, D::Error> {
+        deserializer.deserialize_bytes(self)
+    }
+}
+
+impl WantedKey<'_> {
+    fn wanted(&self, key: &[u8]) -> Option<Key> {
+        self.keys.iter().find(|k| k.as_bytes() == key).cloned()
+    }
+}
+
+impl<'de> Visitor<'de> for WantedKey<'_> {
+    type Value = Option<Key>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Option<Key>, E> {
         Ok(self.wanted(v))
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Key>, E> {
         Ok(self.wanted(v.as_bytes()))
     }
 }
@@ -416,8 +445,16 @@ mod tests {
     }
 
     #[test]
+    fn object_keys_of_any_length_and_with_escapes_are_read() {
+        let long = "a_key_longer_than_twenty_three_bytes";
+        let json = format!(r#"{{"{long}":1,"t\u0065mp":2,"":3}}"#);
+        let v = Value::parse_json(json.as_bytes()).unwrap();
+        assert_eq!(v.into_json(), json!({long: 1, "temp": 2, "": 3}));
+    }
+
+    #[test]
     fn keeping_keys_skips_but_validates_the_rest() {
-        let keys = ["temp".to_owned()];
+        let keys = [Key::new("temp")];
         let v = Value::parse_json_keeping(br#"{"hum":[1,{"x":2}],"temp":21.5,"s":"x"}"#, &keys)
             .unwrap();
         assert_eq!(v.into_json(), json!({"temp": 21.5}));
@@ -431,7 +468,7 @@ mod tests {
 
     #[test]
     fn kept_keys_match_with_escapes_and_unwanted_keys_are_not_checked() {
-        let keys = ["temp".to_owned(), "é".to_owned()];
+        let keys = [Key::new("temp"), Key::new("é")];
         // `\u0065` is `e`, `\u00e9` is `é`: a key matches once its escapes are read.
         let v = Value::parse_json_keeping(br#"{"t\u0065mp":1,"\u00e9":2,"tem":3}"#, &keys).unwrap();
         assert_eq!(v.into_json(), json!({"temp": 1, "é": 2}));

@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::plan::{Expr, Plan, PlanField, Step, Var};
 use crate::row::Row;
 use crate::rule::Output;
-use crate::value::{Map, MapHasher, Value};
+use crate::value::{Key, Map, MapHasher, Value};
 
 pub(crate) use arith::apply as arith;
 pub(crate) use compare::{compare, exact_eq};
@@ -21,7 +21,7 @@ pub(crate) use compare::{compare, exact_eq};
 pub(crate) struct Scope<'e> {
     pub(crate) event: &'e Event,
     /// Top-level payload keys worth materialising; `None` decodes the whole payload.
-    payload_keys: Option<&'e [String]>,
+    payload_keys: Option<&'e [Key]>,
     /// The payload decoded as JSON, at most once per evaluation and only when a path
     /// reaches into it; a failure is kept too, so it is not retried per path.
     payload: Option<Result<Value, ValueError>>,
@@ -69,7 +69,7 @@ pub(crate) fn run(plan: &Plan, event: &Event) -> Result<Output<'static>, EvalErr
     let mut rows = Vec::with_capacity(items.len());
     for item in items {
         scope.bindings = Map::with_capacity_and_hasher(1, MapHasher::default());
-        scope.bindings.insert(foreach.item_name.clone(), item);
+        scope.bindings.insert(Key::new(&foreach.item_name), item);
         if let Some(incase) = &foreach.incase
             && !scope.condition(incase).map_err(EvalError::MatchIncase)?
         {
@@ -166,7 +166,7 @@ impl<'e> Scope<'e> {
                             Some(bound) => bound.clone(),
                             None => column_value(self.event, *column),
                         };
-                        output.insert((*name).to_owned(), value);
+                        output.insert(Key::new(name), value);
                     }
                     for (name, value) in &self.bindings {
                         if !output.contains_key(name) {
@@ -328,8 +328,8 @@ impl<'e> Scope<'e> {
         let shadow = self
             .selected
             .as_ref()
-            .and_then(|s| s.get(&var.root))
-            .or_else(|| self.bindings.get(&var.root));
+            .and_then(|s| s.get(var.root.as_str()))
+            .or_else(|| self.bindings.get(var.root.as_str()));
         if let Some(v) = shadow {
             match v.as_bytes() {
                 // The event's own payload, selected or aliased as is: read through the cache.

@@ -7,14 +7,14 @@
 use crate::ast::AliasSegment;
 use crate::error::ValueError;
 use crate::plan::{Step, Target};
-use crate::value::{Map, Value};
+use crate::value::{Key, Map, Value};
 
 /// The value at `steps` below `value`, or `undefined`.
 pub(crate) fn walk(value: &Value, steps: &[Step]) -> Value {
     let mut current = value;
     for (i, step) in steps.iter().enumerate() {
         let next = match (current, step) {
-            (Value::Map(map), Step::Key(key)) => map.get(key),
+            (Value::Map(map), Step::Key(key)) => map.get(key.as_str()),
             (Value::List(list), Step::Index(n)) => nth(list, *n),
             (Value::Str(_) | Value::Bin(_), _) => {
                 let decoded = current.as_bytes().and_then(Value::decode_for_path);
@@ -133,7 +133,7 @@ pub(crate) fn put_in(slot: &mut Value, segments: &[AliasSegment], value: Value) 
             }
             if let Value::Map(map) = slot {
                 put_in(
-                    map.entry(key.clone()).or_insert(Value::Undefined),
+                    map.entry(Key::new(key)).or_insert(Value::Undefined),
                     rest,
                     value,
                 );

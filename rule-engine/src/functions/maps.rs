@@ -18,7 +18,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
         Ok(Value::List(
             map_arg("map_keys", arg(a, 0))?
                 .into_keys()
-                .map(Value::Str)
+                .map(|k| Value::Str(k.into()))
                 .collect(),
         ))
     }),
@@ -32,7 +32,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
             .into_iter()
             .map(|(k, v)| {
                 let mut entry = Map::with_capacity_and_hasher(2, MapHasher::default());
-                entry.insert("key".into(), Value::Str(k));
+                entry.insert("key".into(), Value::Str(k.into()));
                 entry.insert("value".into(), v);
                 Value::Map(entry)
             })
@@ -89,7 +89,7 @@ fn mget(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
     let key = key_text("mget", arg(args, 0))?;
     let map = map_arg("mget", arg(args, 1))?;
     Ok(map
-        .get(&key)
+        .get(key.as_str())
         .cloned()
         .unwrap_or_else(|| arg(args, 2).clone()))
 }
@@ -97,7 +97,7 @@ fn mget(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
 fn mput(args: &[Value], _: &mut Scope<'_>) -> Result<Value, ValueError> {
     let key = key_text("mput", arg(args, 0))?;
     let mut map = map_arg("mput", arg(args, 2))?;
-    map.insert(key, arg(args, 1).clone());
+    map.insert(key.into(), arg(args, 1).clone());
     Ok(Value::Map(map))
 }
 

@@ -14,7 +14,7 @@ mod types;
 
 use crate::error::ValueError;
 use crate::eval::Scope;
-use crate::value::{Map, Value};
+use crate::value::{Key, Map, Value};
 
 pub(crate) type Call = fn(&[Value], &mut Scope<'_>) -> Result<Value, ValueError>;
 
@@ -157,7 +157,9 @@ pub(crate) fn map_arg(function: &'static str, v: &Value) -> Result<Map, ValueErr
         Value::List(pairs) => pairs
             .iter()
             .map(|pair| match pair {
-                Value::List(kv) if kv.len() == 2 => Ok((arg(kv, 0).to_text(), arg(kv, 1).clone())),
+                Value::List(kv) if kv.len() == 2 => {
+                    Ok((Key::from(arg(kv, 0).to_text()), arg(kv, 1).clone()))
+                }
                 _ => Err(badarg(
                     function,
                     "a list stands for a map only when every element is a [key, value] pair",

@@ -46,7 +46,7 @@ impl Serialize for MapAsJson<'_> {
         let mut out = serializer.serialize_map(None)?;
         for (key, value) in self.0 {
             if !matches!(value, Value::Undefined) {
-                out.serialize_entry(key, &AsJson(value))?;
+                out.serialize_entry(key.as_str(), &AsJson(value))?;
             }
         }
         out.end()
@@ -58,7 +58,7 @@ pub(crate) fn map_to_json(map: &Map) -> serde_json::Value {
     serde_json::Value::Object(
         map.iter()
             .filter(|(_, v)| !matches!(v, Value::Undefined))
-            .map(|(k, v)| (k.clone(), to_json(v)))
+            .map(|(k, v)| (k.to_string(), to_json(v)))
             .collect(),
     )
 }

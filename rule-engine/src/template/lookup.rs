@@ -106,10 +106,10 @@ fn lookup_built<'a>(row: &'a Map, path: &[String]) -> Option<Built<'a>> {
     let Some((first, rest)) = path.split_first() else {
         return Some(Built::Row(row));
     };
-    let mut current = row.get(first)?;
+    let mut current = row.get(first.as_str())?;
     for (i, key) in rest.iter().enumerate() {
         current = match current {
-            Evaluated::Map(map) => map.get(key)?,
+            Evaluated::Map(map) => map.get(key.as_str())?,
             Evaluated::Str(text) => return decoded(text, rest.get(i..)?).map(Built::Decoded),
             Evaluated::Bin(bytes) => {
                 return decoded(&String::from_utf8_lossy(bytes), rest.get(i..)?)
