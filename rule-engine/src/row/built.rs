@@ -58,7 +58,7 @@ pub(crate) fn map_to_json(map: &Map) -> serde_json::Value {
     serde_json::Value::Object(
         map.iter()
             .filter(|(_, v)| !matches!(v, Value::Undefined))
-            .map(|(k, v)| (k.to_string(), to_json(v)))
+            .map(|(k, v)| (k.as_str().to_owned(), to_json(v)))
             .collect(),
     )
 }

@@ -87,7 +87,14 @@ impl Template {
 
     /// A guess at the rendered length, so that a record's value is not regrown several times
     /// while it is written: the literals, a short value per placeholder, a small row for `${.}`.
+    /// A lone placeholder (a record's key, its timestamp) is written in one piece, often empty:
+    /// nothing is reserved, so it allocates once, to size, and not at all when empty.
     fn expected_len(&self) -> usize {
+        if let [Part::Placeholder(path)] = self.parts.as_slice()
+            && !path.is_empty()
+        {
+            return 0;
+        }
         self.parts
             .iter()
             .map(|part| match part {
@@ -222,6 +229,21 @@ mod tests {
                 .single_placeholder_value(&json!({"b": 1})),
             None
         );
+    }
+
+    #[test]
+    fn a_lone_placeholder_allocates_only_what_it_writes() {
+        let key = Template::parse("${.clientid}").unwrap();
+        let empty = key.render(&json!({"temp": 1}), Missing::Empty);
+        assert_eq!((empty.as_str(), empty.capacity()), ("", 0));
+        assert_eq!(key.render(&json!({"clientid": "c1"}), Missing::Empty), "c1");
+        assert_eq!(
+            key.render(&json!({"clientid": {"a": [1, 2]}}), Missing::Empty),
+            r#"{"a":[1,2]}"#
+        );
+        // A template with literals or the whole row still reserves its guess.
+        let topic = Template::parse("t/${.clientid}").unwrap();
+        assert!(topic.render(&json!({}), Missing::Empty).capacity() >= 2);
     }
 
     #[test]
