@@ -410,7 +410,7 @@ async fn mqtt_connect(
             clean_start: options.clean_start(),
             properties: options.connect_properties(),
         },
-        options.last_will(),
+        options.last_will().map(Box::new),
         options.credentials(),
     );
 

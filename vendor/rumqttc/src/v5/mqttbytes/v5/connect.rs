@@ -53,7 +53,7 @@ impl Connect {
         Ok((connect, will, login))
     }
 
-    fn len(&self, will: &Option<LastWill>, l: &Option<Login>) -> usize {
+    fn len(&self, will: Option<&LastWill>, l: &Option<Login>) -> usize {
         let mut len = 2 + "MQTT".len() // protocol name
                         + 1            // protocol version
                         + 1            // connect flags
@@ -85,7 +85,7 @@ impl Connect {
 
     pub fn write(
         &self,
-        will: &Option<LastWill>,
+        will: Option<&LastWill>,
         l: &Option<Login>,
         buffer: &mut BytesMut,
     ) -> Result<usize, Error> {
@@ -128,7 +128,7 @@ impl Connect {
         Ok(1 + count + len)
     }
 
-    pub fn size(&self, will: &Option<LastWill>, login: &Option<Login>) -> usize {
+    pub fn size(&self, will: Option<&LastWill>, login: &Option<Login>) -> usize {
         let len = self.len(will, login);
         let remaining_len_size = len_len(len);
 
@@ -686,7 +686,7 @@ mod test {
             properties: Some(connect_props),
         };
 
-        let reported_size = connect_pkt.write(&None, &None, &mut dummy_bytes).unwrap();
+        let reported_size = connect_pkt.write(None, &None, &mut dummy_bytes).unwrap();
         let size_from_bytes = dummy_bytes.len();
 
         assert_eq!(reported_size, size_from_bytes);

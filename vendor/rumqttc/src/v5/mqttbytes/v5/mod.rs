@@ -40,7 +40,10 @@ mod unsubscribe;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Packet {
     Auth(Auth),
-    Connect(Connect, Option<LastWill>, Option<Login>),
+    // Tributary patch: the will is boxed. It made `Connect` the largest variant (392 bytes), and
+    // every packet, a PUBLISH too, is moved at the size of the largest several times on its way
+    // from the decoder to the event queue; now the largest is `ConnAck` (232 bytes in all).
+    Connect(Connect, Option<Box<LastWill>>, Option<Login>),
     ConnAck(ConnAck),
     Publish(Publish),
     PubAck(PubAck),
@@ -78,7 +81,7 @@ impl Packet {
         let packet = match packet_type {
             PacketType::Connect => {
                 let (connect, will, login) = Connect::read(fixed_header, packet)?;
-                Packet::Connect(connect, will, login)
+                Packet::Connect(connect, will.map(Box::new), login)
             }
             PacketType::Publish => {
                 let publish = Publish::read(fixed_header, packet)?;
@@ -153,7 +156,7 @@ impl Packet {
             Self::PubRec(pubrec) => pubrec.write(write),
             Self::PubRel(pubrel) => pubrel.write(write),
             Self::PubComp(pubcomp) => pubcomp.write(write),
-            Self::Connect(connect, will, login) => connect.write(will, login, write),
+            Self::Connect(connect, will, login) => connect.write(will.as_deref(), login, write),
             Self::PingReq(_) => PingReq::write(write),
             Self::PingResp(_) => PingResp::write(write),
             Self::Disconnect(disconnect) => disconnect.write(write),
@@ -173,7 +176,7 @@ impl Packet {
             Self::PubRec(pubrec) => pubrec.size(),
             Self::PubRel(pubrel) => pubrel.size(),
             Self::PubComp(pubcomp) => pubcomp.size(),
-            Self::Connect(connect, will, login) => connect.size(will, login),
+            Self::Connect(connect, will, login) => connect.size(will.as_deref(), login),
             Self::PingReq(req) => req.size(),
             Self::PingResp(resp) => resp.size(),
             Self::Disconnect(disconnect) => disconnect.size(),
