@@ -37,8 +37,10 @@ fn bytes_under(dir: &Path) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_hybrid_buffer_loses_exactly_what_was_in_memory_and_nothing_on_disk() {
     const WARM_UP: usize = 100;
-    // Enough that the worker is still taking them from the broker when it is killed.
-    const OUTAGE: usize = 30_000;
+    // Enough that the worker is still taking them from the broker when it is killed, about a
+    // second after a tenth of them was buffered (the gauges are reported each second). 30,000
+    // were not: a worker took them all within 0.8 s once it read 64 KiB at a time.
+    const OUTAGE: usize = 100_000;
     let total = WARM_UP + OUTAGE;
     let started = Instant::now();
     let mut private = PrivateKafka::start().await;
@@ -74,7 +76,7 @@ async fn a_killed_hybrid_buffer_loses_exactly_what_was_in_memory_and_nothing_on_
     private.stop().await;
     phase(started, "kafka stopped");
     let publisher = publish_in_background(&stack, &flow, WARM_UP..total, 1);
-    wait_buffered(&stack, &rule, (WARM_UP + OUTAGE / 3) as u64).await;
+    wait_buffered(&stack, &rule, (WARM_UP + OUTAGE / 10) as u64).await;
     // The gauges are reported every second: wait until they show this intake. With Kafka away
     // nothing leaves memory any more, so what it holds now is what the kill will lose.
     let deadline = Instant::now() + Duration::from_secs(10);
