@@ -17,7 +17,7 @@ use crate::mqtt_load::{self, MqttEndpoint, PublishTarget};
 use crate::payload::PROBE_SEQ_BASE;
 use crate::proc_stats::{self, ProcSample};
 use crate::sink::{Progress, TrackingSink};
-use crate::tracker::Deliveries;
+use crate::tracker::{Deliveries, Slice};
 
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -143,6 +143,10 @@ pub async fn measure(
     let sink = reader.await??;
     let (sent, resources) = outcome?;
     let deliveries = sink.into_tracker().finish();
+    tracing::info!(
+        timeline = %format_timeline(&deliveries.timeline),
+        "latency by arrival time (from: p50/p99/max ms, samples)"
+    );
     let missing = sent.sent.saturating_sub(deliveries.delivered);
     let found_later = match egress {
         Egress::Kafka { topic, partitions } if missing > 0 => {
@@ -163,6 +167,26 @@ pub async fn measure(
         deliveries,
         resources: (!watched.is_empty()).then_some(resources),
     })
+}
+
+/// `0.0s 1.2/8.5/9.1 (12000); 0.5s …`: where in the run a tail came from.
+fn format_timeline(timeline: &[Slice]) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    timeline
+        .iter()
+        .map(|slice| {
+            let l = slice.latency;
+            format!(
+                "{:.1}s {:.1}/{:.1}/{:.1} ({})",
+                slice.from.as_secs_f64(),
+                ms(l.p50_us),
+                ms(l.p99_us),
+                ms(l.max_us),
+                l.samples
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// How many of the run's messages (`(first sequence number, count)`) a fresh reader finds in

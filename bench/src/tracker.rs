@@ -20,7 +20,21 @@ pub struct Tracker {
     first_at: Option<Instant>,
     last_at: Option<Instant>,
     latencies_us: Vec<u64>,
+    /// When each latency sample arrived, in ms after the first delivery: the timeline of the
+    /// tail (a backlog at the start, a periodic stall) that percentiles over the run hide.
+    arrivals_ms: Vec<u32>,
 }
+
+/// Latency percentiles of the deliveries that arrived within one slice of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    /// The slice's start, after the first delivery.
+    pub from: Duration,
+    pub latency: Percentiles,
+}
+
+/// How long one slice of the latency timeline is.
+pub const SLICE: Duration = Duration::from_millis(500);
 
 /// What a tracker concluded once the run was over.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +47,8 @@ pub struct Deliveries {
     pub window: Duration,
     pub rate: f64,
     pub latency: Percentiles,
+    /// The latency slice by slice ([`SLICE`]), in arrival order.
+    pub timeline: Vec<Slice>,
 }
 
 impl Tracker {
@@ -50,6 +66,7 @@ impl Tracker {
             first_at: None,
             last_at: None,
             latencies_us: Vec::with_capacity(expected.min(1 << 22) as usize),
+            arrivals_ms: Vec::with_capacity(expected.min(1 << 22) as usize),
         }
     }
 
@@ -78,10 +95,13 @@ impl Tracker {
         }
         self.seen[word] |= bit;
         self.delivered += 1;
-        self.first_at.get_or_insert(received_at);
+        let first_at = *self.first_at.get_or_insert(received_at);
         self.last_at = Some(received_at);
         self.latencies_us
             .push(received_at_us.saturating_sub(stamp.sent_at_us));
+        let after_first = received_at.saturating_duration_since(first_at).as_millis();
+        self.arrivals_ms
+            .push(u32::try_from(after_first).unwrap_or(u32::MAX));
     }
 
     pub fn delivered(&self) -> u64 {
@@ -97,7 +117,9 @@ impl Tracker {
             (Some(first), Some(last)) => last.duration_since(first),
             _ => Duration::ZERO,
         };
+        let timeline = timeline(&self.latencies_us, &self.arrivals_ms);
         Deliveries {
+            timeline,
             delivered: self.delivered,
             duplicates: self.duplicates,
             probes: self.probes,
@@ -107,6 +129,28 @@ impl Tracker {
             latency: Percentiles::from_samples(&mut self.latencies_us),
         }
     }
+}
+
+/// Cuts the samples (in arrival order) into slices of [`SLICE`] by arrival time.
+fn timeline(latencies_us: &[u64], arrivals_ms: &[u32]) -> Vec<Slice> {
+    let slice_ms = SLICE.as_millis() as u32;
+    let mut slices = Vec::new();
+    let mut start = 0;
+    while start < arrivals_ms.len() {
+        let index = arrivals_ms[start] / slice_ms;
+        let end = start
+            + arrivals_ms[start..]
+                .iter()
+                .take_while(|at| **at / slice_ms == index)
+                .count();
+        let mut samples = latencies_us[start..end].to_vec();
+        slices.push(Slice {
+            from: SLICE * index,
+            latency: Percentiles::from_samples(&mut samples),
+        });
+        start = end;
+    }
+    slices
 }
 
 #[cfg(test)]
@@ -136,6 +180,35 @@ mod tests {
             (90, 1, 1, 3)
         );
         assert_eq!(d.latency.max_us, 500);
+    }
+
+    #[test]
+    fn the_timeline_shows_where_in_the_run_the_tail_was() {
+        let start = Instant::now();
+        let mut tracker = Tracker::new(0, 30);
+        // 0-0.5 s: 1 ms each; 0.5-1 s: nothing; 1-1.5 s: 90 ms each (a stall).
+        for seq in 0..10 {
+            tracker.record(
+                stamp(seq, 0),
+                start + Duration::from_millis(40 * seq),
+                1_000,
+            );
+        }
+        for seq in 10..30 {
+            let at = start + Duration::from_millis(1_000 + 10 * (seq - 10));
+            tracker.record(stamp(seq, 0), at, 90_000);
+        }
+        let d = tracker.finish();
+        let slices: Vec<_> = d
+            .timeline
+            .iter()
+            .map(|s| (s.from.as_millis(), s.latency.samples, s.latency.p99_us))
+            .collect();
+        assert_eq!(slices, vec![(0, 10, 1_000), (1_000, 20, 90_000)]);
+        assert_eq!(
+            d.latency.samples, 30,
+            "the whole run's percentiles still cover every sample"
+        );
     }
 
     #[test]

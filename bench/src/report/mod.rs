@@ -562,6 +562,7 @@ mod tests {
                     p99_us,
                     max_us: p99_us * 2,
                 },
+                timeline: Vec::new(),
             },
             missing,
             found_later: 0,
