@@ -84,9 +84,22 @@ pub struct Args {
     /// QoS of the Kafka -> MQTT topic mapping (and of its broker-alone baseline).
     #[arg(long, env = "TRIBUTARY_BENCH_K2M_QOS", default_value_t = 1)]
     pub k2m_qos: u8,
-    /// Source `max_wait_time` for the Tributary Kafka -> MQTT flow (the product default when absent).
-    #[arg(long, env = "TRIBUTARY_BENCH_SOURCE_MAX_WAIT_TIME")]
-    pub source_max_wait_time: Option<String>,
+    /// Source `min_batch_bytes` for the Tributary Kafka -> MQTT flow: with `max_wait_time`,
+    /// fetches are batched under load as the producer action's linger batches produce requests
+    /// (`1B` and `1s` are the product defaults: a fetch answered as soon as anything is there).
+    #[arg(
+        long,
+        env = "TRIBUTARY_BENCH_SOURCE_MIN_BATCH_BYTES",
+        default_value = "32KB"
+    )]
+    pub source_min_batch_bytes: String,
+    /// Source `max_wait_time` for the Tributary Kafka -> MQTT flow.
+    #[arg(
+        long,
+        env = "TRIBUTARY_BENCH_SOURCE_MAX_WAIT_TIME",
+        default_value = "5ms"
+    )]
+    pub source_max_wait_time: String,
     /// Source `max_inflight` for the Tributary Kafka -> MQTT flow (the product default when absent).
     #[arg(long, env = "TRIBUTARY_BENCH_SOURCE_MAX_INFLIGHT")]
     pub source_max_inflight: Option<u32>,

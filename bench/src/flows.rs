@@ -28,8 +28,9 @@ pub struct FlowSettings {
     pub mqtt_server: String,
     /// Producer `max_linger_time`, e.g. `5ms`.
     pub max_linger_time: String,
-    /// Source `max_wait_time`; the product default when `None`.
-    pub source_max_wait_time: Option<String>,
+    /// Source `min_batch_bytes` and `max_wait_time`, e.g. `32KB` and `5ms`.
+    pub source_min_batch_bytes: String,
+    pub source_max_wait_time: String,
     /// Source `max_inflight`; the product default when `None`.
     pub source_max_inflight: Option<u32>,
 }
@@ -241,14 +242,13 @@ impl KafkaToMqtt {
             "topic_mapping": [{"kafka_topic": kafka_topic, "mqtt_topic": mqtt_topic,
                                "qos": qos, "payload_template": "${.value}"}],
             "offset_reset_policy": "earliest",
+            "min_batch_bytes": settings.source_min_batch_bytes,
+            "max_wait_time": settings.source_max_wait_time,
             "group_id": format!("{name}-group")});
-        if let Some(map) = parameters.as_object_mut() {
-            if let Some(wait) = &settings.source_max_wait_time {
-                map.insert("max_wait_time".to_owned(), Value::String(wait.clone()));
-            }
-            if let Some(inflight) = settings.source_max_inflight {
-                map.insert("max_inflight".to_owned(), Value::from(inflight));
-            }
+        if let (Some(map), Some(inflight)) =
+            (parameters.as_object_mut(), settings.source_max_inflight)
+        {
+            map.insert("max_inflight".to_owned(), Value::from(inflight));
         }
         api.post(
             "/sources",

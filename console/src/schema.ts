@@ -484,7 +484,20 @@ export const sourceSections: Section[] = [
         def: "896KB",
         help: "Fetch size per partition.",
       },
-      { key: "parameters.max_wait_time", label: "Max wait time", type: "text", def: "1s" },
+      {
+        key: "parameters.min_batch_bytes",
+        label: "Min batch bytes",
+        type: "text",
+        def: "1B",
+        help: "Kafka answers a fetch once this much is ready or the max wait time passed. 1B: at once (lowest latency); e.g. 32KB with 5ms batches fetches under load.",
+      },
+      {
+        key: "parameters.max_wait_time",
+        label: "Max wait time",
+        type: "text",
+        def: "1s",
+        help: "The longest Kafka holds a fetch that has less than the min batch bytes ready.",
+      },
       {
         key: "parameters.offset_commit_interval_seconds",
         label: "Offset commit interval (s)",

@@ -5,6 +5,9 @@ use std::collections::HashSet;
 use super::validation::{FieldErrors, rules};
 use super::{FieldError, KafkaConsumerParameters, Validate};
 
+/// Below librdkafka's upper bound of `fetch.min.bytes` (100,000,000), in a unit users write.
+const MAX_MIN_BATCH_BYTES: u64 = 64 << 20;
+
 impl Validate for KafkaConsumerParameters {
     fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = FieldErrors::default();
@@ -47,6 +50,11 @@ impl Validate for KafkaConsumerParameters {
             "max_batch_bytes",
             || "between 1B and 1GB".into(),
         );
+        errors.check(
+            (1..=MAX_MIN_BATCH_BYTES.min(self.max_batch_bytes.0)).contains(&self.min_batch_bytes.0),
+            "min_batch_bytes",
+            || "between 1B and `max_batch_bytes`, and at most 64MB".into(),
+        );
         errors.check(self.max_wait_time.as_millis() > 0, "max_wait_time", || {
             "must be longer than 0ms".into()
         });
@@ -77,6 +85,37 @@ mod tests {
         let err = params(json!({})).validate().unwrap_err();
         assert_eq!(err[0].field, "topic");
         assert!(params(json!({"topic": "t"})).validate().is_ok());
+    }
+
+    #[test]
+    fn min_batch_bytes_is_at_least_a_byte_and_at_most_max_batch_bytes() {
+        let field_of = |extra: serde_json::Value| {
+            let mut value = json!({"topic": "t"});
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            params(value)
+                .validate()
+                .err()
+                .map(|errors| errors[0].field.clone())
+        };
+        assert_eq!(field_of(json!({})), None, "1B by default");
+        assert_eq!(field_of(json!({"min_batch_bytes": "32KB"})), None);
+        assert_eq!(
+            field_of(json!({"min_batch_bytes": "0B"})).as_deref(),
+            Some("min_batch_bytes")
+        );
+        assert_eq!(
+            field_of(json!({"min_batch_bytes": "2MB", "max_batch_bytes": "1MB"})).as_deref(),
+            Some("min_batch_bytes"),
+            "more than a fetch may carry"
+        );
+        assert_eq!(
+            field_of(json!({"min_batch_bytes": "65MB", "max_batch_bytes": "1GB"})).as_deref(),
+            Some("min_batch_bytes"),
+            "above librdkafka's bound"
+        );
     }
 
     #[test]

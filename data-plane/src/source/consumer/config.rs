@@ -71,6 +71,14 @@ pub fn consumer_config(spec: &SourceFlowSpec, client_id: &str) -> ClientConfig {
         )
         .set("max.partition.fetch.bytes", fetch_bytes.to_string())
         .set(
+            "fetch.min.bytes",
+            parameters
+                .min_batch_bytes
+                .0
+                .clamp(1, fetch_bytes)
+                .to_string(),
+        )
+        .set(
             "fetch.wait.max.ms",
             parameters
                 .max_wait_time
@@ -132,6 +140,7 @@ mod tests {
                 "offset_reset_policy": "earliest",
                 "max_batch_bytes": "1MB",
                 "max_wait_time": "250ms",
+                "min_batch_bytes": "32KB",
                 "offset_commit_interval_seconds": 2
             })),
             "w1-source-s1",
@@ -144,6 +153,7 @@ mod tests {
         assert_eq!(get("auto.offset.reset").as_deref(), Some("earliest"));
         assert_eq!(get("max.partition.fetch.bytes").as_deref(), Some("1048576"));
         assert_eq!(get("fetch.wait.max.ms").as_deref(), Some("250"));
+        assert_eq!(get("fetch.min.bytes").as_deref(), Some("32768"));
         assert_eq!(get("auto.commit.interval.ms").as_deref(), Some("2000"));
         assert_eq!(get("enable.auto.offset.store").as_deref(), Some("false"));
         assert_eq!(
@@ -159,6 +169,13 @@ mod tests {
             Some("false")
         );
         assert_eq!(get("bootstrap.servers").as_deref(), Some("k1:9092,k2:9092"));
+    }
+
+    #[test]
+    fn a_fetch_is_answered_as_soon_as_anything_is_there_by_default() {
+        let config = consumer_config(&spec(json!({"topic": "t"})), "w1-source-s1");
+        assert_eq!(config.get("fetch.min.bytes"), Some("1"));
+        assert_eq!(config.get("fetch.wait.max.ms"), Some("1000"));
     }
 
     #[test]
