@@ -150,11 +150,26 @@ fn produce_blocking(
     })
 }
 
-/// Reads every partition of `topic` from the beginning into `sink` until `stop`.
+/// Where a reader starts in each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// The first record still kept: every record of the topic.
+    Beginning,
+    /// The partition's end when the reader starts: only what is produced from then on. A
+    /// measured run reads this way; from the beginning it would first wade through the earlier
+    /// runs' records, and its first records would arrive late by that much.
+    End,
+}
+
+/// How long the reader waits for a partition's end offset.
+const WATERMARK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reads every partition of `topic` into `sink` until `stop`.
 pub fn read<S: MessageSink>(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
+    from: ReadFrom,
     mut sink: S,
     stop: CancellationToken,
 ) -> Result<JoinHandle<Result<S>>> {
@@ -174,8 +189,17 @@ pub fn read<S: MessageSink>(
         .map_err(|e| BenchError::kafka("reader", e))?;
     let mut assignment = TopicPartitionList::new();
     for partition in 0..partitions {
+        let offset = match from {
+            ReadFrom::Beginning => Offset::Beginning,
+            // The end read now, not librdkafka's `Offset::End`, which it resolves only once it
+            // starts fetching: what the sender produced in between would be skipped.
+            ReadFrom::End => consumer
+                .fetch_watermarks(topic, partition, WATERMARK_TIMEOUT)
+                .map(|(_, high)| Offset::Offset(high))
+                .map_err(|e| BenchError::kafka(format!("end offset of {topic}/{partition}"), e))?,
+        };
         assignment
-            .add_partition_offset(topic, partition, Offset::Beginning)
+            .add_partition_offset(topic, partition, offset)
             .map_err(|e| BenchError::kafka(format!("assign {topic}/{partition}"), e))?;
     }
     consumer

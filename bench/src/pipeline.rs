@@ -11,7 +11,7 @@ use rumqttc::QoS;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{BenchError, Result};
-use crate::kafka_load;
+use crate::kafka_load::{self, ReadFrom};
 use crate::load::{LoadPlan, SendReport, Window};
 use crate::mqtt_load::{self, MqttEndpoint, PublishTarget};
 use crate::payload::PROBE_SEQ_BASE;
@@ -123,6 +123,7 @@ pub async fn measure(
             &endpoints.kafka_bootstrap,
             topic,
             *partitions,
+            ReadFrom::End,
             sink,
             stop.clone(),
         )?,
@@ -206,6 +207,7 @@ async fn read_again(
         &endpoints.kafka_bootstrap,
         topic,
         partitions,
+        ReadFrom::Beginning,
         sink,
         stop.clone(),
     )?;

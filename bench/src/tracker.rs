@@ -36,6 +36,9 @@ pub struct Slice {
 /// How long one slice of the latency timeline is.
 pub const SLICE: Duration = Duration::from_millis(500);
 
+/// Where [`Deliveries::settled`] starts, after the first delivery.
+pub const SETTLED_AFTER: Duration = Duration::from_secs(1);
+
 /// What a tracker concluded once the run was over.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deliveries {
@@ -47,6 +50,9 @@ pub struct Deliveries {
     pub window: Duration,
     pub rate: f64,
     pub latency: Percentiles,
+    /// Of the deliveries that arrived [`SETTLED_AFTER`] or more after the first: the run
+    /// without its start, where every pipeline (the baselines too) shows a transient.
+    pub settled: Percentiles,
     /// The latency slice by slice ([`SLICE`]), in arrival order.
     pub timeline: Vec<Slice>,
 }
@@ -118,8 +124,13 @@ impl Tracker {
             _ => Duration::ZERO,
         };
         let timeline = timeline(&self.latencies_us, &self.arrivals_ms);
+        let settled_from = self
+            .arrivals_ms
+            .partition_point(|at| u128::from(*at) < SETTLED_AFTER.as_millis());
+        let settled = Percentiles::from_samples(&mut self.latencies_us[settled_from..].to_vec());
         Deliveries {
             timeline,
+            settled,
             delivered: self.delivered,
             duplicates: self.duplicates,
             probes: self.probes,
@@ -205,6 +216,11 @@ mod tests {
             .map(|s| (s.from.as_millis(), s.latency.samples, s.latency.p99_us))
             .collect();
         assert_eq!(slices, vec![(0, 10, 1_000), (1_000, 20, 90_000)]);
+        assert_eq!(
+            (d.settled.samples, d.settled.p50_us),
+            (20, 90_000),
+            "settled: from 1 s on"
+        );
         assert_eq!(
             d.latency.samples, 30,
             "the whole run's percentiles still cover every sample"

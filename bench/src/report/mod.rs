@@ -232,14 +232,15 @@ impl Results {
 
     fn render_latency(&self, out: &mut String) {
         out.push_str("### End-to-end latency at half the sustained rate\n\n");
-        out.push_str("| pipeline | paced at msg/s | p50 ms | p99 ms | max ms | samples | missing | p99 × broker alone | p99 × Python bridge |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| pipeline | paced at msg/s | p50 ms | p99 ms | max ms | samples | missing | p99 × broker alone | p99 × Python bridge | p50 / p99 ms after 1 s² |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for line in self.lines() {
             let cells = match &line.run.latency {
                 Ok(m) => {
                     let l = m.deliveries.latency;
+                    let settled = m.deliveries.settled;
                     format!(
-                        "{} | {} | {} | {} | {} | {} | {} | {}",
+                        "{} | {} | {} | {} | {} | {} | {} | {} | {} / {}",
                         rate(m.sent.sent as f64 / m.sent.elapsed.as_secs_f64().max(1e-9)),
                         ms(l.p50_us),
                         ms(l.p99_us),
@@ -248,13 +249,19 @@ impl Results {
                         missing(m),
                         ratio(Some(l.p99_us as f64), p99_of(line.baseline)),
                         ratio(Some(l.p99_us as f64), p99_of(line.bridge)),
+                        ms(settled.p50_us),
+                        ms(settled.p99_us),
                     )
                 }
-                Err(why) => format!("n/a ({}) | | | | | | | ", one_line(why)),
+                Err(why) => format!("n/a ({}) | | | | | | | | ", one_line(why)),
             };
             let _ = writeln!(out, "| {} | {cells} |", line.name);
         }
-        out.push('\n');
+        out.push_str(
+            "\n² the same run without the deliveries of its first second: every pipeline, the \
+             baselines too, starts with a transient that can set the whole run's p99. The \
+             bench log has each run slice by slice (\"latency by arrival time\").\n\n",
+        );
     }
 
     fn render_cost(&self, out: &mut String) {
@@ -562,6 +569,7 @@ mod tests {
                     p99_us,
                     max_us: p99_us * 2,
                 },
+                settled: Percentiles::default(),
                 timeline: Vec::new(),
             },
             missing,

@@ -12,10 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::BenchError;
 use crate::flows::{MqttToKafka, rule_sql};
+use crate::kafka_load::{self, ReadFrom};
 use crate::load::LoadPlan;
 use crate::mqtt_load::{self, PublishTarget, qos_from};
 use crate::sink::MessageSink;
-use crate::{kafka_load, workers};
+use crate::workers;
 
 use super::{Outcome, Settings};
 
@@ -111,6 +112,7 @@ pub async fn run(settings: &Settings) -> Outcome<RuleChange> {
         bootstrap,
         &topic,
         settings.partitions,
+        ReadFrom::Beginning,
         RevisionSink(seen.clone()),
         stop.clone(),
     );
