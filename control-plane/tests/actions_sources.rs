@@ -184,6 +184,10 @@ async fn source_lifecycle_and_validation(pool: PgPool) {
     let (status, read) = call!(app, common::get("/api/v5/sources/kafka_consumer:s"));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read["parameters"]["offset_reset_policy"], "earliest");
+    assert_eq!(
+        read["parameters"]["min_batch_bytes"], "1B",
+        "a fetch is answered as soon as anything is there unless told otherwise"
+    );
 
     // The mqtt connector it publishes through cannot go away underneath it.
     let (status, response) = call!(app, common::delete("/api/v5/connectors/mqtt:edge"));
@@ -211,6 +215,10 @@ async fn source_lifecycle_and_validation(pool: PgPool) {
             "parameters.value_encoding_mode",
         ),
         (with_params(json!({"group_id": " "})), "parameters.group_id"),
+        (
+            with_params(json!({"min_batch_bytes": "2MB", "max_batch_bytes": "1MB"})),
+            "parameters.min_batch_bytes",
+        ),
         (
             with_params(json!({"topic_mapping": [{"kafka_topic": "k", "mqtt_topic": "a/#"}]})),
             "parameters.topic_mapping[0].mqtt_topic",
