@@ -25,6 +25,25 @@ fn producer(bootstrap: &str) -> FutureProducer {
 /// Creates the `default` MQTT connector, a consumer connector and a source mapping `kafka_topic`
 /// to `mqtt_topic`.
 async fn create_source(stack: &Stack, name: &str, kafka_topic: &str, mqtt_topic: &str) {
+    create_source_with(stack, name, kafka_topic, mqtt_topic, json!({})).await;
+}
+
+/// [`create_source`], with `extra` parameters.
+async fn create_source_with(
+    stack: &Stack,
+    name: &str,
+    kafka_topic: &str,
+    mqtt_topic: &str,
+    extra: Value,
+) {
+    let mut parameters = json!({
+        "topic_mapping": [{"kafka_topic": kafka_topic, "mqtt_topic": mqtt_topic, "qos": 1}],
+        "offset_reset_policy": "earliest",
+        "group_id": unique("e2e-group")
+    });
+    if let (Some(parameters), Some(extra)) = (parameters.as_object_mut(), extra.as_object()) {
+        parameters.extend(extra.clone());
+    }
     let api = stack.api();
     api.create_default_mqtt_connector(&stack.env.mqtt).await;
     api.post(
@@ -38,11 +57,7 @@ async fn create_source(stack: &Stack, name: &str, kafka_topic: &str, mqtt_topic:
             "type": "kafka_consumer",
             "name": name,
             "connector": "kc",
-            "parameters": {
-                "topic_mapping": [{"kafka_topic": kafka_topic, "mqtt_topic": mqtt_topic, "qos": 1}],
-                "offset_reset_policy": "earliest",
-                "group_id": unique("e2e-group")
-            }
+            "parameters": parameters
         }),
     )
     .await;
@@ -99,6 +114,51 @@ async fn a_record_with_key_and_header_reaches_mqtt_as_the_documented_json() {
             "value", "ts_type", "ts", "topic", "offset", "key", "headers"
         ]
     );
+    stack.stop_worker(0).await;
+}
+
+/// A source that batches its fetches (`min_batch_bytes` far above what arrives) still delivers
+/// records that come one at a time: Kafka answers once `max_wait_time` passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_batches_fetches_still_delivers_records_that_come_one_at_a_time() {
+    let mut stack = Stack::start(1).await;
+    let topic = unique("testtopic-out");
+    let mqtt_topic = format!("t/{}/1", unique("e2e"));
+    kafka::create_topic(&stack.env.kafka, &topic, 1).await;
+    let mut subscriber = Subscriber::start(&stack.env.mqtt, &mqtt_topic).await;
+    create_source_with(
+        &stack,
+        &unique("src"),
+        &topic,
+        &mqtt_topic,
+        json!({"min_batch_bytes": "512KB", "max_wait_time": "100ms"}),
+    )
+    .await;
+
+    let producer = producer(&stack.env.kafka);
+    for n in 0..3 {
+        let payload = format!("record {n}");
+        producer
+            .send(
+                FutureRecord::<(), _>::to(&topic).payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("produce: {e}"));
+        let received = subscriber.collect(1, DELIVERY).await;
+        let values: Vec<Value> = received
+            .iter()
+            .map(|(_, payload)| serde_json::from_slice(payload).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            values
+                .iter()
+                .map(|v| v["value"].clone())
+                .collect::<Vec<_>>(),
+            [json!(payload)],
+            "record {n} alone, with fetches waiting for 512KB"
+        );
+    }
     stack.stop_worker(0).await;
 }
 
