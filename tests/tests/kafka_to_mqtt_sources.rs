@@ -63,14 +63,22 @@ async fn create_source_with(
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_record_with_key_and_header_reaches_mqtt_as_the_documented_json() {
-    let mut stack = Stack::start(1).await;
+/// One worker; a new one-partition Kafka topic that a new source (with `extra` parameters) maps
+/// to a new MQTT topic, and a subscriber of that MQTT topic.
+async fn one_worker_and_a_mapped_topic(extra: Value) -> (Stack, String, String, Subscriber) {
+    let stack = Stack::start(1).await;
     let topic = unique("testtopic-out");
     let mqtt_topic = format!("t/{}/1", unique("e2e"));
     kafka::create_topic(&stack.env.kafka, &topic, 1).await;
-    let mut subscriber = Subscriber::start(&stack.env.mqtt, &mqtt_topic).await;
-    create_source(&stack, &unique("src"), &topic, &mqtt_topic).await;
+    let subscriber = Subscriber::start(&stack.env.mqtt, &mqtt_topic).await;
+    create_source_with(&stack, &unique("src"), &topic, &mqtt_topic, extra).await;
+    (stack, topic, mqtt_topic, subscriber)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_with_key_and_header_reaches_mqtt_as_the_documented_json() {
+    let (mut stack, topic, mqtt_topic, mut subscriber) =
+        one_worker_and_a_mapped_topic(json!({})).await;
 
     let headers = OwnedHeaders::new().insert(Header {
         key: "header_key",
@@ -121,16 +129,7 @@ async fn a_record_with_key_and_header_reaches_mqtt_as_the_documented_json() {
 /// records that come one at a time: Kafka answers once `max_wait_time` passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_that_batches_fetches_still_delivers_records_that_come_one_at_a_time() {
-    let mut stack = Stack::start(1).await;
-    let topic = unique("testtopic-out");
-    let mqtt_topic = format!("t/{}/1", unique("e2e"));
-    kafka::create_topic(&stack.env.kafka, &topic, 1).await;
-    let mut subscriber = Subscriber::start(&stack.env.mqtt, &mqtt_topic).await;
-    create_source_with(
-        &stack,
-        &unique("src"),
-        &topic,
-        &mqtt_topic,
+    let (mut stack, topic, _, mut subscriber) = one_worker_and_a_mapped_topic(
         json!({"min_batch_bytes": "512KB", "max_wait_time": "100ms"}),
     )
     .await;
