@@ -16,6 +16,7 @@ use crate::load::{LoadPlan, SendReport, Window};
 use crate::mqtt_load::{self, MqttEndpoint, PublishTarget};
 use crate::payload::PROBE_SEQ_BASE;
 use crate::proc_stats::{self, ProcSample};
+use crate::report::format::ms;
 use crate::sink::{Progress, TrackingSink};
 use crate::tracker::{Deliveries, Slice};
 
@@ -170,15 +171,14 @@ pub async fn measure(
     })
 }
 
-/// `0.0s 1.2/8.5/9.1 (12000); 0.5s …`: where in the run a tail came from.
+/// `0.0s 1.20/8.50/9.10 (12000); 0.5s …`: where in the run a tail came from.
 fn format_timeline(timeline: &[Slice]) -> String {
-    let ms = |us: u64| us as f64 / 1000.0;
     timeline
         .iter()
         .map(|slice| {
             let l = slice.latency;
             format!(
-                "{:.1}s {:.1}/{:.1}/{:.1} ({})",
+                "{:.1}s {}/{}/{} ({})",
                 slice.from.as_secs_f64(),
                 ms(l.p50_us),
                 ms(l.p99_us),
