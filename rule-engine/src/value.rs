@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+mod kept_members;
+
 use indexmap::IndexMap;
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -62,6 +64,19 @@ impl Value {
     /// named in `keys`; the others are still validated, then skipped. A rule that reads
     /// `payload.temp` thus never allocates the rest of the payload.
     pub(crate) fn parse_json_keeping(
+        bytes: &[u8],
+        keys: &[Key],
+    ) -> Result<Value, serde_json::Error> {
+        match kept_members::kept_members(bytes, keys) {
+            Some(value) => Ok(value),
+            None => Self::parse_json_keeping_with_serde(bytes, keys),
+        }
+    }
+
+    /// [`parse_json_keeping`](Self::parse_json_keeping) by serde_json alone: for what the
+    /// scanner leaves (anything but a plain object, and every invalid document, whose error
+    /// serde_json words).
+    fn parse_json_keeping_with_serde(
         bytes: &[u8],
         keys: &[Key],
     ) -> Result<Value, serde_json::Error> {
