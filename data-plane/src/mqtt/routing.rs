@@ -29,13 +29,16 @@ use tributary_rules::topic_matches;
 
 use super::inbox::InboxSender;
 
+/// Both maps are read for every message: foldhash (seeded per process) rather than SipHash.
+type RouteMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 pub struct Routes {
     /// By rule id, shared: every routed copy names its rule, and cloning the id then costs no
     /// allocation.
-    rules: HashMap<Arc<str>, RuleRoute>,
+    rules: RouteMap<Arc<str>, RuleRoute>,
     /// Subscription identifier to (rule id, index of the filter in the rule's filters).
-    by_id: HashMap<usize, (Arc<str>, usize)>,
+    by_id: RouteMap<usize, (Arc<str>, usize)>,
 }
 
 #[derive(Debug)]
@@ -161,9 +164,21 @@ impl Routes {
 
     /// The rules (id and inbox) that must process this copy of a message.
     pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<(Arc<str>, InboxSender)> {
-        let known = subscription_ids
-            .iter()
-            .any(|id| self.by_id.contains_key(id));
+        let mut targets: Vec<(Arc<str>, InboxSender)> = Vec::new();
+        let mut known = false;
+        for id in subscription_ids {
+            let Some((rule_id, index)) = self.by_id.get(id) else {
+                continue;
+            };
+            known = true;
+            let Some(route) = self.rules.get(rule_id) else {
+                continue;
+            };
+            let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
+            if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
+                targets.push((Arc::clone(rule_id), route.sender.clone()));
+            }
+        }
         if !known {
             // No identifier, or only ones this process did not assign (a copy queued in the
             // session before a restart, or before a route changed): route by topic.
@@ -173,19 +188,6 @@ impl Routes {
                 .filter(|(_, route)| route.filters.iter().any(|f| topic_matches(f, topic)))
                 .map(|(rule_id, route)| (Arc::clone(rule_id), route.sender.clone()))
                 .collect();
-        }
-        let mut targets: Vec<(Arc<str>, InboxSender)> = Vec::new();
-        for id in subscription_ids {
-            let Some((rule_id, index)) = self.by_id.get(id) else {
-                continue;
-            };
-            let Some(route) = self.rules.get(rule_id) else {
-                continue;
-            };
-            let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
-            if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
-                targets.push((Arc::clone(rule_id), route.sender.clone()));
-            }
         }
         targets
     }

@@ -25,7 +25,8 @@ pub enum TopicState {
 #[derive(Clone)]
 pub struct TopicCache {
     producer: SinkProducer,
-    entries: Arc<Mutex<HashMap<String, Cached>>>,
+    /// Looked up for every record: foldhash (seeded per process) rather than SipHash.
+    entries: Arc<Mutex<HashMap<String, Cached, foldhash::fast::RandomState>>>,
     exists_ttl: Duration,
     missing_ttl: Duration,
     request_timeout: Duration,
