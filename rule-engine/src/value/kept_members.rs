@@ -41,27 +41,16 @@ pub(super) fn kept_members(bytes: &[u8], keys: &[Key]) -> Option<Value> {
     scan.skip_whitespace();
     scan.expect(b'{')?;
     let mut map = Map::with_capacity_and_hasher(keys.len(), MapHasher::default());
-    scan.skip_whitespace();
-    if !scan.eat(b'}') {
-        loop {
-            scan.skip_whitespace();
-            let name = scan.plain_key()?;
-            scan.skip_whitespace();
-            scan.expect(b':')?;
-            scan.skip_whitespace();
-            let start = scan.at;
-            scan.skip_value(1)?;
-            if let Some(index) = position(name) {
-                map.insert(keys[index].clone(), member_value(&bytes[start..scan.at])?);
-            }
-            scan.skip_whitespace();
-            match scan.next()? {
-                b',' => {}
-                b'}' => break,
-                _ => return None,
-            }
+    scan.items(b'}', |scan| {
+        let name = scan.plain_key()?;
+        scan.colon()?;
+        let start = scan.at;
+        scan.skip_value(1)?;
+        if let Some(index) = position(name) {
+            map.insert(keys[index].clone(), member_value(&bytes[start..scan.at])?);
         }
-    }
+        Some(())
+    })?;
     scan.skip_whitespace();
     (scan.at == bytes.len()).then_some(Value::Map(map))
 }
@@ -248,39 +237,40 @@ impl<'b> Scanner<'b> {
     }
 
     fn skip_array(&mut self, depth: usize) -> Option<()> {
-        self.skip_whitespace();
-        if self.eat(b']') {
-            return Some(());
-        }
-        loop {
-            self.skip_whitespace();
-            self.skip_value(depth)?;
-            self.skip_whitespace();
-            match self.next()? {
-                b',' => {}
-                b']' => return Some(()),
-                _ => return None,
-            }
-        }
+        self.items(b']', |scan| scan.skip_value(depth))
     }
 
     fn skip_object(&mut self, depth: usize) -> Option<()> {
+        self.items(b'}', |scan| {
+            scan.expect(b'"')?;
+            scan.skip_string()?;
+            scan.colon()?;
+            scan.skip_value(depth)
+        })
+    }
+
+    /// The `:` between a key and its value, with the whitespace around it.
+    fn colon(&mut self) -> Option<()> {
         self.skip_whitespace();
-        if self.eat(b'}') {
+        self.expect(b':')?;
+        self.skip_whitespace();
+        Some(())
+    }
+
+    /// The comma-separated items of an array or object, its opening bracket read, each read by
+    /// `item`, up to and including `close`.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.skip_whitespace();
+        if self.eat(close) {
             return Some(());
         }
         loop {
             self.skip_whitespace();
-            self.expect(b'"')?;
-            self.skip_string()?;
-            self.skip_whitespace();
-            self.expect(b':')?;
-            self.skip_whitespace();
-            self.skip_value(depth)?;
+            item(self)?;
             self.skip_whitespace();
             match self.next()? {
                 b',' => {}
-                b'}' => return Some(()),
+                byte if byte == close => return Some(()),
                 _ => return None,
             }
         }
