@@ -143,6 +143,16 @@ impl MqttEventLoop {
         }
     }
 
+    /// The next PUBLISH already read with the last poll's batch (a read returns up to 64
+    /// packets), if nothing else comes before it. Taking it here rather than from `poll` saves a
+    /// turn of the event loop's futures per message; anything else waits for the next `poll`.
+    pub fn buffered_publish(&mut self) -> Option<ReceivedPublish> {
+        match self {
+            Self::V4(eventloop) => v4::buffered_publish(eventloop),
+            Self::V5(eventloop) => v5::buffered_publish(eventloop),
+        }
+    }
+
     /// Drops the network connection so the next poll reconnects (pending PUBACKs are discarded:
     /// the broker redelivers those messages).
     pub fn drop_connection(&mut self) {

@@ -276,7 +276,7 @@ async fn poll_loop(
                     let _ = apply_change(&client, change).await;
                 });
             }
-            Ok(NetEvent::Publish(publish)) => dispatch(&context, *publish),
+            Ok(NetEvent::Publish(publish)) => dispatch_read(&context, *publish, &mut eventloop),
             Ok(NetEvent::Disconnected) => {
                 linger(&context.connector_id, &mut eventloop).await;
                 break;
@@ -326,9 +326,30 @@ async fn linger(connector_id: &str, eventloop: &mut MqttEventLoop) {
 }
 
 /// Hands a received PUBLISH to the rules that want it, without ever blocking the poller.
-fn dispatch(context: &Context, publish: ReceivedPublish) {
-    let ack = context.tracker.track(publish.ack);
+/// Hands `first`, and the PUBLISHes read with it, to their rules: one clock reading, one
+/// dispatcher lock and one metrics update for the read, not for each message. Messages of one
+/// read arrived together, so they share their receive time.
+fn dispatch_read(context: &Context, first: ReceivedPublish, eventloop: &mut MqttEventLoop) {
     let received_at = now_ms();
+    let mut tally = Tally::default();
+    {
+        let mut dispatcher = lock(&context.dispatcher);
+        let mut next = Some(first);
+        while let Some(publish) = next {
+            tally.add(dispatch(context, &mut dispatcher, publish, received_at));
+            next = eventloop.buffered_publish();
+        }
+    }
+    record(&context.metrics, &context.connector_id, &tally);
+}
+
+fn dispatch(
+    context: &Context,
+    dispatcher: &mut Dispatcher,
+    publish: ReceivedPublish,
+    received_at: i64,
+) -> Tally {
+    let ack = context.tracker.track(publish.ack);
     let message = MessagePublish {
         id: message_id(received_at),
         clientid: String::new(),
@@ -343,9 +364,7 @@ fn dispatch(context: &Context, publish: ReceivedPublish) {
         publish_received_at: received_at,
         node: context.node.clone(),
     };
-    let tally = lock(&context.dispatcher)
-        .dispatch(InboundMessage { message, ack }, publish.subscription_ids);
-    record(&context.metrics, &context.connector_id, &tally);
+    dispatcher.dispatch(InboundMessage { message, ack }, publish.subscription_ids)
 }
 
 fn record(metrics: &MetricsHub, connector_id: &str, tally: &Tally) {

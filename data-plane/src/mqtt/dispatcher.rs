@@ -46,7 +46,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, other: Self) {
+    pub fn add(&mut self, other: Self) {
         self.shed += other.shed;
         self.unwanted += other.unwanted;
         self.rule_unavailable += other.rule_unavailable;

@@ -82,6 +82,19 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
     }
 }
 
+/// The next PUBLISH the last poll already read and decoded, if it is next in line: what the next
+/// `poll` would return first, without the futures it takes to get there.
+pub fn buffered_publish(eventloop: &mut EventLoop) -> Option<ReceivedPublish> {
+    let events = &mut eventloop.state.events;
+    if !matches!(events.front(), Some(Event::Incoming(Packet::Publish(_)))) {
+        return None;
+    }
+    match events.pop_front() {
+        Some(Event::Incoming(Packet::Publish(publish))) => Some(received(publish)),
+        _ => None,
+    }
+}
+
 fn received(publish: rumqttc::Publish) -> ReceivedPublish {
     let qos = publish.qos as u8;
     let ack = PendingAck::for_publish(publish.pkid, qos);
@@ -102,5 +115,34 @@ fn qos(qos: u8) -> QoS {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,
         _ => QoS::ExactlyOnce,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(topic: &str) -> Event {
+        Event::Incoming(Packet::Publish(rumqttc::Publish::new(
+            topic,
+            QoS::AtLeastOnce,
+            "{}",
+        )))
+    }
+
+    #[test]
+    fn buffered_publishes_are_taken_in_order_up_to_the_first_other_event() {
+        let mut eventloop = EventLoop::new(MqttOptions::new("test", "localhost", 1883), 1);
+        let events = &mut eventloop.state.events;
+        events.push_back(publish("t/1"));
+        events.push_back(Event::Outgoing(Outgoing::PingReq));
+        events.push_back(publish("t/2"));
+
+        let taken: Vec<String> = std::iter::from_fn(|| buffered_publish(&mut eventloop))
+            .map(|publish| publish.topic)
+            .collect();
+        assert_eq!(taken, ["t/1"]);
+        assert_eq!(eventloop.state.events.len(), 2);
+        assert!(buffered_publish(&mut eventloop).is_none());
     }
 }

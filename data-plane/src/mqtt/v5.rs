@@ -110,6 +110,19 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
     }
 }
 
+/// The next PUBLISH the last poll already read and decoded, if it is next in line: what the next
+/// `poll` would return first, without the futures it takes to get there.
+pub fn buffered_publish(eventloop: &mut EventLoop) -> Option<ReceivedPublish> {
+    let events = &mut eventloop.state.events;
+    if !matches!(events.front(), Some(Event::Incoming(Packet::Publish(_)))) {
+        return None;
+    }
+    match events.pop_front() {
+        Some(Event::Incoming(Packet::Publish(publish))) => Some(received(publish)),
+        _ => None,
+    }
+}
+
 fn received(publish: Publish) -> ReceivedPublish {
     let qos = publish.qos as u8;
     let ack = PendingAck::for_publish(publish.pkid, qos);
@@ -134,5 +147,42 @@ fn qos(qos: u8) -> QoS {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,
         _ => QoS::ExactlyOnce,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rumqttc::v5::mqttbytes::v5::PingResp;
+
+    use super::*;
+
+    fn publish(topic: &str) -> Event {
+        Event::Incoming(Packet::Publish(Publish::new(
+            topic,
+            QoS::AtLeastOnce,
+            "{}",
+            None,
+        )))
+    }
+
+    #[test]
+    fn buffered_publishes_are_taken_in_order_up_to_the_first_other_event() {
+        let mut eventloop = EventLoop::new(MqttOptions::new("test", "localhost", 1883), 1);
+        let events = &mut eventloop.state.events;
+        events.push_back(publish("t/1"));
+        events.push_back(publish("t/2"));
+        events.push_back(Event::Incoming(Packet::PingResp(PingResp)));
+        events.push_back(publish("t/3"));
+
+        let taken: Vec<String> = std::iter::from_fn(|| buffered_publish(&mut eventloop))
+            .map(|publish| publish.topic)
+            .collect();
+        assert_eq!(taken, ["t/1", "t/2"]);
+        // The ping response, and what came after it, wait for the next poll.
+        assert_eq!(eventloop.state.events.len(), 2);
+        assert!(matches!(
+            eventloop.state.events.front(),
+            Some(Event::Incoming(Packet::PingResp(_)))
+        ));
     }
 }
