@@ -31,6 +31,10 @@ use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::sampling::{Gauges, SAMPLE_INTERVAL, Sampled};
 use crate::telemetry::{LatencyHistogram, ResourceMetrics, RuleCounters};
 
+/// Messages taken from the inbox in one turn of the flow's loop: a turn per message cost a
+/// `select!` over the stop, the in-flight messages and the inbox each time.
+const BATCH: usize = 64;
+
 /// How long a stopping flow waits for its in-flight messages before abandoning them (the broker
 /// then redelivers them).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -182,6 +186,19 @@ impl RuleRunner {
                     Some(message) => {
                         if let Some(pending) = self.handle(message).await {
                             in_flight.push(pending);
+                        }
+                        // What is queued behind it goes through in the same turn, up to a bound
+                        // that keeps the stop and the finished messages from waiting long.
+                        for _ in 1..BATCH {
+                            if in_flight.len() >= capacity {
+                                break;
+                            }
+                            let Some(message) = receiver.try_recv() else {
+                                break;
+                            };
+                            if let Some(pending) = self.handle(message).await {
+                                in_flight.push(pending);
+                            }
                         }
                     }
                     None => break,
