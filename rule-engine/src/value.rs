@@ -8,6 +8,7 @@
 use std::fmt;
 
 mod kept_members;
+pub(crate) mod plain_text;
 
 use indexmap::IndexMap;
 use serde::de::{

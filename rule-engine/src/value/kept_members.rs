@@ -13,6 +13,7 @@
 //! and error messages stand. Every document it accepts is one serde_json accepts with the same
 //! members (`tests` below compares the two on generated and mutated documents).
 
+use super::plain_text::plain_len;
 use super::{Key, Map, MapHasher, Value};
 
 /// Nesting deeper than this is left to serde_json (whose own limit is 128), so that a wanted
@@ -97,19 +98,6 @@ fn small_integer(json: &[u8]) -> Option<i64> {
     }
 }
 
-/// Bytes that end the plain run of a string: the closing quote, an escape, a control character.
-static STRING_STOP: [bool; 256] = {
-    let mut stop = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        stop[byte] = true;
-        byte += 1;
-    }
-    stop[b'"' as usize] = true;
-    stop[b'\\' as usize] = true;
-    stop
-};
-
 struct Scanner<'b> {
     bytes: &'b [u8],
     at: usize,
@@ -154,11 +142,9 @@ impl<'b> Scanner<'b> {
 
     /// Moves past a string's bytes up to its closing quote, an escape or a control character.
     fn skip_plain_text(&mut self) {
-        self.skip_while(|b| !STRING_STOP[usize::from(b)]);
+        self.at += plain_len(self.bytes.get(self.at..).unwrap_or_default());
     }
 
-    /// An object key without escapes, as its bytes between the quotes. A key with an escape
-    /// would have to be decoded before it is compared: that rare case is serde_json's.
     fn plain_key(&mut self) -> Option<&'b [u8]> {
         self.expect(b'"')?;
         let start = self.at;
