@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::event::Event;
 use crate::value::Map;
 
-pub(crate) use built::{AsJson, MapAsJson, map_to_json, to_json};
+pub(crate) use built::{MapAsJson, map_to_json, to_json, write_map_as_json, write_value_as_json};
 pub(crate) use field::Field;
 pub(crate) use star::StarRow;
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::row::{AsJson, Field, MapAsJson, RefRepr, RowRef, StarRow};
+use crate::row::{Field, RefRepr, RowRef, StarRow, write_map_as_json, write_value_as_json};
 use crate::value::{Map, Value as Evaluated};
 
 /// Writes the value at `path` (empty: the whole row); false when the row has nothing there.
@@ -156,12 +156,10 @@ fn write_value(value: &Value, out: &mut String) {
 /// Strings render raw, everything else as JSON, as [`write_value`] renders the converted row.
 fn write_built(found: &Built<'_>, out: &mut String) {
     match found {
-        Built::Row(map) => write_serialised(&MapAsJson(map), out, || found.to_json().to_string()),
+        Built::Row(map) => write_map_as_json(map, out),
         Built::Value(Evaluated::Str(s)) => out.push_str(s),
         Built::Value(Evaluated::Bin(bytes)) => out.push_str(&String::from_utf8_lossy(bytes)),
-        Built::Value(value) => {
-            write_serialised(&AsJson(value), out, || found.to_json().to_string())
-        }
+        Built::Value(value) => write_value_as_json(value, out),
         Built::Decoded(value) => write_value(value, out),
     }
 }
