@@ -456,16 +456,27 @@ where
         }
         let (payload_ptr, payload_len) = as_bytes(record.payload);
         let (key_ptr, key_len) = as_bytes(record.key);
-        let topic_cstring = match CString::new(record.topic) {
-            Ok(topic) => topic,
-            Err(nul_error) => return Err((nul_error.into(), record)),
+        // Tributary patch: a topic name that fits (Kafka's are at most 249 bytes) is
+        // NUL-terminated on the stack; upstream allocated a `CString` for every record.
+        let mut stack_topic = [0_u8; 256];
+        let topic_bytes = record.topic.as_bytes();
+        let heap_topic;
+        let topic_ptr = if topic_bytes.len() < stack_topic.len() && !topic_bytes.contains(&0) {
+            stack_topic[..topic_bytes.len()].copy_from_slice(topic_bytes);
+            stack_topic.as_ptr().cast::<std::os::raw::c_char>()
+        } else {
+            heap_topic = match CString::new(record.topic) {
+                Ok(topic) => topic,
+                Err(nul_error) => return Err((nul_error.into(), record)),
+            };
+            heap_topic.as_ptr()
         };
         let opaque_ptr = record.delivery_opaque.into_ptr();
         let produce_error = unsafe {
             rdsys::rd_kafka_producev(
                 self.native_ptr(),
                 RD_KAFKA_VTYPE_TOPIC,
-                topic_cstring.as_ptr(),
+                topic_ptr,
                 RD_KAFKA_VTYPE_PARTITION,
                 record.partition.unwrap_or(-1),
                 RD_KAFKA_VTYPE_MSGFLAGS,
