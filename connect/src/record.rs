@@ -30,6 +30,8 @@ pub enum RenderError {
 pub struct RecordTemplates {
     topic_text: String,
     topic: Template,
+    /// The topic of a template without placeholders, rendered and found valid once.
+    valid_static_topic: Option<String>,
     key: Template,
     value: Template,
     timestamp: Template,
@@ -43,9 +45,15 @@ impl RecordTemplates {
         let compile = |field: &str, text: &str| {
             Template::parse(text).map_err(|error| (field.to_owned(), error))
         };
+        let topic = compile("topic", &parameters.topic)?;
+        let valid_static_topic = topic
+            .is_static()
+            .then(|| topic.render(&Value::Null, Missing::Empty))
+            .filter(|name| valid_topic_name(name));
         Ok(Self {
             topic_text: parameters.topic.clone(),
-            topic: compile("topic", &parameters.topic)?,
+            topic,
+            valid_static_topic,
             key: compile("message.key", &parameters.message.key)?,
             value: compile("message.value", &parameters.message.value)?,
             timestamp: compile("message.timestamp", &parameters.message.timestamp)?,
@@ -109,6 +117,9 @@ impl RecordTemplates {
     /// A topic placeholder missing from the row makes the message fail rather than go to a topic
     /// with a hole in its name: rendering with both missing-value styles tells them apart.
     fn render_topic(&self, row: RowRef<'_>) -> Result<String, RenderError> {
+        if let Some(topic) = &self.valid_static_topic {
+            return Ok(topic.clone());
+        }
         let topic = self.topic.render(row, Missing::Empty);
         if !self.topic.is_static() && topic != self.topic.render(row, Missing::Undefined) {
             return Err(RenderError::TopicPlaceholderMissing {
@@ -177,6 +188,33 @@ mod tests {
         assert!(!valid_topic_name("a/b"));
         assert!(!valid_topic_name(".."));
         assert!(!valid_topic_name(&"x".repeat(250)));
+    }
+
+    fn templates(topic: &str) -> RecordTemplates {
+        let parameters: KafkaProducerParameters =
+            serde_json::from_value(json!({ "topic": topic })).expect("parameters");
+        RecordTemplates::compile(&parameters).expect("templates")
+    }
+
+    #[test]
+    fn static_and_rendered_topics_are_both_checked() {
+        let row = json!({"site": "plant-a", "bad": "a/b"});
+        let topic = |template: &str| templates(template).render(&row).map(|r| r.topic);
+        assert_eq!(topic("sensors"), Ok("sensors".to_owned()));
+        assert_eq!(
+            topic("a/b"),
+            Err(RenderError::InvalidTopic("a/b".to_owned())),
+            "a static topic Kafka refuses fails each record, as a rendered one does"
+        );
+        assert_eq!(topic("t-${site}"), Ok("t-plant-a".to_owned()));
+        assert_eq!(
+            topic("t-${bad}"),
+            Err(RenderError::InvalidTopic("t-a/b".to_owned()))
+        );
+        assert!(matches!(
+            topic("t-${nope}"),
+            Err(RenderError::TopicPlaceholderMissing { .. })
+        ));
     }
 
     #[test]
