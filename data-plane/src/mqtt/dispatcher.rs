@@ -71,7 +71,7 @@ impl Dispatcher {
         self.claimed.remove(rule_id);
         let mut tally = Tally::default();
         for message in self.waiting.remove(rule_id).unwrap_or_default() {
-            tally.add(self.offer(rule_id, &sender, message));
+            tally.add(offer(&mut self.waiting, rule_id, &sender, message));
         }
         tally.add(self.retry_unrouted());
         (change, tally)
@@ -144,7 +144,7 @@ impl Dispatcher {
     /// Hands a received copy to every rule that must process it, or keeps it until it can.
     pub fn dispatch(&mut self, message: InboundMessage, subscription_ids: Vec<usize>) -> Tally {
         let targets = self.routes.route(&message.message.topic, &subscription_ids);
-        if targets.is_empty() {
+        let Some(((last_rule, last_inbox), others)) = targets.split_last() else {
             if self.claimed.is_empty() {
                 message.ack.complete();
                 return Tally {
@@ -154,43 +154,18 @@ impl Dispatcher {
             }
             self.unrouted.push((message, subscription_ids));
             return Tally::default();
-        }
+        };
         let mut tally = Tally::default();
-        let mut targets = targets.into_iter().peekable();
-        while let Some((rule_id, sender)) = targets.next() {
-            if targets.peek().is_none() {
-                // The last rule takes the message itself: one rule, no copy.
-                tally.add(self.offer(&rule_id, &sender, message));
-                break;
-            }
+        for (rule_id, inbox) in others {
             let copy = InboundMessage {
                 message: message.message.clone(),
                 ack: message.ack.clone(),
             };
-            tally.add(self.offer(&rule_id, &sender, copy));
+            tally.add(offer(&mut self.waiting, rule_id, inbox, copy));
         }
+        // The last rule takes the message itself: one rule, no copy.
+        tally.add(offer(&mut self.waiting, last_rule, last_inbox, message));
         tally
-    }
-
-    fn offer(&mut self, rule_id: &str, sender: &InboxSender, message: InboundMessage) -> Tally {
-        match sender.offer(message) {
-            Offer::Queued => Tally::default(),
-            // QoS 0 under overload: at most once allows dropping it.
-            Offer::Shed(dropped) => {
-                dropped.ack.complete();
-                Tally {
-                    shed: 1,
-                    ..Tally::default()
-                }
-            }
-            Offer::Closed(unfinished) => {
-                self.waiting
-                    .entry(rule_id.to_owned())
-                    .or_default()
-                    .push(unfinished);
-                Tally::default()
-            }
-        }
     }
 
     fn retry_unrouted(&mut self) -> Tally {
@@ -199,6 +174,34 @@ impl Dispatcher {
             tally.add(self.dispatch(message, ids));
         }
         tally
+    }
+}
+
+/// Queues `message` for `rule_id`; while the rule's flow is gone (restarting), the message
+/// waits for it to attach again.
+fn offer(
+    waiting: &mut HashMap<String, Vec<InboundMessage>>,
+    rule_id: &str,
+    sender: &InboxSender,
+    message: InboundMessage,
+) -> Tally {
+    match sender.offer(message) {
+        Offer::Queued => Tally::default(),
+        // QoS 0 under overload: at most once allows dropping it.
+        Offer::Shed(dropped) => {
+            dropped.ack.complete();
+            Tally {
+                shed: 1,
+                ..Tally::default()
+            }
+        }
+        Offer::Closed(unfinished) => {
+            waiting
+                .entry(rule_id.to_owned())
+                .or_default()
+                .push(unfinished);
+            Tally::default()
+        }
     }
 }
 
@@ -271,6 +274,31 @@ mod tests {
         assert_eq!(change.subscribe.len(), 1);
         assert_eq!(tally, Tally::default());
         assert_eq!(drain(&mut rx), vec!["t/1"]);
+    }
+
+    #[test]
+    fn a_message_two_rules_subscribed_to_reaches_each_once() {
+        let mut dispatcher = Dispatcher::default();
+        let (tx1, mut rx1) = inbox(10);
+        let (tx2, mut rx2) = inbox(10);
+        let (r1, _) = dispatcher.attach("r1", &filters(&["t/#"]), tx1);
+        let (r2, _) = dispatcher.attach("r2", &filters(&["t/+", "t/1"]), tx2);
+        let ids: Vec<usize> = [r1.subscribe, r2.subscribe]
+            .concat()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        // The broker sends one copy per matching subscription: r2's second filter is covered by
+        // its first, so it was not subscribed.
+        assert_eq!(ids.len(), 2);
+        let tally = dispatcher.dispatch(message("t/1", 1), ids.clone());
+        assert_eq!(tally, Tally::default());
+        assert_eq!(drain(&mut rx1), vec!["t/1"]);
+        assert_eq!(drain(&mut rx2), vec!["t/1"]);
+        // Without identifiers (a copy from before a restart), routed by topic all the same.
+        dispatcher.dispatch(message("t/2", 1), vec![]);
+        assert_eq!(drain(&mut rx1), vec!["t/2"]);
+        assert_eq!(drain(&mut rx2), vec!["t/2"]);
     }
 
     #[test]

@@ -25,9 +25,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
 use tributary_rules::topic_matches;
 
 use super::inbox::InboxSender;
+
+/// The rules a message goes to, with their inboxes (see [`Routes::route`]).
+pub type Targets<'r> = SmallVec<[(&'r Arc<str>, &'r InboxSender); 2]>;
 
 /// Both maps are read for every message: foldhash (seeded per process) rather than SipHash.
 type RouteMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -162,21 +166,23 @@ impl Routes {
         id
     }
 
-    /// The rules (id and inbox) that must process this copy of a message.
-    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Vec<(Arc<str>, InboxSender)> {
-        let mut targets: Vec<(Arc<str>, InboxSender)> = Vec::new();
+    /// The rules (id and inbox) that must process this copy of a message. Borrowed, and on the
+    /// stack for up to two: this runs for every message, and cloning a target's id and inbox
+    /// into a new `Vec` cost an allocation and eight atomic operations each time.
+    pub fn route(&self, topic: &str, subscription_ids: &[usize]) -> Targets<'_> {
+        let mut targets = Targets::new();
         let mut known = false;
         for id in subscription_ids {
             let Some((rule_id, index)) = self.by_id.get(id) else {
                 continue;
             };
             known = true;
-            let Some(route) = self.rules.get(rule_id) else {
+            let Some((rule_id, route)) = self.rules.get_key_value(rule_id) else {
                 continue;
             };
             let first_match = route.filters.iter().position(|f| topic_matches(f, topic));
-            if first_match == Some(*index) && !targets.iter().any(|(r, _)| r == rule_id) {
-                targets.push((Arc::clone(rule_id), route.sender.clone()));
+            if first_match == Some(*index) && !targets.iter().any(|(r, _)| *r == rule_id) {
+                targets.push((rule_id, &route.sender));
             }
         }
         if !known {
@@ -186,7 +192,7 @@ impl Routes {
                 .rules
                 .iter()
                 .filter(|(_, route)| route.filters.iter().any(|f| topic_matches(f, topic)))
-                .map(|(rule_id, route)| (Arc::clone(rule_id), route.sender.clone()))
+                .map(|(rule_id, route)| (rule_id, &route.sender))
                 .collect();
         }
         targets
