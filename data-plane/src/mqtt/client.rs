@@ -1,6 +1,8 @@
 //! One small surface over rumqttc's two clients (MQTT 3.1.1 in `rumqttc`, MQTT 5 in
 //! `rumqttc::v5`), so connection management, routing and acknowledgement are written once.
 
+use std::collections::VecDeque;
+
 use bytes::Bytes;
 use tributary_connect::mqtt::OutboundPublish;
 
@@ -160,6 +162,19 @@ impl MqttEventLoop {
             Self::V4(eventloop) => eventloop.clean(),
             Self::V5(eventloop) => eventloop.clean(),
         }
+    }
+}
+
+/// The front of `queue` if it is `wanted`, else nothing (std's `VecDeque::pop_front_if`, newer
+/// than the workspace's minimum Rust).
+pub(super) fn pop_front_if<T>(
+    queue: &mut VecDeque<T>,
+    wanted: impl FnOnce(&T) -> bool,
+) -> Option<T> {
+    if queue.front().is_some_and(wanted) {
+        queue.pop_front()
+    } else {
+        None
     }
 }
 

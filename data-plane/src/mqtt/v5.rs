@@ -11,7 +11,8 @@ use tributary_connect::mqtt::{BrokerAddress, OptionsError, OutboundPublish, tran
 use tributary_protocol::resources::MqttConnectorConfig;
 
 use super::client::{
-    ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish, qos_from_u8,
+    ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish, pop_front_if,
+    qos_from_u8,
 };
 use super::options::read_coalescing;
 
@@ -113,12 +114,9 @@ pub async fn poll(eventloop: &mut EventLoop) -> Result<NetEvent, String> {
 /// The next PUBLISH the last poll already read and decoded, if it is next in line: what the next
 /// `poll` would return first, without the futures it takes to get there.
 pub fn buffered_publish(eventloop: &mut EventLoop) -> Option<ReceivedPublish> {
-    let events = &mut eventloop.state.events;
-    if !matches!(events.front(), Some(Event::Incoming(Packet::Publish(_)))) {
-        return None;
-    }
-    match events.pop_front() {
-        Some(Event::Incoming(Packet::Publish(publish))) => Some(received(publish)),
+    let is_publish = |event: &Event| matches!(event, Event::Incoming(Packet::Publish(_)));
+    match pop_front_if(&mut eventloop.state.events, is_publish)? {
+        Event::Incoming(Packet::Publish(publish)) => Some(received(publish)),
         _ => None,
     }
 }
