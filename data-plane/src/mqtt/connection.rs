@@ -325,7 +325,6 @@ async fn linger(connector_id: &str, eventloop: &mut MqttEventLoop) {
     }
 }
 
-/// Hands a received PUBLISH to the rules that want it, without ever blocking the poller.
 /// Hands `first`, and the PUBLISHes read with it, to their rules: one clock reading, one
 /// dispatcher lock and one metrics update for the read, not for each message. Messages of one
 /// read arrived together, so they share their receive time.
@@ -343,6 +342,7 @@ fn dispatch_read(context: &Context, first: ReceivedPublish, eventloop: &mut Mqtt
     record(&context.metrics, &context.connector_id, &tally);
 }
 
+/// Hands a received PUBLISH to the rules that want it, without ever blocking the poller.
 fn dispatch(
     context: &Context,
     dispatcher: &mut Dispatcher,

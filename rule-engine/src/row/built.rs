@@ -55,8 +55,9 @@ impl Serialize for MapAsJson<'_> {
 }
 
 /// Appends the JSON [`AsJson`] serialises `value` to, byte for byte, written directly: through
-/// serde_json's serialiser a rendered `${.}` of four members cost 1,250 instructions (callgrind,
-/// data-plane/benches/hot_path.rs), most of them escaping strings that needed none.
+/// serde_json's serialiser a rendered `${.}` of four members cost 1,255 instructions, 43 % of
+/// them escaping strings that needed none, against 1,159 this way (callgrind,
+/// data-plane/benches/hot_path.rs).
 pub(crate) fn write_value_as_json(value: &Value, out: &mut String) {
     match value {
         Value::Undefined | Value::Null => out.push_str("null"),

@@ -145,6 +145,8 @@ impl<'b> Scanner<'b> {
         self.at += plain_len(self.bytes.get(self.at..).unwrap_or_default());
     }
 
+    /// An object key without escapes, as its bytes between the quotes. A key with an escape
+    /// would have to be decoded before it is compared: that rare case is serde_json's.
     fn plain_key(&mut self) -> Option<&'b [u8]> {
         self.expect(b'"')?;
         let start = self.at;
