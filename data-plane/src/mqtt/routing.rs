@@ -38,8 +38,7 @@ type RouteMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Debug, Default)]
 pub struct Routes {
-    /// By rule id, shared: every routed copy names its rule, and cloning the id then costs no
-    /// allocation.
+    /// By rule id; the id is shared with `by_id`, and routing lends it to the targets.
     rules: RouteMap<Arc<str>, RuleRoute>,
     /// Subscription identifier to (rule id, index of the filter in the rule's filters).
     by_id: RouteMap<usize, (Arc<str>, usize)>,

@@ -1,6 +1,7 @@
 //! The plain text of a JSON string: every byte but a control character, `"` and `\`, which JSON
 //! writes as it is. The payload scanner skips it and the row writer copies it, eight bytes at a
-//! time; their byte-at-a-time loops were most of their instructions per string.
+//! time (skipping strings byte by byte cost the scanner about 670 instructions per message on
+//! data-plane/benches/hot_path.rs).
 
 /// Bytes that end the plain run of a string: the closing quote, an escape, a control character.
 static STRING_STOP: [bool; 256] = {
