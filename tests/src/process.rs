@@ -1,9 +1,10 @@
 //! Child processes of a test: the real binaries, killed on drop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Mutex, PoisonError};
 
 use tokio::process::{Child, Command};
 
@@ -69,12 +70,24 @@ fn log_file(label: &str) -> Stdio {
     opened.map(Stdio::from).unwrap_or_else(|_| Stdio::inherit())
 }
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now, and one this process has not handed out before.
+///
+/// The port is free only until someone binds it, and the kernel may give the same port to two
+/// `bind(0)`s in a row once the first is closed (about one pair in 10,000 here): a control
+/// plane's HTTP and gRPC ports drawn back to back then collide and it exits on start. Remembering
+/// every port handed out rules that out within a test binary.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A running binary; killed (SIGKILL) when dropped.
@@ -133,6 +146,13 @@ impl Process {
     /// The operating-system process id, while the process runs.
     pub fn id(&self) -> Option<u32> {
         self.child.as_ref().and_then(Child::id)
+    }
+
+    /// How the process ended, once it has (None while it runs or after [`Process::kill`]).
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     pub fn is_running(&mut self) -> bool {

@@ -7,7 +7,7 @@ use sqlx::Connection;
 
 use crate::api::Api;
 use crate::env::TestEnv;
-use crate::process::{Process, free_port};
+use crate::process::{Process, free_port, logged_warnings};
 use crate::tls::StackTls;
 use crate::unique;
 use crate::wait::wait_until;
@@ -109,11 +109,13 @@ impl Stack {
             tls,
         };
         let api = stack.api();
-        assert!(
-            wait_until(Duration::from_secs(30), || api.healthy()).await,
-            "the control plane did not become healthy on {}",
-            stack.http
-        );
+        if !wait_until(Duration::from_secs(30), || api.healthy()).await {
+            panic!(
+                "the control plane did not become healthy on {}: {}",
+                stack.http,
+                why_not_healthy(&mut stack.control)
+            );
+        }
         for _ in 0..workers {
             stack.add_worker(worker_env.clone());
         }
@@ -147,7 +149,7 @@ impl Stack {
     pub async fn start_control_replica(&self) -> ControlReplica {
         let http = format!("127.0.0.1:{}", free_port());
         let grpc = format!("127.0.0.1:{}", free_port());
-        let process = spawn_control(
+        let mut process = spawn_control(
             &self.database_url,
             &http,
             &grpc,
@@ -157,10 +159,12 @@ impl Stack {
             None,
         );
         let api = Api::new(&http, &self.api_key, &self.api_secret);
-        assert!(
-            wait_until(Duration::from_secs(30), || api.healthy()).await,
-            "the control-plane replica did not become healthy on {http}"
-        );
+        if !wait_until(Duration::from_secs(30), || api.healthy()).await {
+            panic!(
+                "the control-plane replica did not become healthy on {http}: {}",
+                why_not_healthy(&mut process)
+            );
+        }
         ControlReplica {
             http,
             grpc,
@@ -397,6 +401,21 @@ fn spawn_control(
             worker_token.to_owned(),
         ],
     )
+}
+
+/// What a control plane that never answered left behind: whether it exited, and the warnings
+/// and errors it logged (a port in use, a database it could not reach, a failed migration).
+fn why_not_healthy(control: &mut Process) -> String {
+    let state = match control.exit_status() {
+        Some(status) => format!("it exited ({status})"),
+        None => "it is still running".to_owned(),
+    };
+    let warnings = logged_warnings(&control.name, 10);
+    if warnings.is_empty() {
+        format!("{state}, no warning in its log")
+    } else {
+        format!("{state}; its log ends with:\n{}", warnings.join("\n"))
+    }
 }
 
 fn log_level() -> String {
