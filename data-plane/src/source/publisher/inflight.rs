@@ -8,17 +8,27 @@
 //! QoS 0 is finished once written (handed to the socket), QoS 1 on PUBACK, QoS 2 on PUBCOMP.
 //! When the connection drops every unfinished request is sent again on the next connection.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Requests not yet finished, with the state of their current attempt.
+///
+/// Both lookups are by small dense numbers, so both are plain indexing: requests by sequence
+/// number in a ring (`entries[seq - first_seq]`, finished slots emptied and trimmed from the
+/// front), acknowledgements by packet id in a table (rumqttc hands out ids from 1 up to the
+/// in-flight window). Ordered or hashed maps cost a node shift or a hash on every PUBLISH and
+/// every PUBACK.
 #[derive(Debug)]
 pub struct Inflight<T> {
-    entries: BTreeMap<u64, Outstanding<T>>,
-    next_seq: u64,
+    /// Slot `i` is the request with sequence number `first_seq + i`; `None` once finished.
+    entries: VecDeque<Option<Outstanding<T>>>,
+    first_seq: u64,
+    /// Requests in `entries` not finished.
+    unfinished: usize,
     /// Handed to rumqttc on this connection, not yet written, oldest first.
     handed_over: VecDeque<u64>,
-    /// Written on this connection, waiting for the acknowledgement with this packet id.
-    awaiting: HashMap<u16, u64>,
+    /// Indexed by packet id: the request written on this connection under that id, waiting for
+    /// its acknowledgement.
+    awaiting: Vec<Option<u64>>,
     /// Handed over but parked by rumqttc until its packet id is free.
     parked: Option<u64>,
 }
@@ -32,10 +42,11 @@ struct Outstanding<T> {
 impl<T> Default for Inflight<T> {
     fn default() -> Self {
         Self {
-            entries: BTreeMap::new(),
-            next_seq: 0,
+            entries: VecDeque::new(),
+            first_seq: 0,
+            unfinished: 0,
             handed_over: VecDeque::new(),
-            awaiting: HashMap::new(),
+            awaiting: Vec::new(),
             parked: None,
         }
     }
@@ -48,14 +59,19 @@ impl<T> Inflight<T> {
 
     /// Registers a request; returns its sequence number. Not handed over yet.
     pub fn add(&mut self, item: T, qos: u8) -> u64 {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.entries.insert(seq, Outstanding { item, qos });
+        let seq = self.first_seq + self.entries.len() as u64;
+        self.entries.push_back(Some(Outstanding { item, qos }));
+        self.unfinished += 1;
         seq
     }
 
+    fn slot(&self, seq: u64) -> Option<&Outstanding<T>> {
+        let index = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        self.entries.get(index)?.as_ref()
+    }
+
     pub fn get(&self, seq: u64) -> Option<&T> {
-        self.entries.get(&seq).map(|entry| &entry.item)
+        self.slot(seq).map(|entry| &entry.item)
     }
 
     /// The request was handed to rumqttc on the current connection.
@@ -65,7 +81,15 @@ impl<T> Inflight<T> {
 
     /// A request finished without an attempt (refused before it reached rumqttc).
     pub fn remove(&mut self, seq: u64) -> Option<T> {
-        self.entries.remove(&seq).map(|entry| entry.item)
+        let index = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        let entry = self.entries.get_mut(index)?.take()?;
+        self.unfinished -= 1;
+        // Finished slots at the front are dropped, so the ring spans the unfinished ones.
+        while let Some(None) = self.entries.front() {
+            self.entries.pop_front();
+            self.first_seq += 1;
+        }
+        Some(entry.item)
     }
 
     /// `Outgoing::Publish(pkid)`: the oldest handed-over request (or the parked one) was written.
@@ -75,11 +99,15 @@ impl<T> Inflight<T> {
             .parked
             .take()
             .or_else(|| self.handed_over.pop_front())?;
-        let qos = self.entries.get(&seq)?.qos;
+        let qos = self.slot(seq)?.qos;
         if qos == 0 {
             return self.remove(seq);
         }
-        self.awaiting.insert(pkid, seq);
+        let id = usize::from(pkid);
+        if self.awaiting.len() <= id {
+            self.awaiting.resize(id + 1, None);
+        }
+        self.awaiting[id] = Some(seq);
         None
     }
 
@@ -90,7 +118,7 @@ impl<T> Inflight<T> {
 
     /// The acknowledgement that finishes a QoS 1 or 2 request arrived (successful or not).
     pub fn acknowledged(&mut self, pkid: u16) -> Option<T> {
-        let seq = self.awaiting.remove(&pkid)?;
+        let seq = self.awaiting.get_mut(usize::from(pkid))?.take()?;
         self.remove(seq)
     }
 
@@ -100,16 +128,19 @@ impl<T> Inflight<T> {
         self.handed_over.clear();
         self.awaiting.clear();
         self.parked = None;
-        self.entries.keys().copied().collect()
+        (self.first_seq..)
+            .zip(&self.entries)
+            .filter_map(|(seq, entry)| entry.as_ref().map(|_| seq))
+            .collect()
     }
 
     /// Requests not finished.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.unfinished
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.unfinished == 0
     }
 }
 
@@ -180,6 +211,34 @@ mod tests {
         assert_eq!(inflight.acknowledged(2), Some("c"));
         assert_eq!(inflight.acknowledged(1), Some("a"));
         assert_eq!(inflight.get(a), None);
+    }
+
+    #[test]
+    fn requests_finished_out_of_order_leave_the_others_reachable() {
+        let mut inflight = Inflight::new();
+        let seqs: Vec<u64> = ["a", "b", "c", "d"]
+            .into_iter()
+            .map(|item| hand_over(&mut inflight, item, 1))
+            .collect();
+        for pkid in 1..=4 {
+            inflight.written(pkid);
+        }
+        assert_eq!(inflight.acknowledged(2), Some("b"));
+        assert_eq!(inflight.acknowledged(1), Some("a"));
+        assert_eq!(inflight.len(), 2);
+        assert_eq!(inflight.get(seqs[0]), None);
+        assert_eq!(inflight.get(seqs[2]), Some(&"c"));
+        // Sequence numbers keep counting after the front was trimmed.
+        let late = "e";
+        let e = inflight.add(late, 1);
+        assert_eq!(e, seqs[3] + 1);
+        assert_eq!(inflight.get(e), Some(&"e"));
+        assert_eq!(inflight.acknowledged(4), Some("d"));
+        assert_eq!(inflight.connection_lost(), vec![seqs[2], e]);
+        assert_eq!(inflight.remove(seqs[2]), Some("c"));
+        assert_eq!(inflight.remove(e), Some("e"));
+        assert!(inflight.is_empty());
+        assert_eq!(inflight.get(e + 1), None, "not added yet");
     }
 
     #[test]
