@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::event::Event;
+use crate::event::{Event, KafkaRecord};
 use crate::value::Map;
 
 pub(crate) use built::{MapAsJson, map_to_json, to_json, write_map_as_json, write_value_as_json};
@@ -120,6 +120,8 @@ pub(crate) enum RefRepr<'a> {
     Json(&'a Value),
     Built(&'a Map),
     Star(StarRow<'a>),
+    /// A Kafka record in the shape of [`KafkaRecord::to_json`], read in place.
+    Record(&'a KafkaRecord),
 }
 
 impl<'a> RowRef<'a> {
@@ -131,6 +133,15 @@ impl<'a> RowRef<'a> {
 impl<'a> From<&'a Value> for RowRef<'a> {
     fn from(value: &'a Value) -> Self {
         RowRef(RefRepr::Json(value))
+    }
+}
+
+/// A Kafka record as a source's topic mapping renders it: the object of
+/// [`KafkaRecord::to_json`] (`value`, `ts_type`, `ts`, `topic`, `offset`, `key`, `headers`),
+/// looked up in the record itself rather than built for every record.
+impl<'a> From<&'a KafkaRecord> for RowRef<'a> {
+    fn from(record: &'a KafkaRecord) -> Self {
+        RowRef(RefRepr::Record(record))
     }
 }
 

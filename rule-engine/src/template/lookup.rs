@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::event::KafkaRecord;
 use crate::row::{Field, RefRepr, RowRef, StarRow, write_map_as_json, write_value_as_json};
 use crate::value::{Map, Value as Evaluated};
 
@@ -19,6 +20,9 @@ pub(super) fn write_at(row: RowRef<'_>, path: &[String], out: &mut String) -> bo
         RefRepr::Json(value) => lookup_json(value, path).map(|found| write_value(&found, out)),
         RefRepr::Built(map) => lookup_built(map, path).map(|found| write_built(&found, out)),
         RefRepr::Star(star) => lookup_star(star, path).map(|found| write_field(&found, out)),
+        RefRepr::Record(record) => {
+            lookup_record(record, path).map(|found| write_field(&found, out))
+        }
     }
     .is_some()
 }
@@ -29,7 +33,31 @@ pub(super) fn value_at(row: RowRef<'_>, path: &[String]) -> Option<Value> {
         RefRepr::Json(value) => lookup_json(value, path).map(Cow::into_owned),
         RefRepr::Built(map) => lookup_built(map, path).map(Built::into_json),
         RefRepr::Star(star) => lookup_star(star, path).map(Field::into_json),
+        RefRepr::Record(record) => lookup_record(record, path).map(Field::into_json),
     }
+}
+
+/// The same lookup as [`lookup_json`] on [`KafkaRecord::to_json`]: an absent key or timestamp
+/// is `null` there, so it is found, as `null`.
+fn lookup_record<'a>(record: &'a KafkaRecord, path: &[String]) -> Option<Field<'a>> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(Field::Json(Cow::Owned(record.to_json())));
+    };
+    let null = || Field::Json(Cow::Owned(Value::Null));
+    let field = match first.as_str() {
+        "value" => Field::Text(Cow::Borrowed(&record.value)),
+        "ts_type" => Field::Text(Cow::Borrowed(record.ts_type.as_str())),
+        "ts" => record.ts.map_or_else(null, Field::Int),
+        "topic" => Field::Text(Cow::Borrowed(&record.topic)),
+        "offset" => Field::Int(record.offset),
+        "key" => record
+            .key
+            .as_deref()
+            .map_or_else(null, |key| Field::Text(Cow::Borrowed(key))),
+        "headers" => Field::Json(Cow::Owned(record.headers_json())),
+        _ => return None,
+    };
+    within(field, rest)
 }
 
 fn lookup_star<'a>(star: StarRow<'a>, path: &[String]) -> Option<Field<'a>> {
