@@ -3,10 +3,9 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use serde_json::Value;
 use tributary_connect::mqtt::OutboundPublish;
 use tributary_protocol::resources::TopicMapping;
-use tributary_rules::{Missing, Template};
+use tributary_rules::{Missing, RowRef, Template};
 
 use super::error::SourceError;
 use super::failure::{DeliveryFailure, check_topic};
@@ -14,7 +13,8 @@ use super::failure::{DeliveryFailure, check_topic};
 /// The source's mappings, by Kafka topic.
 #[derive(Debug, Default)]
 pub struct Mappings {
-    by_kafka_topic: HashMap<String, CompiledMapping>,
+    /// Looked up for every record: foldhash (seeded per process) rather than SipHash.
+    by_kafka_topic: HashMap<String, CompiledMapping, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug)]
@@ -26,7 +26,8 @@ pub struct CompiledMapping {
 
 impl Mappings {
     pub fn compile(mappings: &[TopicMapping]) -> Result<Self, SourceError> {
-        let mut by_kafka_topic = HashMap::with_capacity(mappings.len());
+        let mut by_kafka_topic =
+            HashMap::with_capacity_and_hasher(mappings.len(), Default::default());
         for (index, mapping) in mappings.iter().enumerate() {
             let field = |name: &str| format!("topic_mapping[{index}].{name}");
             if mapping.qos > 2 {
@@ -63,8 +64,14 @@ impl Mappings {
 }
 
 impl CompiledMapping {
-    /// The PUBLISH for one record (`row` is the record's JSON). Missing values render empty.
-    pub fn render(&self, row: &Value) -> Result<OutboundPublish, DeliveryFailure> {
+    /// The PUBLISH for one record: `row` is the record itself, or its JSON
+    /// ([`KafkaRecord::to_json`](tributary_rules::KafkaRecord::to_json)), which render the
+    /// same. Missing values render empty.
+    pub fn render<'r>(
+        &self,
+        row: impl Into<RowRef<'r>>,
+    ) -> Result<OutboundPublish, DeliveryFailure> {
+        let row = row.into();
         let topic = self.mqtt_topic.render(row, Missing::Empty);
         check_topic(&topic)?;
         Ok(OutboundPublish {
@@ -80,7 +87,7 @@ impl CompiledMapping {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 

@@ -11,14 +11,14 @@
 mod consumer;
 mod dispatch;
 mod error;
-mod failure;
-mod mapping;
+pub mod failure;
+pub mod mapping;
 mod metrics;
 mod offsets;
 mod plan;
 mod produce;
 mod publisher;
-mod record;
+pub mod record;
 mod rules;
 
 use std::collections::BTreeSet;

@@ -42,7 +42,9 @@ pub struct Ticket {
 /// Per partition, the records read and not yet behind the commit point.
 #[derive(Debug, Default)]
 pub struct OffsetTracker {
-    partitions: HashMap<TopicPartition, PartitionTrack>,
+    /// Looked up for every record read and every record finished: foldhash (seeded per
+    /// process) rather than SipHash.
+    partitions: HashMap<TopicPartition, PartitionTrack, foldhash::fast::RandomState>,
     next_generation: u64,
 }
 
@@ -60,6 +62,17 @@ struct PartitionTrack {
 impl OffsetTracker {
     /// Registers a record just read from `partition` at `offset`.
     pub fn track(&mut self, partition: &TopicPartition, offset: i64) -> Ticket {
+        // The usual case, a partition already tracked and read onwards, takes one lookup.
+        if let Some(track) = self.partitions.get_mut(partition)
+            && track.pending.back().is_none_or(|(last, _)| offset > *last)
+        {
+            track.pending.push_back((offset, false));
+            return Ticket {
+                partition: partition.clone(),
+                offset,
+                generation: track.generation,
+            };
+        }
         let rewound = self
             .partitions
             .get(partition)
