@@ -13,6 +13,8 @@
 // A benchmark whose setup fails should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
+
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use rdkafka::message::{OwnedHeaders, OwnedMessage, Timestamp};
 use tributary_data_plane::source::mapping::Mappings;
@@ -46,18 +48,20 @@ fn bench_source_path(c: &mut Criterion) {
     .unwrap();
     let mapping = mappings.for_topic("bench-k2m").unwrap();
     let message = message();
+    // The consumer thread hands the decoder the topic name its partition's queue shares.
+    let topic: Arc<str> = Arc::from("bench-k2m");
 
     let mut group = c.benchmark_group("kafka_to_mqtt");
     group.throughput(Throughput::Elements(1));
     group.bench_function("record_in_place", |b| {
         b.iter(|| {
-            let record = decoder.decode(black_box(&message));
+            let record = decoder.decode_from(black_box(&message), Arc::clone(&topic));
             black_box(mapping.render(&record).unwrap())
         })
     });
     group.bench_function("json_row", |b| {
         b.iter(|| {
-            let record = decoder.decode(black_box(&message));
+            let record = decoder.decode_from(black_box(&message), Arc::clone(&topic));
             black_box(mapping.render(&record.to_json()).unwrap())
         })
     });

@@ -146,7 +146,7 @@ fn kafka_column(k: &KafkaRecord, column: Column) -> Value {
                 .collect(),
         ),
         Column::Offset => Value::Int(k.offset),
-        Column::Topic => Value::Str(k.topic.clone()),
+        Column::Topic => Value::Str(k.topic.to_string()),
         Column::Ts => k.ts.map_or(Value::Undefined, Value::Int),
         Column::TsType => Value::Str(k.ts_type.as_str().into()),
         Column::Timestamp => Value::Int(k.ts.unwrap_or_else(crate::event::now_ms)),

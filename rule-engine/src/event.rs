@@ -60,8 +60,8 @@ impl TsType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KafkaRecord {
     /// The name of the consumer source that read the record.
-    pub source: String,
-    pub topic: String,
+    pub source: Arc<str>,
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
@@ -82,7 +82,7 @@ impl KafkaRecord {
         map.insert("value".into(), Value::String(self.value.clone()));
         map.insert("ts_type".into(), Value::from(self.ts_type.as_str()));
         map.insert("ts".into(), self.ts.map_or(Value::Null, Value::from));
-        map.insert("topic".into(), Value::String(self.topic.clone()));
+        map.insert("topic".into(), Value::String(self.topic.to_string()));
         map.insert("offset".into(), Value::from(self.offset));
         map.insert(
             "key".into(),
@@ -249,8 +249,8 @@ fn kafka_from_context(obj: &Map<String, Value>) -> Result<KafkaRecord, ContextEr
         Some(p) => i32::try_from(p).map_err(|_| ContextError::new("partition", "out of range"))?,
     };
     Ok(KafkaRecord {
-        source: opt_str(obj, "source")?.unwrap_or_default(),
-        topic: opt_str(obj, "topic")?.unwrap_or_default(),
+        source: opt_str(obj, "source")?.unwrap_or_default().into(),
+        topic: opt_str(obj, "topic")?.unwrap_or_default().into(),
         partition,
         offset: opt_i64(obj, "offset")?.unwrap_or(0),
         key: match obj.get("key") {

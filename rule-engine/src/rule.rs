@@ -138,7 +138,7 @@ impl Rule {
             (RuleInput::TopicFilter(filter), Event::MessagePublish(m)) => {
                 topic_matches(filter, &m.topic)
             }
-            (RuleInput::KafkaSource(name), Event::KafkaRecord(k)) => *name == k.source,
+            (RuleInput::KafkaSource(name), Event::KafkaRecord(k)) => name.as_str() == &*k.source,
             _ => false,
         })
     }

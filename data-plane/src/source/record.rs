@@ -12,7 +12,8 @@ use tributary_rules::{KafkaRecord, TsType};
 /// Turns messages of one source into records.
 #[derive(Debug, Clone)]
 pub struct RecordDecoder {
-    source: String,
+    /// Shared by every record of the source, as `node` is by every record of the worker.
+    source: Arc<str>,
     node: Arc<str>,
     key_encoding: EncodingMode,
     value_encoding: EncodingMode,
@@ -22,7 +23,7 @@ impl RecordDecoder {
     /// `node` names the worker in the record, as EMQX names its node.
     pub fn new(source: &str, node: &str, parameters: &KafkaConsumerParameters) -> Self {
         Self {
-            source: source.to_owned(),
+            source: Arc::from(source),
             node: Arc::from(node),
             key_encoding: parameters.key_encoding_mode,
             value_encoding: parameters.value_encoding_mode,
@@ -30,6 +31,12 @@ impl RecordDecoder {
     }
 
     pub fn decode<M: Message>(&self, message: &M) -> KafkaRecord {
+        self.decode_from(message, Arc::from(message.topic()))
+    }
+
+    /// [`decode`](Self::decode) for a message of `topic`, the name its partition's queue shares
+    /// with every record it reads (no copy of the name per record).
+    pub fn decode_from<M: Message>(&self, message: &M, topic: Arc<str>) -> KafkaRecord {
         let (ts, ts_type) = match message.timestamp() {
             Timestamp::CreateTime(ms) => (Some(ms), TsType::Create),
             Timestamp::LogAppendTime(ms) => (Some(ms), TsType::Append),
@@ -48,8 +55,8 @@ impl RecordDecoder {
             })
             .unwrap_or_default();
         KafkaRecord {
-            source: self.source.clone(),
-            topic: message.topic().to_owned(),
+            source: Arc::clone(&self.source),
+            topic,
             partition: message.partition(),
             offset: message.offset(),
             key: message.key().map(|key| encode(key, self.key_encoding)),
@@ -129,7 +136,7 @@ mod tests {
             Timestamp::CreateTime(1_679_665_968_238),
         ));
         assert_eq!(record.partition, 3);
-        assert_eq!(record.source, "my_source");
+        assert_eq!(&*record.source, "my_source");
         assert_eq!(
             record.to_json(),
             json!({

@@ -143,7 +143,9 @@ impl ConsumerLoop {
                     _ => TopicPartition::new(message.topic(), message.partition()),
                 };
                 let ticket = self.consumer.context().track(&partition, message.offset());
-                let record = self.decoder.decode(&message);
+                let record = self
+                    .decoder
+                    .decode_from(&message, Arc::clone(&partition.topic));
                 batch.push(Delivery { ticket, record });
             }
             Err(KafkaError::PartitionEOF(_)) => {}
