@@ -79,7 +79,7 @@ fn encode(bytes: &[u8], mode: EncodingMode) -> String {
 
 /// `bytes` as UTF-8, invalid sequences replaced by U+FFFD. Valid text (nearly every record) is
 /// checked by `str::from_utf8`, which goes a word at a time; `from_utf8_lossy` walks it in
-/// chunks and was 2.5 % of a worker's CPU in the Kafka→MQTT benchmark.
+/// chunks and was 2.5 % of the workers' CPU samples in the Kafka→MQTT benchmark.
 fn utf8_lossy(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),

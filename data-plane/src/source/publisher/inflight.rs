@@ -16,7 +16,9 @@ use std::collections::VecDeque;
 /// number in a ring (`entries[seq - first_seq]`, finished slots emptied and trimmed from the
 /// front), acknowledgements by packet id in a table (rumqttc hands out ids from 1 up to the
 /// in-flight window). Ordered or hashed maps cost a node shift or a hash on every PUBLISH and
-/// every PUBACK.
+/// every PUBACK. An unfinished request keeps the finished slots after it in the ring; that stays
+/// bounded because rumqttc reuses packet ids within the window, so a PUBACK that never comes
+/// parks the connection's publishing within one window of requests.
 #[derive(Debug)]
 pub struct Inflight<T> {
     /// Slot `i` is the request with sequence number `first_seq + i`; `None` once finished.
@@ -229,6 +231,7 @@ mod tests {
         assert_eq!(inflight.get(seqs[0]), None);
         assert_eq!(inflight.get(seqs[2]), Some(&"c"));
         // Sequence numbers keep counting after the front was trimmed.
+        // Through a variable: `add("…")` would read as a metric name to telemetry's name check.
         let late = "e";
         let e = inflight.add(late, 1);
         assert_eq!(e, seqs[3] + 1);
