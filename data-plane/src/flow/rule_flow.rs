@@ -183,22 +183,18 @@ impl RuleRunner {
                 () = &mut stopped => break,
                 Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
                 message = receiver.recv(), if in_flight.len() < capacity => match message {
-                    Some(message) => {
-                        if let Some(pending) = self.handle(message).await {
-                            in_flight.push(pending);
-                        }
+                    Some(first) => {
                         // What is queued behind it goes through in the same turn, up to a bound
                         // that keeps the stop and the finished messages from waiting long.
-                        for _ in 1..BATCH {
-                            if in_flight.len() >= capacity {
-                                break;
-                            }
-                            let Some(message) = receiver.try_recv() else {
-                                break;
-                            };
+                        let (mut next, mut taken) = (Some(first), 0);
+                        while let Some(message) = next {
                             if let Some(pending) = self.handle(message).await {
                                 in_flight.push(pending);
                             }
+                            taken += 1;
+                            next = (taken < BATCH && in_flight.len() < capacity)
+                                .then(|| receiver.try_recv())
+                                .flatten();
                         }
                     }
                     None => break,
