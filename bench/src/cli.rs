@@ -115,6 +115,10 @@ pub struct Args {
     /// Producer action `max_linger_time` for the Tributary MQTT -> Kafka flows.
     #[arg(long, env = "TRIBUTARY_BENCH_MAX_LINGER_TIME", default_value = "5ms")]
     pub max_linger_time: String,
+    /// Producer action `max_inflight` (produce requests in flight per connection) for the
+    /// Tributary MQTT -> Kafka flows; the product default when absent.
+    #[arg(long, env = "TRIBUTARY_BENCH_MAX_INFLIGHT")]
+    pub max_inflight: Option<u32>,
 
     /// Control plane REST base URL, including /api/v5.
     #[arg(long, env = "TRIBUTARY_API")]

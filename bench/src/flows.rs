@@ -28,6 +28,8 @@ pub struct FlowSettings {
     pub mqtt_server: String,
     /// Producer `max_linger_time`, e.g. `5ms`.
     pub max_linger_time: String,
+    /// Producer `max_inflight`; the product default when `None`.
+    pub max_inflight: Option<u32>,
     /// Source `min_batch_bytes` and `max_wait_time`, e.g. `32KB` and `5ms`.
     pub source_min_batch_bytes: String,
     pub source_max_wait_time: String,
@@ -151,11 +153,15 @@ impl MqttToKafka {
                     "bootstrap_hosts": settings.kafka_bootstrap}),
         )
         .await?;
+        let mut parameters = json!({"topic": kafka_topic, "query_mode": query_mode,
+                                    "max_linger_time": settings.max_linger_time});
+        if let (Some(map), Some(inflight)) = (parameters.as_object_mut(), settings.max_inflight) {
+            map.insert("max_inflight".to_owned(), Value::from(inflight));
+        }
         api.post(
             "/actions",
             &json!({"type": "kafka_producer", "name": name, "connector": name, "enable": true,
-                    "parameters": {"topic": kafka_topic, "query_mode": query_mode,
-                                   "max_linger_time": settings.max_linger_time}}),
+                    "parameters": parameters}),
         )
         .await?;
         let action_id = format!("kafka_producer:{name}");

@@ -29,6 +29,7 @@ pub async fn run(args: Args) -> Result<()> {
         kafka_bootstrap: args.kafka_bootstrap.clone(),
         mqtt_server: format!("{}:{}", args.mqtt_host, args.mqtt_port),
         max_linger_time: args.max_linger_time.clone(),
+        max_inflight: args.max_inflight,
         source_min_batch_bytes: args.source_min_batch_bytes.clone(),
         source_max_wait_time: args.source_max_wait_time.clone(),
         source_max_inflight: args.source_max_inflight,
@@ -212,7 +213,7 @@ fn shape(args: &Args) -> String {
     format!(
         "throughput runs of up to {} messages or {:?} with at most {} messages between sender and receiver; latency runs of {:?} at {}; \
          {} MQTT publisher connections with {} QoS 1 messages in flight each; {} partitions per Kafka topic; \
-         producer action max_linger_time {}; source min_batch_bytes {}, max_wait_time {} and max_inflight {}; 200-byte JSON payloads",
+         producer action max_linger_time {} and max_inflight {}; source min_batch_bytes {}, max_wait_time {} and max_inflight {}; 200-byte JSON payloads",
         args.messages,
         args.duration,
         args.window,
@@ -225,6 +226,8 @@ fn shape(args: &Args) -> String {
         args.mqtt_inflight,
         args.partitions,
         args.max_linger_time,
+        args.max_inflight
+            .map_or("default (10)".to_owned(), |n| n.to_string()),
         args.source_min_batch_bytes,
         args.source_max_wait_time,
         args.source_max_inflight
