@@ -10,7 +10,7 @@ use crate::error::{BenchError, Result};
 use crate::flows::{self, FlowSettings};
 use crate::machine::{self, Machine};
 use crate::mqtt_load::MqttEndpoint;
-use crate::pipeline::{Endpoints, Timing};
+use crate::pipeline::{Endpoints, Measurement, Timing};
 use crate::report::{self, Results};
 use crate::scenarios::{
     Outcome, Settings, broker_alone, kafka_alone, kafka_to_mqtt, mqtt_to_kafka, one_worker,
@@ -144,6 +144,10 @@ async fn run_scenarios(args: &Args, settings: &Settings, results: &mut Results) 
         results.tributary_m2k_q0 = Some(mqtt_to_kafka::run(settings, 0, "async").await);
         tracing::info!("Tributary MQTT -> Kafka, QoS 1 sync");
         results.tributary_m2k_q1 = Some(mqtt_to_kafka::run(settings, 1, "sync").await);
+        if args.runs(Scenario::KafkaAlone) {
+            results.kafka_alone_at_m2k_q0_pace =
+                kafka_alone_at_m2k_q0_pace(settings, results).await;
+        }
     }
     if args.runs(Scenario::KafkaToMqtt) {
         tracing::info!(qos = k, "Tributary Kafka -> MQTT");
@@ -169,6 +173,27 @@ async fn run_scenarios(args: &Args, settings: &Settings, results: &mut Results) 
 
 /// Other rules on `t/#` (the demo's) would double the workers' work: they are disabled for the
 /// run and re-enabled afterwards.
+/// Kafka alone paced as the MQTT→Kafka QoS 0 latency run was, when that run had its own pace
+/// (with `--latency-rate`, Kafka alone's latency run already had it).
+async fn kafka_alone_at_m2k_q0_pace(
+    settings: &Settings,
+    results: &Results,
+) -> Option<Outcome<Measurement>> {
+    if settings.latency_rate.is_some() {
+        return None;
+    }
+    let sustained = results
+        .tributary_m2k_q0
+        .as_ref()?
+        .throughput
+        .as_ref()
+        .ok()?
+        .deliveries
+        .rate;
+    tracing::info!("Kafka alone, paced as the MQTT -> Kafka QoS 0 latency run");
+    Some(kafka_alone::latency_at_pace_of(settings, sustained).await)
+}
+
 async fn pause_rules_in_the_way(settings: &Settings) -> Vec<String> {
     let Ok(api) = &settings.api else {
         return Vec::new();

@@ -36,6 +36,8 @@ pub struct Results {
     pub broker_q0: Option<PipelineRun>,
     pub broker_q1: Option<PipelineRun>,
     pub kafka_alone: Option<PipelineRun>,
+    /// Kafka alone paced as the MQTT→Kafka QoS 0 latency run: the Kafka hop that pipeline holds.
+    pub kafka_alone_at_m2k_q0_pace: Option<Outcome<Measurement>>,
     pub python_m2k_q0: Option<BridgeRun>,
     pub python_m2k_q1: Option<BridgeRun>,
     pub python_k2m: Option<BridgeRun>,
@@ -235,33 +237,26 @@ impl Results {
         out.push_str("| pipeline | paced at msg/s | p50 ms | p99 ms | max ms | samples | missing | p99 × broker alone | p99 × Python bridge | p50 / p99 ms after 1 s² |\n");
         out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for line in self.lines() {
-            let cells = match &line.run.latency {
-                Ok(m) => {
-                    let l = m.deliveries.latency;
-                    let settled = m.deliveries.settled;
-                    format!(
-                        "{} | {} | {} | {} | {} | {} | {} | {} | {} / {}",
-                        rate(m.sent.sent as f64 / m.sent.elapsed.as_secs_f64().max(1e-9)),
-                        ms(l.p50_us),
-                        ms(l.p99_us),
-                        ms(l.max_us),
-                        count(l.samples as u64),
-                        missing(m),
-                        ratio(Some(l.p99_us as f64), p99_of(line.baseline)),
-                        ratio(Some(l.p99_us as f64), p99_of(line.bridge)),
-                        ms(settled.p50_us),
-                        ms(settled.p99_us),
-                    )
-                }
-                Err(why) => format!("n/a ({}) | | | | | | | | ", one_line(why)),
-            };
+            let cells = latency_cells(&line.run.latency, line.baseline, line.bridge);
             let _ = writeln!(out, "| {} | {cells} |", line.name);
+        }
+        if let Some(paced) = &self.kafka_alone_at_m2k_q0_pace {
+            let cells = latency_cells(paced, None, None);
+            let _ = writeln!(out, "| Kafka alone, paced as MQTT→Kafka QoS 0³ | {cells} |");
         }
         out.push_str(
             "\n² the same run without the deliveries of its first second: every pipeline, the \
              baselines too, starts with a transient that can set the whole run's p99. The \
-             bench log has each run slice by slice (\"latency by arrival time\").\n\n",
+             bench log has each run slice by slice (\"latency by arrival time\").\n",
         );
+        if self.kafka_alone_at_m2k_q0_pace.is_some() {
+            out.push_str(
+                "³ Kafka alone at the pace of the MQTT→Kafka QoS 0 latency run: the Kafka hop \
+                 that pipeline holds, at its rate (Kafka alone's own row is paced at half of \
+                 Kafka's far higher sustained rate).\n",
+            );
+        }
+        out.push('\n');
     }
 
     fn render_cost(&self, out: &mut String) {
@@ -507,6 +502,37 @@ impl Results {
                 t.target, t.goal, t.measured, t.verdict
             );
         }
+        if let Some(context) = targets::kafka_hop_context(self) {
+            let _ = writeln!(out, "\n{context}");
+        }
+    }
+}
+
+/// A latency table row's cells after its name.
+fn latency_cells(
+    latency: &Outcome<Measurement>,
+    baseline: Option<&PipelineRun>,
+    bridge: Option<&PipelineRun>,
+) -> String {
+    match latency {
+        Ok(m) => {
+            let l = m.deliveries.latency;
+            let settled = m.deliveries.settled;
+            format!(
+                "{} | {} | {} | {} | {} | {} | {} | {} | {} / {}",
+                rate(m.sent.sent as f64 / m.sent.elapsed.as_secs_f64().max(1e-9)),
+                ms(l.p50_us),
+                ms(l.p99_us),
+                ms(l.max_us),
+                count(l.samples as u64),
+                missing(m),
+                ratio(Some(l.p99_us as f64), p99_of(baseline)),
+                ratio(Some(l.p99_us as f64), p99_of(bridge)),
+                ms(settled.p50_us),
+                ms(settled.p99_us),
+            )
+        }
+        Err(why) => format!("n/a ({}) | | | | | | | | ", one_line(why)),
     }
 }
 
@@ -749,6 +775,29 @@ mod tests {
         }
         results.tributary_m2k_q1 = Some(late);
         assert_eq!(lossless(&results).verdict, targets::Verdict::Miss);
+    }
+
+    #[test]
+    fn the_kafka_hop_at_the_qos0_pace_is_shown_beside_the_qos0_target() {
+        let mut results = sample();
+        assert!(targets::kafka_hop_context(&results).is_none());
+        // The hop alone takes 6 ms at the pace; the target allows 2× the broker's 2 ms.
+        results.kafka_alone_at_m2k_q0_pace = Some(Ok(measurement(1000.0, 6_000, 0)));
+        let context = targets::kafka_hop_context(&results).unwrap();
+        assert!(context.contains("paced at 1,000 msg/s"), "{context}");
+        assert!(context.contains("a p99 of 6.00 ms"), "{context}");
+        assert!(context.contains("is 4.00 ms, under it"), "{context}");
+        assert!(context.contains("p99 was 0.67× the hop's"), "{context}");
+        let text = results.render();
+        assert!(
+            text.contains("| Kafka alone, paced as MQTT→Kafka QoS 0³ | 1,000 | 3.00 | 6.00 |"),
+            "{text}"
+        );
+        assert!(text.contains(&context), "{text}");
+
+        results.kafka_alone_at_m2k_q0_pace = Some(Ok(measurement(1000.0, 3_000, 0)));
+        let context = targets::kafka_hop_context(&results).unwrap();
+        assert!(context.contains("is 4.00 ms, over it"), "{context}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::scenarios::one_worker::OneWorker;
 use crate::scenarios::{Outcome, PipelineRun};
 
 use super::Results;
-use super::format::{ms, one_line};
+use super::format::{ms, one_line, rate};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -158,6 +158,42 @@ fn p99_target(
         &format!("≤ {P99_OF_BEST_BASELINE:.0}× the better of broker alone and Kafka alone"),
         judged,
     )
+}
+
+/// What the QoS 0 p99 target asks beside what the Kafka hop alone takes at that pipeline's pace:
+/// every MQTT→Kafka path holds that hop, so a bound under the hop's own p99 is one no bridge
+/// through this Kafka meets.
+pub fn kafka_hop_context(results: &Results) -> Option<String> {
+    let hop = results.kafka_alone_at_m2k_q0_pace.as_ref()?.as_ref().ok()?;
+    let hop_p99 = hop.deliveries.latency.p99_us;
+    let pace = hop.sent.sent as f64 / hop.sent.elapsed.as_secs_f64().max(1e-9);
+    let mut text = format!(
+        "The Kafka hop alone at the QoS 0 pipeline's pace (Kafka alone paced at {} msg/s) \
+         had a p99 of {} ms",
+        rate(pace),
+        ms(hop_p99)
+    );
+    if let Ok(broker) = measured(&results.broker_q0, latency) {
+        let bound = (broker.deliveries.latency.p99_us as f64 * P99_OF_BEST_BASELINE) as u64;
+        let against = if bound < hop_p99 {
+            "under it: a path that holds this Kafka hop would have to beat Kafka alone at the \
+             same pace to meet it"
+        } else {
+            "over it"
+        };
+        text.push_str(&format!(
+            "; the QoS 0 p99 target's bound, {P99_OF_BEST_BASELINE:.0}× the broker alone's, is {} ms, {against}",
+            ms(bound)
+        ));
+    }
+    if let Ok(ours) = measured(&results.tributary_m2k_q0, latency) {
+        let ratio = ours.deliveries.latency.p99_us as f64 / hop_p99.max(1) as f64;
+        text.push_str(&format!(
+            ". The QoS 0 pipeline's p99 was {ratio:.2}× the hop's"
+        ));
+    }
+    text.push('.');
+    Some(text)
 }
 
 pub fn evaluate(results: &Results) -> Vec<TargetRow> {
