@@ -5,8 +5,10 @@
 //! - `flow`: one running flow (MQTT rule flows here, Kafka sources in `source`);
 //! - `mqtt`: MQTT connections, routing and ordered acknowledgements;
 //! - `sink`: where rule output goes (Kafka producer, MQTT republish);
-//! - `telemetry`: metrics and connector status reported in heartbeats.
+//! - `telemetry`: metrics and connector status reported in heartbeats;
+//! - `backoff`: the jittered retry pacing every reconnecting part shares.
 
+pub mod backoff;
 pub mod control;
 pub mod flow;
 pub mod mqtt;

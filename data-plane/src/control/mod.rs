@@ -20,7 +20,7 @@ use tributary_protocol::worker::v1::{Assignment, RegisterRequest, RegisterRespon
 use self::heartbeat::HeartbeatSources;
 use self::lease::Lease;
 use self::replicas::Replicas;
-use crate::mqtt::backoff::Backoff;
+use crate::backoff::Backoff;
 use crate::supervisor::Supervisor;
 
 /// Who this worker says it is.

@@ -14,7 +14,6 @@ use tributary_protocol::resources::MqttConnectorConfig;
 use tributary_rules::{MessageId, MessagePublish};
 
 use super::ack_tracker::{AckTracker, AckWork};
-use super::backoff::Backoff;
 use super::client::{
     ClientError, MqttClient, MqttEventLoop, NetEvent, PendingAck, ReceivedPublish,
 };
@@ -22,6 +21,7 @@ use super::dispatcher::{Dispatcher, Tally};
 use super::inbox::InboxSender;
 use super::routing::{RouteChange, Subscription};
 use super::{InboundMessage, v4, v5};
+use crate::backoff::Backoff;
 use crate::telemetry::{ConnectorState, MetricsHub, StatusBoard};
 
 /// A live connection to a broker, shared by every flow of this worker that uses the connector.

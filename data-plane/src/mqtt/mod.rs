@@ -1,8 +1,7 @@
 //! MQTT ingest and publishing over rumqttc (MQTT 3.1.1 and 5): shared connections with shared
-//! subscriptions, routing to rules, receive-ordered manual acknowledgements, reconnect backoff.
+//! subscriptions, routing to rules, receive-ordered manual acknowledgements.
 
 pub mod ack_tracker;
-pub mod backoff;
 mod claim;
 pub mod client;
 pub mod connection;

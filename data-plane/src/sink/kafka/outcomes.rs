@@ -22,7 +22,7 @@ use super::pump::MemoryBuffer;
 use super::report::DeliveryFuture;
 use super::room::Room;
 use super::topics::TopicCache;
-use crate::mqtt::backoff::Backoff;
+use crate::backoff::Backoff;
 use crate::telemetry::histogram::now_ms;
 use crate::telemetry::metrics::CounterHandle;
 use crate::telemetry::{LatencyHistogram, ResourceMetrics, RuleCounters};

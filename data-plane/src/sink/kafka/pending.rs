@@ -18,7 +18,7 @@ use tributary_connect::record::RenderedRecord;
 use super::delivery::{Outcome, classify};
 use super::outcomes::ActionOutcomes;
 use super::report::DeliveryFuture;
-use crate::mqtt::backoff::Backoff;
+use crate::backoff::Backoff;
 
 /// Resolves with a record's outcome, counted for its action; the caller counts it for the rule.
 pub struct PendingOutcome(State);

@@ -24,7 +24,7 @@ use super::buffer::{PartitionBuffers, Taken};
 use super::delivery::{FailureReason, Outcome, classify};
 use super::outcomes::{ActionOutcomes, Counted, Origin};
 use super::report::Report;
-use crate::mqtt::backoff::Backoff;
+use crate::backoff::Backoff;
 use crate::telemetry::ResourceMetrics;
 use crate::telemetry::metrics::CounterHandle;
 

@@ -21,7 +21,7 @@ use self::inflight::Inflight;
 use self::session::{MQTT_MAX_PACKET, Session, SessionEvent};
 use super::failure::{DeliveryFailure, check_topic};
 use super::plan::ActionError;
-use crate::mqtt::backoff::Backoff;
+use crate::backoff::Backoff;
 use crate::telemetry::{ConnectorState, StatusBoard};
 
 /// Where the publisher connects and reports.

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::log::{Command, LogHandle, PartitionId};
 use super::partition::Stored;
-use crate::mqtt::backoff::Backoff;
+use crate::backoff::Backoff;
 use crate::sink::kafka::client::SinkProducer;
 use crate::sink::kafka::delivery::{FailureReason, classify};
 use crate::telemetry::ResourceMetrics;
