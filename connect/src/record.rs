@@ -165,15 +165,9 @@ fn header_pairs(value: &Value, mode: HeaderValueEncodeMode) -> Vec<(String, Stri
     }
 }
 
-/// Kafka's rule: 1 to 249 characters from `[a-zA-Z0-9._-]`, and not `.` or `..`.
+/// Kafka's rule, the one the API checks configured topics against.
 fn valid_topic_name(topic: &str) -> bool {
-    !topic.is_empty()
-        && topic.len() <= 249
-        && topic != "."
-        && topic != ".."
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    tributary_protocol::resources::validation::rules::is_kafka_topic(topic)
 }
 
 #[cfg(test)]
@@ -188,6 +182,48 @@ mod tests {
         assert!(!valid_topic_name("a/b"));
         assert!(!valid_topic_name(".."));
         assert!(!valid_topic_name(&"x".repeat(250)));
+    }
+
+    #[test]
+    fn workers_compile_every_template_the_api_validates() {
+        let base = json!({
+            "topic": "t",
+            "message": {"key": "k", "value": "v", "timestamp": "${timestamp}"},
+            "kafka_headers": "${pub_props}",
+            "kafka_ext_headers": [{"kafka_ext_header_key": "h", "kafka_ext_header_value": "x"}]
+        });
+        let pointers = [
+            "/topic",
+            "/message/key",
+            "/message/value",
+            "/message/timestamp",
+            "/kafka_headers",
+            "/kafka_ext_headers/0/kafka_ext_header_value",
+        ];
+        let parse = |value: Value| -> KafkaProducerParameters {
+            serde_json::from_value(value).expect("parameters")
+        };
+        let complete = parse(base.clone());
+        let fields = complete.templates();
+        assert_eq!(fields.len(), pointers.len(), "{fields:?}");
+        // Over the rule engine's 1 MiB template limit: the one text no template accepts.
+        let too_long = "x".repeat((1 << 20) + 1);
+        for ((field, _), pointer) in fields.iter().zip(pointers) {
+            let mut broken = base.clone();
+            *broken.pointer_mut(pointer).expect(pointer) = json!(too_long);
+            let parameters = parse(broken);
+            assert!(
+                parameters
+                    .templates()
+                    .iter()
+                    .any(|(f, text)| f == field && *text == too_long),
+                "{field} is not {pointer}"
+            );
+            let (named, _) = RecordTemplates::compile(&parameters)
+                .err()
+                .unwrap_or_else(|| panic!("workers compiled a broken {field}"));
+            assert!(field.starts_with(&named), "{named} for {field}");
+        }
     }
 
     fn templates(topic: &str) -> RecordTemplates {

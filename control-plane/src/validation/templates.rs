@@ -13,19 +13,8 @@ fn check(field: &str, text: &str, errors: &mut Vec<FieldError>) {
 
 pub fn kafka_producer(params: &KafkaProducerParameters) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    check("topic", &params.topic, &mut errors);
-    check("message.key", &params.message.key, &mut errors);
-    check("message.value", &params.message.value, &mut errors);
-    check("message.timestamp", &params.message.timestamp, &mut errors);
-    if let Some(headers) = &params.kafka_headers {
-        check("kafka_headers", headers, &mut errors);
-    }
-    for (i, header) in params.kafka_ext_headers.iter().enumerate() {
-        check(
-            &format!("kafka_ext_headers[{i}].kafka_ext_header_value"),
-            &header.kafka_ext_header_value,
-            &mut errors,
-        );
+    for (field, text) in params.templates() {
+        check(&field, text, &mut errors);
     }
     errors
 }

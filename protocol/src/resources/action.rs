@@ -80,6 +80,30 @@ pub struct KafkaProducerParameters {
 }
 
 impl KafkaProducerParameters {
+    /// Every `${...}` template the action renders per message, by field path: what the API
+    /// validates and what workers compile (`RecordTemplates::compile`).
+    pub fn templates(&self) -> Vec<(String, &str)> {
+        let mut fields = vec![
+            ("topic".to_owned(), self.topic.as_str()),
+            ("message.key".to_owned(), self.message.key.as_str()),
+            ("message.value".to_owned(), self.message.value.as_str()),
+            (
+                "message.timestamp".to_owned(),
+                self.message.timestamp.as_str(),
+            ),
+        ];
+        if let Some(headers) = &self.kafka_headers {
+            fields.push(("kafka_headers".to_owned(), headers.as_str()));
+        }
+        for (i, header) in self.kafka_ext_headers.iter().enumerate() {
+            fields.push((
+                format!("kafka_ext_headers[{i}].kafka_ext_header_value"),
+                header.kafka_ext_header_value.as_str(),
+            ));
+        }
+        fields
+    }
+
     /// Whether the producer runs idempotent: as set, else whenever every in-sync replica must
     /// acknowledge.
     pub fn idempotent(&self) -> bool {

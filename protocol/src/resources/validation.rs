@@ -98,12 +98,21 @@ pub mod rules {
         list.split(',').try_for_each(host_port)
     }
 
-    /// Kafka's own rule: 1-249 characters out of `[a-zA-Z0-9._-]`, and not `.` or `..`.
+    /// Kafka's own rule: 1-249 characters out of `[a-zA-Z0-9._-]`, and not `.` or `..`. Workers
+    /// apply it to each rendered topic, the API to each configured one.
+    pub fn is_kafka_topic(topic: &str) -> bool {
+        !topic.is_empty()
+            && topic.len() <= 249
+            && topic != "."
+            && topic != ".."
+            && topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    }
+
+    /// [`is_kafka_topic`], with the reason in words.
     pub fn kafka_topic(topic: &str) -> Result<(), String> {
-        let legal = topic
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if topic.is_empty() || topic.len() > 249 || !legal || topic == "." || topic == ".." {
+        if !is_kafka_topic(topic) {
             return Err(format!(
                 "`{topic}` is not a valid Kafka topic: use 1-249 characters out of a-z A-Z 0-9 . _ -"
             ));
