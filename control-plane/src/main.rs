@@ -11,7 +11,7 @@ use prometheus_client::registry::Registry;
 use tributary_control_plane::auth::api_keys;
 use tributary_control_plane::config::{Cli, Command, ServeArgs};
 use tributary_control_plane::grpc::{self, GrpcConfig, LeaseSettings};
-use tributary_control_plane::metrics::ControlPlaneGauges;
+use tributary_control_plane::http::gauges::ControlPlaneGauges;
 use tributary_control_plane::state::AppState;
 use tributary_control_plane::{app, cli, health_check, server, store};
 use tributary_service::shutdown;

@@ -9,7 +9,7 @@ use grpc_support::*;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tributary_control_plane::grpc::{ConfigRevisions, LeaseSettings};
-use tributary_control_plane::metrics::reset_metrics;
+use tributary_control_plane::store::metric_resets;
 use tributary_protocol::assignment::{FlowSpec, ResolvedAction};
 
 const WITHIN_ONE_SECOND: Duration = Duration::from_secs(1);
@@ -107,10 +107,10 @@ async fn a_metric_reset_reaches_workers_in_the_next_snapshot(pool: PgPool) {
     let first = next_assignment(&mut stream, WITHIN_ONE_SECOND).await;
     assert!(first.metric_resets.is_empty());
 
-    assert_eq!(reset_metrics(&pool, "rule:r1").await.unwrap(), 1);
+    assert_eq!(metric_resets::reset(&pool, "rule:r1").await.unwrap(), 1);
     let next = next_assignment(&mut stream, WITHIN_ONE_SECOND).await;
     assert_eq!(next.metric_resets.get("rule:r1"), Some(&1));
-    assert_eq!(reset_metrics(&pool, "rule:r1").await.unwrap(), 2);
+    assert_eq!(metric_resets::reset(&pool, "rule:r1").await.unwrap(), 2);
 }
 
 /// The "two replicas on one database": a change committed through replica A reaches a

@@ -7,9 +7,8 @@ use std::time::Duration;
 use grpc_support::*;
 use sqlx::PgPool;
 use tributary_control_plane::grpc::LeaseSettings;
-use tributary_control_plane::metrics::{
-    ResourceStatus, all_workers, connector_status, live_worker_count, reset_metrics, rule_metrics,
-};
+use tributary_control_plane::store::{metric_resets, workers};
+use tributary_control_plane::worker_reports::{ResourceStatus, connector_status, rule_metrics};
 use tributary_protocol::worker::v1::{
     ConnectorStatus, FlowStatus, HeartbeatRequest, ResourceMetrics,
 };
@@ -115,15 +114,15 @@ async fn a_lapsed_lease_shows_the_worker_down_and_drops_it_from_aggregates(pool:
         })
         .await
         .unwrap();
-    assert_eq!(live_worker_count(&pool).await.unwrap(), 1);
-    let listed = all_workers(&pool).await.unwrap();
+    assert_eq!(workers::live_count(&pool).await.unwrap(), 1);
+    let listed = workers::all(&pool).await.unwrap();
     assert!(listed[0].live);
     assert_eq!(listed[0].applied_revision, 1);
     assert_eq!(listed[0].flows[0].status, "running");
 
     tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(live_worker_count(&pool).await.unwrap(), 0);
-    let listed = all_workers(&pool).await.unwrap();
+    assert_eq!(workers::live_count(&pool).await.unwrap(), 0);
+    let listed = workers::all(&pool).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(!listed[0].live, "lease lapsed but the worker is shown up");
     assert_eq!(
@@ -135,7 +134,7 @@ async fn a_lapsed_lease_shows_the_worker_down_and_drops_it_from_aggregates(pool:
 
     // A heartbeat with the still-current epoch renews the lease.
     client.heartbeat(heartbeat(&worker)).await.unwrap();
-    assert_eq!(live_worker_count(&pool).await.unwrap(), 1);
+    assert_eq!(workers::live_count(&pool).await.unwrap(), 1);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -159,7 +158,7 @@ async fn a_reset_zeroes_metrics_until_the_worker_applied_it(pool: PgPool) {
         10
     );
 
-    reset_metrics(&pool, "rule:r1").await.unwrap();
+    metric_resets::reset(&pool, "rule:r1").await.unwrap();
     assert_eq!(
         rule_metrics(&pool, "r1").await.unwrap().metrics["matched"],
         0

@@ -13,7 +13,7 @@ use prometheus_client::registry::Registry;
 use serde_json::Value;
 use sqlx::PgPool;
 use tributary_control_plane::grpc::LeaseSettings;
-use tributary_control_plane::metrics::ControlPlaneGauges;
+use tributary_control_plane::http::gauges::ControlPlaneGauges;
 use tributary_protocol::worker::v1::{FlowStatus, HeartbeatRequest, ResourceMetrics};
 
 fn matched(resource_id: &str, count: u64) -> ResourceMetrics {

@@ -14,10 +14,10 @@ use utoipa::ToSchema;
 use super::envelope;
 use super::relations::Relations;
 use crate::error::{ApiError, ApiResult};
-use crate::metrics::StatusView;
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeRow, BridgeTable, NewBridge};
 use crate::validation::{names, references};
+use crate::worker_reports::StatusView;
 
 /// The type-specific parts of actions and sources.
 // Only this crate's handlers call these, on actix's per-thread runtimes: no `Send` bound needed.
@@ -131,7 +131,7 @@ macro_rules! bridge_view {
             /// finds it (`connecting` until the first check ends, `disconnected` with the
             /// reason); `stopped` when it or its connector is disabled.
             #[serde(flatten)]
-            pub status: $crate::metrics::StatusView,
+            pub status: $crate::worker_reports::StatusView,
             pub created_at: chrono::DateTime<chrono::Utc>,
             pub updated_at: chrono::DateTime<chrono::Utc>,
         }

@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema,
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::metrics::{NodeStatus, ResourceStatus};
+use crate::worker_reports::{NodeStatus, ResourceStatus};
 
 /// The kinds: their `type` values and their fields.
 fn kinds() -> [(&'static [&'static str], RefOr<Schema>); 2] {

@@ -15,9 +15,10 @@ use super::connector_config::ConnectorConfig;
 use super::relations::Relations;
 use crate::error::{ApiError, ApiResult};
 use crate::health_check::{self, Health};
-use crate::metrics::{ResourceStatus, live_workers};
 use crate::state::AppState;
 use crate::store::connectors;
+use crate::store::workers;
+use crate::worker_reports::ResourceStatus;
 
 /// EMQX's answer when a connector neither connected nor failed within its start timeout.
 const TIMED_OUT: &str =
@@ -66,7 +67,7 @@ pub async fn start(
 
 /// `node` names a live worker (EMQX's nodes are Tributary's workers).
 pub async fn check_node(state: &AppState, node: &str) -> ApiResult<()> {
-    let workers = live_workers(&state.pool).await?;
+    let workers = workers::live(&state.pool).await?;
     if workers.iter().any(|worker| worker.name == node) {
         Ok(())
     } else {

@@ -14,11 +14,11 @@ use super::operations::{self, Operation};
 use super::relations::Relations;
 use super::{connector_start, envelope, ids};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::metrics::StatusView;
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeTable};
 use crate::store::{connectors, rules};
 use crate::validation::names;
+use crate::worker_reports::StatusView;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)

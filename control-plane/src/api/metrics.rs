@@ -9,10 +9,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ids;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::metrics::{self, MetricsView};
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeTable};
+use crate::store::metric_resets;
 use crate::store::rules;
+use crate::worker_reports::{self, MetricsView};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(rule_metrics)
@@ -44,7 +45,7 @@ async fn rule_metrics(
 ) -> ApiResult<HttpResponse> {
     existing_rule(&state, &id).await?;
     Ok(HttpResponse::Ok().json(RuleMetricsView {
-        metrics: metrics::rule_metrics(&state.pool, &id).await?,
+        metrics: worker_reports::rule_metrics(&state.pool, &id).await?,
         id: id.into_inner(),
     }))
 }
@@ -60,7 +61,7 @@ async fn reset_rule_metrics(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     existing_rule(&state, &id).await?;
-    metrics::reset_metrics(&state.pool, &format!("rule:{id}")).await?;
+    metric_resets::reset(&state.pool, &format!("rule:{id}")).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -75,7 +76,7 @@ async fn action_metrics(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = existing_bridge::<ActionType>(&state, BridgeTable::Actions, "action", &id).await?;
-    Ok(HttpResponse::Ok().json(metrics::action_metrics(&state.pool, &id).await?))
+    Ok(HttpResponse::Ok().json(worker_reports::action_metrics(&state.pool, &id).await?))
 }
 
 #[utoipa::path(
@@ -89,7 +90,7 @@ async fn reset_action_metrics(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = existing_bridge::<ActionType>(&state, BridgeTable::Actions, "action", &id).await?;
-    metrics::reset_metrics(&state.pool, &format!("action:{id}")).await?;
+    metric_resets::reset(&state.pool, &format!("action:{id}")).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -104,7 +105,7 @@ async fn source_metrics(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = existing_bridge::<SourceType>(&state, BridgeTable::Sources, "source", &id).await?;
-    Ok(HttpResponse::Ok().json(metrics::source_metrics(&state.pool, &id).await?))
+    Ok(HttpResponse::Ok().json(worker_reports::source_metrics(&state.pool, &id).await?))
 }
 
 #[utoipa::path(
@@ -118,7 +119,7 @@ async fn reset_source_metrics(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = existing_bridge::<SourceType>(&state, BridgeTable::Sources, "source", &id).await?;
-    metrics::reset_metrics(&state.pool, &format!("source:{id}")).await?;
+    metric_resets::reset(&state.pool, &format!("source:{id}")).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -9,11 +9,12 @@ use tributary_rules::RuleInput;
 
 use crate::error::ApiResult;
 use crate::health_check::Health;
-use crate::metrics::{ResourceStatus, StatusView, WorkerRecord, aggregate_status, live_workers};
 use crate::state::AppState;
 use crate::store::bridges::{self, BridgeTable};
 use crate::store::rules::RuleRow;
+use crate::store::workers::{self, WorkerRecord};
 use crate::store::{connectors, rules};
+use crate::worker_reports::{ResourceStatus, StatusView, aggregate_status};
 
 /// What one rule refers to.
 #[derive(Debug)]
@@ -116,7 +117,7 @@ impl Relations {
             sources: sources.iter().map(child).collect(),
             disabled_connectors,
             unstarted_connectors,
-            workers: live_workers(pool).await?,
+            workers: workers::live(pool).await?,
             health: state.health.snapshot(),
         })
     }

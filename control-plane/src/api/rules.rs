@@ -14,6 +14,7 @@ use super::relations::Relations;
 use super::rule_body::{self, RuleBody, RuleInputs};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
+use crate::store::metric_resets;
 use crate::store::rules::{self, NewRule, RuleRow};
 use crate::validation::names;
 
@@ -422,7 +423,7 @@ async fn update(
     tracing::info!(rule = %row.id, "rule updated");
     if stored_enable && !row.enable {
         // EMQX clears a rule's metrics when it is disabled: a rule enabled again counts afresh.
-        crate::metrics::reset_metrics(&state.pool, &format!("rule:{}", row.id)).await?;
+        metric_resets::reset(&state.pool, &format!("rule:{}", row.id)).await?;
     }
     let view = RuleView::from_row(row)?.with_action_details(&Relations::load(&state).await?);
     warn_of_missing_actions(&view);

@@ -6,8 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::metrics::live_worker_count;
 use crate::state::AppState;
+use crate::store::{revision, workers};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(status);
@@ -60,9 +60,7 @@ async fn status(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn read(state: &AppState) -> Result<(i64, i64), sqlx::Error> {
-    let live_workers = live_worker_count(&state.pool).await?;
-    let config_revision = sqlx::query_scalar("SELECT revision FROM config_revision")
-        .fetch_one(&state.pool)
-        .await?;
+    let live_workers = workers::live_count(&state.pool).await?;
+    let config_revision = revision::current(&state.pool).await?;
     Ok((live_workers, config_revision))
 }

@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::metrics::{ReportedConnector, ReportedFlow, WorkerRecord, all_workers};
 use crate::state::AppState;
+use crate::store::workers::{self, WorkerRecord};
+use crate::worker_reports::{ReportedConnector, ReportedFlow};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list);
@@ -71,7 +72,7 @@ impl From<WorkerRecord> for WorkerView {
 )]
 #[get("/workers")]
 async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let workers: Vec<WorkerView> = all_workers(&state.pool)
+    let workers: Vec<WorkerView> = workers::all(&state.pool)
         .await?
         .into_iter()
         .map(WorkerView::from)

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use tributary_protocol::worker::v1::HeartbeatRequest;
 
-use super::registry::HeartbeatReport;
-use crate::metrics::{ReportedConnector, ReportedFlow, ReportedMetrics};
+use crate::store::workers::HeartbeatReport;
+use crate::worker_reports::{ReportedConnector, ReportedFlow, ReportedMetrics};
 
 /// Converts a heartbeat's reports. Metrics of resources in `pending_resets` are left out: the
 /// worker has not applied their reset yet, so its totals for them are stale.

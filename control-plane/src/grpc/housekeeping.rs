@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::registry::forget_down_workers;
+use crate::store::workers;
 
 const DOWN_FOR_BEFORE_FORGOTTEN: Duration = Duration::from_secs(3600);
 const SWEEP_INTERVAL: Duration = Duration::from_secs(300);
@@ -17,7 +17,7 @@ pub async fn run(pool: PgPool, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            _ = sweep.tick() => match forget_down_workers(&pool, DOWN_FOR_BEFORE_FORGOTTEN).await {
+            _ = sweep.tick() => match workers::forget_down(&pool, DOWN_FOR_BEFORE_FORGOTTEN).await {
                 Ok(0) => {}
                 Ok(forgotten) => tracing::info!(forgotten, "forgot workers down for over an hour"),
                 Err(err) => tracing::warn!(error = %err, "sweeping down workers failed"),

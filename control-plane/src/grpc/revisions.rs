@@ -12,6 +12,8 @@ use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::store::revision;
+
 /// The channel the triggers in the migrations notify on.
 pub const CONFIG_CHANNEL: &str = "tributary_config";
 const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -99,8 +101,5 @@ fn advance(sender: &watch::Sender<u64>, revision: u64) {
 }
 
 pub async fn read_revision(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let revision: i64 = sqlx::query_scalar("SELECT revision FROM config_revision")
-        .fetch_one(pool)
-        .await?;
-    Ok(u64::try_from(revision).unwrap_or(0))
+    Ok(u64::try_from(revision::current(pool).await?).unwrap_or(0))
 }

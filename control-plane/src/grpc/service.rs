@@ -17,10 +17,12 @@ use tributary_protocol::worker::v1::{
 use super::LeaseSettings;
 use super::error::WorkerCallError;
 use super::heartbeat::to_report;
-use super::registry::{self, WorkerIdentity};
+use super::registry;
 use super::revisions::ConfigRevisions;
 use super::snapshots::SnapshotCache;
 use super::watch;
+use crate::store::metric_resets;
+use crate::store::workers::{self, WorkerIdentity};
 
 /// Longest accepted worker name; names end up in MQTT client ids and logs.
 const MAX_NAME_LEN: usize = 200;
@@ -67,7 +69,7 @@ impl WorkerService for WorkerServiceImpl {
             admin_address: &request.admin_address,
             version: &request.version,
         };
-        let registration = registry::register(&self.shared.pool, &identity, self.shared.lease.ttl)
+        let registration = workers::register(&self.shared.pool, &identity, self.shared.lease.ttl)
             .await
             .map_err(WorkerCallError::from)?;
         tracing::info!(
@@ -112,7 +114,7 @@ impl WorkerService for WorkerServiceImpl {
         let request = request.into_inner();
         let worker_id = request.worker_id.clone();
         let epoch = request.epoch;
-        let pending = registry::resets_pending_for(&self.shared.pool, request.applied_revision)
+        let pending = metric_resets::pending_after(&self.shared.pool, request.applied_revision)
             .await
             .map_err(WorkerCallError::from)?;
         let report = to_report(request, &pending);

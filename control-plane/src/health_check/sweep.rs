@@ -13,8 +13,8 @@ use tributary_protocol::resources::ConnectorType;
 
 use super::HealthChecks;
 use crate::api::connector_config::ConnectorConfig;
-use crate::metrics::live_workers;
 use crate::store::connectors;
+use crate::store::workers;
 
 /// How often the stored connectors are compared with the results; each connector's own interval
 /// decides when it is probed again.
@@ -36,7 +36,7 @@ pub async fn run(checks: HealthChecks, pool: PgPool, shutdown: CancellationToken
 }
 
 async fn sweep(checks: &HealthChecks, pool: &PgPool) -> Result<(), sqlx::Error> {
-    let reported: HashSet<String> = live_workers(pool)
+    let reported: HashSet<String> = workers::live(pool)
         .await?
         .into_iter()
         .flat_map(|worker| worker.connectors.0.into_iter().map(|c| c.connector_id))

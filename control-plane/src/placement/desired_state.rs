@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use crate::store::revision;
+
 /// A stored connector. `config` is the type-specific body, secrets included.
 #[derive(Clone, PartialEq, sqlx::FromRow)]
 pub struct ConnectorRow {
@@ -89,9 +91,7 @@ pub async fn load_desired_state(pool: &PgPool) -> Result<DesiredState, LoadError
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let revision: i64 = sqlx::query_scalar("SELECT revision FROM config_revision")
-        .fetch_one(&mut *tx)
-        .await?;
+    let revision = revision::current(&mut *tx).await?;
     let connectors = sqlx::query_as::<_, ConnectorRow>(
         "SELECT type, name, enable, config, started, starts FROM connectors",
     )

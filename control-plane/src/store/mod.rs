@@ -1,4 +1,4 @@
-//! PostgreSQL storage of everything users configure. PostgreSQL is the single source of truth:
+//! PostgreSQL storage of everything users configure, and of what workers register and report. PostgreSQL is the single source of truth:
 //! several control-plane replicas may share one database, so nothing here is cached in memory.
 
 pub mod api_keys;
@@ -6,7 +6,10 @@ pub mod audit;
 pub mod bridges;
 pub mod connectors;
 pub mod keyed_by_type_and_name;
+pub mod metric_resets;
+pub mod revision;
 pub mod rules;
+pub mod workers;
 
 use std::time::Duration;
 

@@ -134,7 +134,7 @@ pub async fn import(
         tx.commit().await?;
         // EMQX clears a rule's metrics when it is disabled, as `PUT /rules/{id}` does here.
         for id in disabled_rules {
-            crate::metrics::reset_metrics(&state.pool, &format!("rule:{id}")).await?;
+            store::metric_resets::reset(&state.pool, &format!("rule:{id}")).await?;
         }
     }
     tracing::info!(

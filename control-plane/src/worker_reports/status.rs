@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::reports::WorkerRecord;
 use crate::health_check::Health;
+use crate::store::workers::WorkerRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

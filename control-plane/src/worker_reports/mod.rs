@@ -1,25 +1,20 @@
 //! What workers report, aggregated for the REST API: per-resource metrics summed over live
-//! workers, connector status across workers, metric resets, and the control plane's own
-//! Prometheus gauges.
+//! workers and connector status across workers.
 //!
 //! Only workers holding a valid lease count: a worker that stopped heartbeating is down, and its
 //! last report is history, not current state.
 
 mod aggregate;
-mod gauges;
 mod reports;
-mod reset;
 mod status;
 
 use sqlx::PgPool;
 
+use crate::store::bridges::{self, BridgeRow, BridgeTable};
+use crate::store::workers;
+
 pub use aggregate::{MetricsView, NodeMetrics, ResourceKind, aggregate_metrics};
-pub use gauges::ControlPlaneGauges;
-pub use reports::{
-    ReportedConnector, ReportedFlow, ReportedMetrics, WorkerRecord, all_workers, live_worker_count,
-    live_workers,
-};
-pub use reset::reset_metrics;
+pub use reports::{ReportedConnector, ReportedFlow, ReportedMetrics};
 pub use status::{NodeStatus, ResourceStatus, StatusView, aggregate_status};
 
 /// `GET /rules/{id}/metrics`.
@@ -42,7 +37,7 @@ async fn resource_metrics(
     kind: ResourceKind,
     resource_id: &str,
 ) -> Result<MetricsView, sqlx::Error> {
-    let workers = live_workers(pool).await?;
+    let workers = workers::live(pool).await?;
     Ok(aggregate_metrics(kind, resource_id, &workers))
 }
 
@@ -52,7 +47,7 @@ pub async fn connector_status(
     pool: &PgPool,
     connector_id: &str,
 ) -> Result<StatusView, sqlx::Error> {
-    let workers = live_workers(pool).await?;
+    let workers = workers::live(pool).await?;
     Ok(aggregate_status(connector_id, &workers, None))
 }
 
@@ -62,7 +57,7 @@ pub async fn action_status(
     pool: &PgPool,
     action_id: &str,
 ) -> Result<Option<StatusView>, sqlx::Error> {
-    dependent_status(pool, "actions", action_id).await
+    dependent_status(pool, BridgeTable::Actions, action_id).await
 }
 
 /// A source's status is its connector's (`kafka_consumer:<connector>`). `None` when the source
@@ -71,27 +66,19 @@ pub async fn source_status(
     pool: &PgPool,
     source_id: &str,
 ) -> Result<Option<StatusView>, sqlx::Error> {
-    dependent_status(pool, "sources", source_id).await
+    dependent_status(pool, BridgeTable::Sources, source_id).await
 }
 
 async fn dependent_status(
     pool: &PgPool,
-    table: &'static str,
+    table: BridgeTable,
     id: &str,
 ) -> Result<Option<StatusView>, sqlx::Error> {
     let Some((kind, name)) = id.split_once(':') else {
         return Ok(None);
     };
-    // `table` is one of two literals above, never user input.
-    let connector: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT connector FROM {table} WHERE type = $1 AND name = $2"
-    ))
-    .bind(kind)
-    .bind(name)
-    .fetch_optional(pool)
-    .await?;
-    match connector {
-        Some(connector) => connector_status(pool, &format!("{kind}:{connector}"))
+    match bridges::get(pool, table, kind, name).await? {
+        Some(BridgeRow { connector, .. }) => connector_status(pool, &format!("{kind}:{connector}"))
             .await
             .map(Some),
         None => Ok(None),

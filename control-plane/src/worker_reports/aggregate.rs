@@ -4,7 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use super::reports::{ReportedMetrics, WorkerRecord};
+use super::reports::ReportedMetrics;
+use crate::store::workers::WorkerRecord;
 
 /// Which EMQX metric set a resource has; every metric of the set is present, zero when unreported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use prometheus_client::registry::Registry;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::reports::live_worker_count;
+use crate::store::{revision, workers};
 
 const REFRESH_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -36,10 +36,8 @@ impl ControlPlaneGauges {
     }
 
     pub async fn refresh(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let live = live_worker_count(pool).await?;
-        let revision: i64 = sqlx::query_scalar("SELECT revision FROM config_revision")
-            .fetch_one(pool)
-            .await?;
+        let live = workers::live_count(pool).await?;
+        let revision = revision::current(pool).await?;
         self.live_workers.set(live);
         self.config_revision.set(revision);
         Ok(())

@@ -1,6 +1,6 @@
-//! Metric resets. Workers never zero their counters (Prometheus must see them grow); a reset
-//! bumps a per-resource generation that reaches workers in their next assignment, and they move
-//! the baseline their heartbeats subtract.
+//! The `metric_resets` table. Workers never zero their counters (Prometheus must see them grow);
+//! a reset bumps a per-resource generation that reaches workers in their next assignment, and
+//! they move the baseline their heartbeats subtract.
 
 use sqlx::PgPool;
 
@@ -9,7 +9,7 @@ use sqlx::PgPool;
 ///
 /// The stored reports of the resource are dropped in the same transaction so the API shows zero
 /// right away instead of the old totals until every worker has heartbeated again.
-pub async fn reset_metrics(pool: &PgPool, resource_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn reset(pool: &PgPool, resource_id: &str) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let generation: i64 = sqlx::query_scalar(
         "INSERT INTO metric_resets (resource_id, generation) VALUES ($1, 1) \
@@ -39,4 +39,16 @@ pub async fn reset_metrics(pool: &PgPool, resource_id: &str) -> Result<u64, sqlx
     .await?;
     tx.commit().await?;
     Ok(u64::try_from(generation).unwrap_or(0))
+}
+
+/// Resources reset at a revision the worker has not applied yet: its counters for them are still
+/// the pre-reset totals.
+pub async fn pending_after(
+    pool: &PgPool,
+    applied_revision: u64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT resource_id FROM metric_resets WHERE revision > $1")
+        .bind(i64::try_from(applied_revision).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await
 }
