@@ -172,8 +172,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let message = match self.class() {
             ErrorClass::Internal => {
-                // The cause stays in the log: it may name tables, hosts or queries.
-                tracing::error!(error = %self, cause = ?std::error::Error::source(self), "request failed");
+                // The causes stay in the log: they may name tables, hosts or queries. The request
+                // (method, path) is the span the request middleware opened.
+                tracing::error!(error = %self, causes = %causes(self), "request failed");
                 "internal error, see the control plane log".to_owned()
             }
             _ => self.to_string(),
@@ -247,3 +248,36 @@ impl From<sqlx::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Every cause under `error`, outermost first, `: `-separated (sqlx's pool timeout under the
+/// query that waited for it, an I/O error under that, ...): one level rarely says what failed.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+
+    #[test]
+    fn every_level_of_an_internal_error_is_named() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer went away");
+        let error = ApiError::Database(sqlx::Error::Io(io));
+        let text = causes(&error);
+        assert!(text.contains("peer went away"), "{text}");
+        assert!(
+            text.starts_with("error communicating with database"),
+            "{text}"
+        );
+        assert_eq!(causes(&std::io::Error::other("alone")), "");
+    }
+}
