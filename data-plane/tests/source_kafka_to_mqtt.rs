@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use source_support::*;
 use tokio_util::sync::CancellationToken;
+use tributary_data_plane::flow::FlowPhase;
 use tributary_data_plane::source;
 use tributary_data_plane::telemetry::{ConnectorState, ResourceMetrics};
 
@@ -875,7 +876,7 @@ async fn a_source_that_cannot_start_reports_failed_with_the_reason() {
     let task = tokio::spawn(source::run_reported(spec, env, reporter, shutdown.clone()));
 
     let failed = eventually(Duration::from_secs(5), || {
-        flows.snapshot().get(&flow_id).map(|flow| flow.status) == Some("failed")
+        flows.snapshot().get(&flow_id).map(|flow| flow.status) == Some(FlowPhase::Failed)
     })
     .await;
     let flow = flows.snapshot().get(&flow_id).cloned();

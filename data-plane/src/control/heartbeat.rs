@@ -32,7 +32,7 @@ impl HeartbeatSources {
                 .map(|(flow_id, state)| FlowStatus {
                     flow_id,
                     version: state.version,
-                    status: state.status.to_owned(),
+                    status: state.status.as_str().to_owned(),
                     reason: state.reason,
                 })
                 .collect(),

@@ -7,4 +7,4 @@ pub mod rule_flow;
 pub mod status;
 
 pub use env::FlowEnv;
-pub use status::{FlowReporter, FlowStatuses};
+pub use status::{FlowPhase, FlowReporter, FlowStatuses};

@@ -1,12 +1,32 @@
-//! Each assigned flow's health, reported in heartbeats (`running`, `starting`, `failed`).
+//! Each assigned flow's health, reported in heartbeats as a [`FlowPhase`] and a reason.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// Where an assigned flow is, in the words heartbeats carry (`FlowStatus.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowPhase {
+    /// Assigned, not yet consuming (connections and subscriptions being set up).
+    Starting,
+    Running,
+    /// Stopped on an error it cannot fix by itself; the reason says which.
+    Failed,
+}
+
+impl FlowPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowState {
     pub version: String,
-    pub status: &'static str,
+    pub status: FlowPhase,
     pub reason: String,
 }
 
@@ -16,13 +36,7 @@ pub struct FlowStatuses {
 }
 
 impl FlowStatuses {
-    pub fn set(
-        &self,
-        flow_id: &str,
-        version: &str,
-        status: &'static str,
-        reason: impl Into<String>,
-    ) {
+    pub fn set(&self, flow_id: &str, version: &str, status: FlowPhase, reason: impl Into<String>) {
         self.lock().insert(
             flow_id.to_owned(),
             FlowState {
@@ -56,7 +70,7 @@ pub struct FlowReporter {
 
 impl FlowReporter {
     pub fn new(statuses: FlowStatuses, flow_id: &str, version: &str) -> Self {
-        statuses.set(flow_id, version, "starting", "");
+        statuses.set(flow_id, version, FlowPhase::Starting, "");
         Self {
             statuses,
             flow_id: flow_id.to_owned(),
@@ -66,17 +80,17 @@ impl FlowReporter {
 
     pub fn running(&self) {
         self.statuses
-            .set(&self.flow_id, &self.version, "running", "");
+            .set(&self.flow_id, &self.version, FlowPhase::Running, "");
     }
 
     /// Running, with something a person should know (e.g. an action's full disk buffer).
     pub fn running_with(&self, reason: impl Into<String>) {
         self.statuses
-            .set(&self.flow_id, &self.version, "running", reason);
+            .set(&self.flow_id, &self.version, FlowPhase::Running, reason);
     }
 
     pub fn failed(&self, reason: impl Into<String>) {
         self.statuses
-            .set(&self.flow_id, &self.version, "failed", reason);
+            .set(&self.flow_id, &self.version, FlowPhase::Failed, reason);
     }
 }
