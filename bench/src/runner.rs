@@ -171,8 +171,6 @@ async fn run_scenarios(args: &Args, settings: &Settings, results: &mut Results) 
     }
 }
 
-/// Other rules on `t/#` (the demo's) would double the workers' work: they are disabled for the
-/// run and re-enabled afterwards.
 /// Kafka alone paced as the MQTT→Kafka QoS 0 latency run was, when that run had its own pace
 /// (with `--latency-rate`, Kafka alone's latency run already had it).
 async fn kafka_alone_at_m2k_q0_pace(
@@ -194,6 +192,8 @@ async fn kafka_alone_at_m2k_q0_pace(
     Some(kafka_alone::latency_at_pace_of(settings, sustained).await)
 }
 
+/// Other rules on `t/#` (the demo's) would double the workers' work: they are disabled for the
+/// run and re-enabled afterwards.
 async fn pause_rules_in_the_way(settings: &Settings) -> Vec<String> {
     let Ok(api) = &settings.api else {
         return Vec::new();
