@@ -1,5 +1,10 @@
 //! REST endpoints under `/api/v5`, one file per resource. Handlers parse and validate the request,
 //! call `store`, and shape the response; SQL lives in `store`, rules of validity in `validation`.
+//!
+//! Files without routes hold what several endpoints parse or show: `envelope` (the fields every
+//! body shares), `connector_config` and `rule_body` (type-specific bodies), `ids` and `paging`
+//! (path ids, list queries), `bridges` (what actions and sources share; their endpoints are
+//! `bridge_endpoints`) and `relations` (who uses whom, for the views).
 
 pub mod actions;
 pub mod api_keys;
