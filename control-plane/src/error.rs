@@ -265,7 +265,7 @@ fn causes(error: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod cause_tests {
+mod tests {
     use super::*;
 
     #[test]
