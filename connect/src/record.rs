@@ -1,6 +1,7 @@
 //! A rule output row -> a Kafka record (topic, key, value, headers, timestamp).
 
 use serde_json::Value;
+use tributary_protocol::resources::validation::rules::is_kafka_topic;
 use tributary_protocol::resources::{HeaderValueEncodeMode, KafkaProducerParameters};
 use tributary_rules::{Missing, RowRef, Template, TemplateError};
 
@@ -49,7 +50,7 @@ impl RecordTemplates {
         let valid_static_topic = topic
             .is_static()
             .then(|| topic.render(&Value::Null, Missing::Empty))
-            .filter(|name| valid_topic_name(name));
+            .filter(|name| is_kafka_topic(name));
         Ok(Self {
             topic_text: parameters.topic.clone(),
             topic,
@@ -126,7 +127,7 @@ impl RecordTemplates {
                 template: self.topic_text.clone(),
             });
         }
-        if !valid_topic_name(&topic) {
+        if !is_kafka_topic(&topic) {
             return Err(RenderError::InvalidTopic(topic));
         }
         Ok(topic)
@@ -165,11 +166,6 @@ fn header_pairs(value: &Value, mode: HeaderValueEncodeMode) -> Vec<(String, Stri
     }
 }
 
-/// Kafka's rule, the one the API checks configured topics against.
-fn valid_topic_name(topic: &str) -> bool {
-    tributary_protocol::resources::validation::rules::is_kafka_topic(topic)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,11 +173,11 @@ mod tests {
 
     #[test]
     fn topic_names_follow_kafka_rules() {
-        assert!(valid_topic_name("device-1.a_b"));
-        assert!(!valid_topic_name(""));
-        assert!(!valid_topic_name("a/b"));
-        assert!(!valid_topic_name(".."));
-        assert!(!valid_topic_name(&"x".repeat(250)));
+        assert!(is_kafka_topic("device-1.a_b"));
+        assert!(!is_kafka_topic(""));
+        assert!(!is_kafka_topic("a/b"));
+        assert!(!is_kafka_topic(".."));
+        assert!(!is_kafka_topic(&"x".repeat(250)));
     }
 
     #[test]
